@@ -1,0 +1,91 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 language mode (strict concurrency) and
+/// internal imports by default, so no C type can leak into a public signature.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "HemoStat",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hemostat", targets: ["hemostat"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+    ],
+    targets: [
+        // C boundary: module map + shim header, nothing else.
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // Swift wrappers over the C libraries.
+        .target(
+            name: "HemoStatRedis",
+            dependencies: ["CHiredis", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HemoStatHTTP",
+            dependencies: ["CCurl", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HemoStatDocker",
+            dependencies: ["HemoStatHTTP", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HemoStatRules",
+            dependencies: ["CLua", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+
+        // Domain: messages, configuration, the bus, safety, the agents.
+        .target(
+            name: "HemoStatCore",
+            dependencies: [
+                "HemoStatRedis", "HemoStatHTTP", "HemoStatDocker", "HemoStatRules",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Shared by the test targets: where the private Redis and Docker engine are, fault
+        // containers, extra servers. Never linked into the executable.
+        .target(
+            name: "HemoStatTestSupport",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
+
+        // The CLI: thin, parses arguments and calls library code.
+        .executableTarget(
+            name: "hemostat",
+            dependencies: [
+                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs, idempotently, the Debian packages HemoStat needs to build, run and test.
+# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite needs)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+packages=(libhiredis-dev liblua5.4-dev libcurl4-openssl-dev redis-server ca-certificates pkg-config)
+if [[ "${1:-}" == "--test" ]]; then
+    packages+=(docker.io busybox-static openssl python3)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+    [[ $(id -u) -eq 0 ]] || hs_die "missing packages (${missing[*]}); run as root or install them with apt-get"
+    hs_log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || [[ -x /opt/swift/usr/bin/swift ]] || hs_die "no Swift toolchain found (expected swift on PATH or /opt/swift)"

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Starts and stops the private Redis and Docker engine the integration tests talk to.
+#
+#   scripts/test-env.sh start   start both (idempotent), build the busybox test image,
+#                               and write the environment file
+#   scripts/test-env.sh stop    stop both and remove their state
+#   scripts/test-env.sh env     print the environment file (source it to use the services)
+#
+# The private dockerd has its own socket, data root, exec root and pidfile, and runs with
+# --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs, so tests never touch
+# another engine's containers. Redis listens on a unix socket and a free loopback port, with no
+# persistence.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+state=$(hs_state_dir)
+envfile="$state/test.env"
+image="hemostat-test/busybox:latest"
+
+start_redis() {
+    local dir="$state/redis"
+    if [[ -f "$dir/redis.pid" ]] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+        return
+    fi
+    mkdir -p "$dir"
+    local port; port=$(hs_free_port)
+    redis-server --bind 127.0.0.1 --port "$port" --unixsocket "$dir/redis.sock" --unixsocketperm 700 \
+        --save '' --appendonly no --dir "$dir" --pidfile "$dir/redis.pid" \
+        --logfile "$dir/redis.log" --daemonize yes
+    for _ in $(seq 50); do
+        redis-cli -s "$dir/redis.sock" ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    redis-cli -s "$dir/redis.sock" ping >/dev/null || hs_die "redis-server did not start; see $dir/redis.log"
+    echo "$port" > "$dir/port"
+}
+
+start_docker() {
+    local dir="$state/docker"
+    if [[ -f "$dir/docker.pid" ]] && kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null; then
+        return
+    fi
+    mkdir -p "$dir/data" "$dir/exec"
+    rm -f "$dir/docker.sock"
+    setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+        -H "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+        --pidfile "$dir/docker.pid" >"$dir/dockerd.log" 2>&1 < /dev/null &
+    for _ in $(seq 150); do
+        curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null \
+        || hs_die "dockerd did not start; see $dir/dockerd.log"
+}
+
+build_image() {
+    export DOCKER_HOST="unix://$state/docker/docker.sock" DOCKER_API_VERSION=1.41
+    if docker image inspect "$image" >/dev/null 2>&1; then return; fi
+    local rootfs; rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for applet in $(/bin/busybox --list); do
+        [[ "$applet" == busybox ]] || ln -sf busybox "$rootfs/bin/$applet"
+    done
+    tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$image" >/dev/null
+    rm -rf "$rootfs"
+}
+
+write_env() {
+    cat > "$envfile" <<ENV
+export HEMOSTAT_TEST_REDIS_URL=unix://$state/redis/redis.sock
+export HEMOSTAT_TEST_REDIS_PORT=$(cat "$state/redis/port")
+export HEMOSTAT_TEST_DOCKER_HOST=unix://$state/docker/docker.sock
+export HEMOSTAT_TEST_IMAGE=$image
+export HEMOSTAT_TEST_STATE=$state
+ENV
+}
+
+stop_all() {
+    if [[ -f "$state/docker/docker.sock" || -S "$state/docker/docker.sock" ]]; then
+        DOCKER_HOST="unix://$state/docker/docker.sock" DOCKER_API_VERSION=1.41 \
+            docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$state/docker/docker.sock" \
+            DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
+    fi
+    for pidfile in "$state/docker/docker.pid" "$state/redis/redis.pid"; do
+        if [[ -f "$pidfile" ]]; then
+            local pid; pid=$(cat "$pidfile")
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
+    # vfs layers and container state are large; keep nothing between runs.
+    if [[ -d "$state/docker/exec" ]]; then
+        grep -o "$state/docker/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    fi
+    rm -rf "$state"
+}
+
+case "${1:-}" in
+    start)
+        mkdir -p "$state"
+        start_redis
+        start_docker
+        build_image
+        write_env
+        hs_log "test services up; environment in $envfile"
+        ;;
+    stop) stop_all ;;
+    env) cat "$envfile" ;;
+    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
