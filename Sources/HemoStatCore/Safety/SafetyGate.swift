@@ -1,0 +1,247 @@
+public import Foundation
+public import HemoStatRedis
+
+/// The limits the gate enforces. Defaults are the documented ones (`responder.*` in
+/// `config/hemostat.yaml`).
+public struct SafetyPolicy: Sendable, Hashable {
+    /// No second action on a container this long after one (default 1 h).
+    public var cooldown: Duration = .seconds(3600)
+    /// At most this many actions per container in a sliding ``window`` (default 3).
+    public var maxActionsPerContainer: Int = 3
+    /// At most this many actions on all containers in a sliding ``window``; 0 means no cap
+    /// (default 20).
+    public var maxActionsGlobal: Int = 20
+    /// The sliding window of both caps (one hour).
+    public var window: Duration = .seconds(3600)
+    /// How long an action may stay in flight before its lock expires, should its responder die.
+    /// Covers the action itself and its verification window.
+    public var lockTTL: Duration = .seconds(180)
+    /// Failed or ineffective remediations within ``breakerWindow`` that open the breaker.
+    public var breakerThreshold: Int = 3
+    public var breakerWindow: Duration = .seconds(3600)
+    /// How long an open breaker stays open before it lets one trial action through.
+    public var halfOpenAfter: Duration = .seconds(3600)
+    /// How long a request id is remembered, so a redelivered message never acts twice.
+    public var requestMemory: Duration = .seconds(86_400)
+
+    public init() {}
+}
+
+/// A circuit breaker's state.
+public enum BreakerState: String, Sendable, Codable, Hashable {
+    case closed
+    case open
+    case halfOpen = "half_open"
+}
+
+/// Why the gate said no.
+public enum GateRejection: String, Sendable, Codable, Hashable {
+    case held
+    case breakerOpen = "breaker_open"
+    case inFlight = "in_flight"
+    case cooldown
+    case rateLimited = "rate_limited"
+    case globalRateLimited = "global_rate_limited"
+}
+
+/// The gate's answer to one request.
+public struct GateDecision: Sendable, Hashable {
+    public enum Verdict: Sendable, Hashable {
+        case allowed
+        case rejected(GateRejection)
+        /// The request id was decided before; `previous` is that first decision
+        /// (`allowed` or `rejected:<reason>`). Nothing is done a second time.
+        case duplicate(previous: String)
+    }
+
+    public var verdict: Verdict
+    /// When a rejected request could be retried.
+    public var retryAfter: Duration?
+    /// True exactly once per opening of the breaker: the rejection that should reach a human.
+    public var escalate: Bool
+    public var breakerState: BreakerState
+    /// Actions on this container in the current window, this one included when allowed.
+    public var actionsInWindow: Int
+    /// The same incident was already rejected for the same reason: do not report it again.
+    public var repeatedRejection: Bool
+
+    public var isAllowed: Bool { verdict == .allowed }
+}
+
+/// What `hemostat status` shows for one container.
+public struct ContainerGateStatus: Sendable, Hashable, Codable {
+    public var container: String
+    public var cooldownRemainingSeconds: Int
+    public var actionsThisWindow: Int
+    public var breakerState: BreakerState
+    public var breakerFailures: Int
+    public var heldUntil: Date?
+    public var heldBy: String?
+    public var lastAction: String?
+    public var lastResult: String?
+    public var lastActionAt: Date?
+    public var inFlight: Bool
+}
+
+/// The responder's safety gate: one atomic Redis script per decision.
+///
+/// Every method is one EVALSHA (or one read for ``status(container:)``), so several responders
+/// against one Redis never both act on a container. Dry-run uses a gate with the
+/// ``dryRunNamespace``: simulated cooldowns and budgets behave like real ones and never consume
+/// the real budget.
+public struct SafetyGate: Sendable {
+    public static let liveNamespace = "hemostat:gate"
+    public static let dryRunNamespace = "hemostat:dryrun:gate"
+
+    public var policy: SafetyPolicy
+    public let namespace: String
+    private let redis: RedisClient
+    private let clock: any WallClock
+
+    private static let acquireScript = RedisScript(SafetyGateScripts.acquire)
+    private static let completeScript = RedisScript(SafetyGateScripts.complete)
+    private static let operatorScript = RedisScript(SafetyGateScripts.operatorCommand)
+
+    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, clock: any WallClock = SystemWallClock()) {
+        self.redis = redis
+        self.policy = policy
+        self.namespace = namespace
+        self.clock = clock
+    }
+
+    /// Asks for permission to act on `container`. When allowed, the container is locked, its
+    /// cooldown starts and the action counts against both caps; call
+    /// ``complete(container:requestID:outcome:)`` once the outcome is known.
+    public func acquire(container: String, requestID: String, action: String, incidentID: String) async throws -> GateDecision {
+        let keys = keys(for: container)
+        let reply = try await redis.evalSHA(
+            Self.acquireScript,
+            keys: [keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", "\(namespace):req:\(requestID)"],
+            args: [
+                String(clock.nowMilliseconds), requestID, String(policy.cooldown.milliseconds),
+                String(policy.maxActionsPerContainer), String(policy.window.milliseconds),
+                String(policy.maxActionsGlobal), String(policy.lockTTL.milliseconds),
+                String(policy.halfOpenAfter.milliseconds), action, incidentID,
+                String(policy.requestMemory.milliseconds),
+            ]
+        )
+        guard case .array(let items) = reply, items.count >= 6 else {
+            throw RedisError(code: .unexpectedReply, message: "safety gate returned an unexpected reply")
+        }
+        let kind = items[0].string ?? ""
+        let reason = items[1].string ?? ""
+        let verdict: GateDecision.Verdict
+        switch kind {
+        case "allowed": verdict = .allowed
+        case "duplicate": verdict = .duplicate(previous: reason)
+        default:
+            guard let rejection = GateRejection(rawValue: reason) else {
+                throw RedisError(code: .unexpectedReply, message: "safety gate returned an unknown rejection")
+            }
+            verdict = .rejected(rejection)
+        }
+        let retryMs = items[2].integer ?? 0
+        return GateDecision(
+            verdict: verdict,
+            retryAfter: retryMs > 0 ? .milliseconds(retryMs) : nil,
+            escalate: items[3].integer == 1,
+            breakerState: BreakerState(rawValue: items[4].string ?? "closed") ?? .closed,
+            actionsInWindow: Int(items[5].integer ?? 0),
+            repeatedRejection: items.count > 6 && items[6].integer == 1
+        )
+    }
+
+    /// Outcomes of an allowed action, as the breaker counts them.
+    public enum Outcome: String, Sendable {
+        case success, failed, ineffective, skipped
+    }
+
+    /// Records the outcome of an allowed action, releases its lock and moves the breaker.
+    /// Returns the breaker's state and whether this outcome opened it.
+    @discardableResult
+    public func complete(container: String, requestID: String, outcome: Outcome) async throws -> (breaker: BreakerState, tripped: Bool) {
+        let keys = keys(for: container)
+        let reply = try await redis.evalSHA(
+            Self.completeScript,
+            keys: [keys.state, keys.failures, keys.lock],
+            args: [
+                String(clock.nowMilliseconds), requestID, outcome.rawValue,
+                String(policy.breakerThreshold), String(policy.breakerWindow.milliseconds),
+            ]
+        )
+        guard case .array(let items) = reply, items.count == 2 else {
+            throw RedisError(code: .unexpectedReply, message: "safety gate returned an unexpected reply")
+        }
+        return (BreakerState(rawValue: items[0].string ?? "closed") ?? .closed, items[1].integer == 1)
+    }
+
+    /// No action on `container` until `until` (maintenance).
+    public func hold(container: String, until: Date, by who: String, reason: String) async throws {
+        try await operatorCommand("hold", container: container, holdUntil: until, who: who, reason: reason)
+    }
+
+    /// Ends a hold.
+    public func release(container: String, by who: String) async throws {
+        try await operatorCommand("release", container: container, holdUntil: nil, who: who, reason: "")
+    }
+
+    /// Closes the breaker after a person fixed the cause.
+    public func resetBreaker(container: String, by who: String) async throws {
+        try await operatorCommand("reset", container: container, holdUntil: nil, who: who, reason: "")
+    }
+
+    /// The gate's view of one container.
+    public func status(container: String) async throws -> ContainerGateStatus {
+        let keys = keys(for: container)
+        let now = clock.nowMilliseconds
+        let replies = try await redis.pipeline([
+            ["HGETALL", keys.state],
+            ["ZCOUNT", keys.actions, String(now - policy.window.milliseconds), "+inf"],
+            ["ZCOUNT", keys.failures, String(now - policy.breakerWindow.milliseconds), "+inf"],
+            ["GET", keys.lock],
+        ])
+        var fields: [String: String] = [:]
+        if case .array(let flat) = replies[0] {
+            var i = 0
+            while i + 1 < flat.count {
+                if let k = flat[i].string, let v = flat[i + 1].string { fields[k] = v }
+                i += 2
+            }
+        }
+        func millis(_ key: String) -> Int64? { fields[key].flatMap { Int64($0) } }
+        func date(_ key: String) -> Date? { millis(key).map { Date(timeIntervalSince1970: Double($0) / 1000) } }
+        let holdUntil = millis("hold_until").flatMap { $0 > now ? $0 : nil }
+        var inFlight = false
+        if let lock = replies[3].string, let sep = lock.lastIndex(of: "|"), let expires = Int64(lock[lock.index(after: sep)...]) {
+            inFlight = expires > now
+        }
+        return ContainerGateStatus(
+            container: container,
+            cooldownRemainingSeconds: Int(max(0, ((millis("cooldown_until") ?? 0) - now + 999) / 1000)),
+            actionsThisWindow: Int(replies[1].integer ?? 0),
+            breakerState: BreakerState(rawValue: fields["breaker_state"] ?? "closed") ?? .closed,
+            breakerFailures: Int(replies[2].integer ?? 0),
+            heldUntil: holdUntil.map { Date(timeIntervalSince1970: Double($0) / 1000) },
+            heldBy: holdUntil == nil ? nil : fields["hold_by"],
+            lastAction: fields["last_action"],
+            lastResult: fields["last_result"],
+            lastActionAt: date("last_at"),
+            inFlight: inFlight
+        )
+    }
+
+    private func operatorCommand(_ command: String, container: String, holdUntil: Date?, who: String, reason: String) async throws {
+        let keys = keys(for: container)
+        let until = holdUntil.map { String(Int64($0.timeIntervalSince1970 * 1000)) } ?? "0"
+        _ = try await redis.evalSHA(
+            Self.operatorScript,
+            keys: [keys.state, keys.failures],
+            args: [command, String(clock.nowMilliseconds), until, who, reason]
+        )
+    }
+
+    private func keys(for container: String) -> (state: String, actions: String, failures: String, lock: String) {
+        let base = "\(namespace):c:\(container)"
+        return (base, "\(base):actions", "\(base):failures", "\(base):lock")
+    }
+}

@@ -1,0 +1,185 @@
+/// The Lua scripts that own every piece of safety state in Redis.
+///
+/// Safety state (cooldowns, hourly counters, circuit breakers, in-flight locks, holds) is only
+/// ever changed by these scripts, run with EVALSHA, so a decision and its bookkeeping happen in
+/// one atomic step: two responders can never both act on one container.
+///
+/// Time always comes from `ARGV` (milliseconds since the epoch, from the caller's injected
+/// clock), never from Redis' own clock, so tests can move time without sleeping. Keys carry a
+/// real expiry as well, only so that abandoned state does not live forever.
+///
+/// Keys, under a namespace `NS` (`hemostat:gate` for real actions, `hemostat:dryrun:gate` for
+/// dry-run, so simulated budgets never consume real ones), per container `C`:
+///
+/// | key | type | holds |
+/// |---|---|---|
+/// | `NS:c:C` | hash | cooldown_until, breaker_state, breaker_opened_at, breaker_escalated, hold_until, hold_by, hold_reason, last_action, last_result, last_at, last_request, last_rejection |
+/// | `NS:c:C:actions` | sorted set | request ids of actions allowed, scored by time (sliding hour) |
+/// | `NS:c:C:failures` | sorted set | failed or ineffective remediations, scored by time |
+/// | `NS:c:C:lock` | string | `request_id|expires_at_ms` of the action in flight |
+/// | `NS:global:actions` | sorted set | every allowed action on this Redis, for the global cap |
+/// | `NS:req:R` | string | the decision already made for request `R` (idempotency) |
+enum SafetyGateScripts {
+    /// Decides one request. Returns
+    /// `{decision, reason, retry_after_ms, escalate, breaker_state, actions_in_window}` where
+    /// decision is `allowed`, `rejected` or `duplicate` (reason then holds the first decision).
+    ///
+    /// KEYS: 1 state hash, 2 actions zset, 3 failures zset, 4 lock, 5 global actions zset,
+    /// 6 request key.
+    /// ARGV: 1 now_ms, 2 request_id, 3 cooldown_ms, 4 max_per_window, 5 window_ms,
+    /// 6 global_max, 7 lock_ttl_ms, 8 half_open_after_ms, 9 action, 10 incident_id,
+    /// 11 request_ttl_ms.
+    static let acquire = #"""
+    local state, actions, failures, lock, global, request = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+    local now = tonumber(ARGV[1])
+    local request_id = ARGV[2]
+    local cooldown_ms = tonumber(ARGV[3])
+    local max_per_window = tonumber(ARGV[4])
+    local window_ms = tonumber(ARGV[5])
+    local global_max = tonumber(ARGV[6])
+    local lock_ttl_ms = tonumber(ARGV[7])
+    local half_open_after_ms = tonumber(ARGV[8])
+    local action = ARGV[9]
+    local incident = ARGV[10]
+    local request_ttl_ms = tonumber(ARGV[11])
+
+    local previous = redis.call('GET', request)
+    if previous then
+      return {'duplicate', previous, 0, 0, redis.call('HGET', state, 'breaker_state') or 'closed', redis.call('ZCARD', actions)}
+    end
+
+    redis.call('ZREMRANGEBYSCORE', actions, '-inf', now - window_ms)
+    redis.call('ZREMRANGEBYSCORE', global, '-inf', now - window_ms)
+    local used = redis.call('ZCARD', actions)
+    local breaker = redis.call('HGET', state, 'breaker_state') or 'closed'
+
+    local function reject(reason, retry_after, escalate)
+      redis.call('SET', request, 'rejected:' .. reason, 'PX', request_ttl_ms)
+      -- One report per incident and reason: a repeated rejection is marked as such.
+      local mark = incident .. '|' .. reason
+      local repeated = 0
+      if redis.call('HGET', state, 'last_rejection') == mark then repeated = 1 end
+      redis.call('HSET', state, 'last_rejection', mark)
+      redis.call('PEXPIRE', state, math.max(window_ms, cooldown_ms, half_open_after_ms) * 24)
+      return {'rejected', reason, math.max(0, math.floor(retry_after)), escalate, breaker, used, repeated}
+    end
+
+    local hold_until = tonumber(redis.call('HGET', state, 'hold_until') or '0')
+    if hold_until > now then
+      return reject('held', hold_until - now, 0)
+    end
+
+    if breaker == 'open' then
+      local opened_at = tonumber(redis.call('HGET', state, 'breaker_opened_at') or '0')
+      if now < opened_at + half_open_after_ms then
+        local escalate = 0
+        if redis.call('HGET', state, 'breaker_escalated') ~= '1' then
+          redis.call('HSET', state, 'breaker_escalated', '1')
+          escalate = 1
+        end
+        return reject('breaker_open', opened_at + half_open_after_ms - now, escalate)
+      end
+      breaker = 'half_open'
+      redis.call('HSET', state, 'breaker_state', 'half_open')
+    end
+
+    local held = redis.call('GET', lock)
+    if held then
+      local sep = string.find(held, '|', 1, true)
+      local expires = tonumber(string.sub(held, sep + 1))
+      if expires > now then
+        return reject('in_flight', expires - now, 0)
+      end
+    end
+
+    local cooldown_until = tonumber(redis.call('HGET', state, 'cooldown_until') or '0')
+    if cooldown_until > now then
+      return reject('cooldown', cooldown_until - now, 0)
+    end
+
+    if used >= max_per_window then
+      local oldest = redis.call('ZRANGE', actions, 0, 0, 'WITHSCORES')
+      return reject('rate_limited', tonumber(oldest[2]) + window_ms - now, 0)
+    end
+
+    if global_max > 0 and redis.call('ZCARD', global) >= global_max then
+      local oldest = redis.call('ZRANGE', global, 0, 0, 'WITHSCORES')
+      return reject('global_rate_limited', tonumber(oldest[2]) + window_ms - now, 0)
+    end
+
+    redis.call('SET', lock, request_id .. '|' .. (now + lock_ttl_ms), 'PX', lock_ttl_ms + 60000)
+    redis.call('ZADD', actions, now, request_id)
+    redis.call('PEXPIRE', actions, window_ms * 2)
+    redis.call('ZADD', global, now, request_id)
+    redis.call('PEXPIRE', global, window_ms * 2)
+    redis.call('HSET', state, 'cooldown_until', now + cooldown_ms, 'last_action', action,
+      'last_at', now, 'last_request', request_id, 'last_result', 'in_progress', 'last_rejection', '')
+    redis.call('PEXPIRE', state, math.max(window_ms, cooldown_ms, half_open_after_ms) * 24)
+    redis.call('SET', request, 'allowed', 'PX', request_ttl_ms)
+    return {'allowed', '', 0, 0, breaker, used + 1, 0}
+    """#
+
+    /// Records the verified outcome of an allowed action, releases its lock, and moves the
+    /// circuit breaker. Returns `{breaker_state, tripped}`; tripped is 1 when this outcome
+    /// opened the breaker.
+    ///
+    /// KEYS: 1 state hash, 2 failures zset, 3 lock.
+    /// ARGV: 1 now_ms, 2 request_id, 3 outcome (success, failed, ineffective, skipped),
+    /// 4 failure_threshold, 5 failure_window_ms.
+    static let complete = #"""
+    local state, failures, lock = KEYS[1], KEYS[2], KEYS[3]
+    local now = tonumber(ARGV[1])
+    local request_id = ARGV[2]
+    local outcome = ARGV[3]
+    local threshold = tonumber(ARGV[4])
+    local window_ms = tonumber(ARGV[5])
+
+    local held = redis.call('GET', lock)
+    if held and string.sub(held, 1, #request_id + 1) == request_id .. '|' then
+      redis.call('DEL', lock)
+    end
+
+    local breaker = redis.call('HGET', state, 'breaker_state') or 'closed'
+    local tripped = 0
+    if outcome == 'success' then
+      redis.call('DEL', failures)
+      breaker = 'closed'
+      redis.call('HSET', state, 'breaker_state', 'closed', 'breaker_escalated', '0')
+    elseif outcome == 'failed' or outcome == 'ineffective' then
+      redis.call('ZREMRANGEBYSCORE', failures, '-inf', now - window_ms)
+      redis.call('ZADD', failures, now, request_id)
+      redis.call('PEXPIRE', failures, window_ms * 2)
+      if breaker == 'half_open' or redis.call('ZCARD', failures) >= threshold then
+        if breaker ~= 'open' then tripped = 1 end
+        breaker = 'open'
+        redis.call('HSET', state, 'breaker_state', 'open', 'breaker_opened_at', now, 'breaker_escalated', '0')
+      end
+    end
+    if redis.call('HGET', state, 'last_request') == request_id then
+      redis.call('HSET', state, 'last_result', outcome, 'last_result_at', now)
+    end
+    return {breaker, tripped}
+    """#
+
+    /// Operator commands: `hold` (no action until a time), `release`, `reset` (close the
+    /// breaker after a person fixed the cause).
+    ///
+    /// KEYS: 1 state hash, 2 failures zset.
+    /// ARGV: 1 command, 2 now_ms, 3 hold_until_ms, 4 who, 5 reason.
+    static let operatorCommand = #"""
+    local state, failures = KEYS[1], KEYS[2]
+    local command = ARGV[1]
+    if command == 'hold' then
+      redis.call('HSET', state, 'hold_until', ARGV[3], 'hold_by', ARGV[4], 'hold_reason', ARGV[5])
+    elseif command == 'release' then
+      redis.call('HDEL', state, 'hold_until', 'hold_by', 'hold_reason')
+    elseif command == 'reset' then
+      redis.call('DEL', failures)
+      redis.call('HSET', state, 'breaker_state', 'closed', 'breaker_escalated', '0')
+      redis.call('HDEL', state, 'breaker_opened_at')
+    else
+      return redis.error_reply('unknown gate command')
+    end
+    return redis.call('HGETALL', state)
+    """#
+}
