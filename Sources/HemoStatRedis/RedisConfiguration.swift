@@ -5,7 +5,7 @@ import Foundation
 /// Build one directly, from a URL with ``init(url:)``, or from the process environment with
 /// ``fromEnvironment(_:)``. ``description`` never shows the password, so a configuration can
 /// be logged.
-public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
+public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// How to reach the server.
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         /// A TCP host (name or IP address) and port.
@@ -168,6 +168,14 @@ public struct RedisConfiguration: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { redacted }
+
+    /// `dump()` and debuggers show the password as `***` too.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "endpoint": endpoint, "username": username as Any, "password": password == nil ? "nil" : "***",
+            "database": database, "connectTimeout": connectTimeout, "commandTimeout": commandTimeout,
+        ])
+    }
 
     // MARK: - Parsing
 

@@ -105,6 +105,10 @@ import Testing
 
     @Test func descriptionNeverShowsThePassword() throws {
         let c = try RedisConfiguration(url: "redis://admin:hunter2@db:6379/1")
+        var dumped = ""
+        dump(c, to: &dumped)
+        #expect(!dumped.contains("hunter2"))
+        #expect(!String(reflecting: c).contains("hunter2"))
         for text in [c.description, c.redacted, "\(c)", String(describing: c)] {
             #expect(!text.contains("hunter2"))
             #expect(text.contains("password=***"))
