@@ -23,7 +23,9 @@ let package = Package(
     ],
     targets: [
         // C boundary: module map + shim header, nothing else.
-        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // hiredis' pkg-config file adds -D_FILE_OFFSET_BITS=64, which SwiftPM refuses; its
+        // headers are found under the default include path as <hiredis/...> anyway.
+        .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Where the integration tests find the private Redis and Docker engine that
 /// `scripts/test-env.sh start` brings up (`scripts/test.sh` does this for you).
@@ -65,6 +65,7 @@ public enum TestEnvironment {
 
 /// A test service that should be there is not.
 public struct TestEnvironmentError: Error, CustomStringConvertible {
+    public init(message: String) { self.message = message }
     public var message: String
     public var description: String { message }
 }

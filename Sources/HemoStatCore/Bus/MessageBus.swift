@@ -1,5 +1,4 @@
 public import HemoStatRedis
-public import Logging
 
 /// How the bus uses Redis Streams. Defaults suit one host; see `docs/configuration.md`.
 public struct BusConfiguration: Sendable, Hashable {
