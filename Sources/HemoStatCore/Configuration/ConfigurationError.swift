@@ -77,7 +77,7 @@ public enum ValueSource: Sendable, Hashable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .default: "default"
-        case .file(let path, let line): "\(path):\(line)"
+        case .file(let path, let line): "file \(path):\(line)"
         case .environment(let name): "env \(name)"
         }
     }

@@ -62,7 +62,7 @@ func quoted(_ text: String) -> String {
 
 func render(_ duration: Duration) -> String {
     let seconds = duration.seconds
-    if seconds != 0, seconds < 1 { return (seconds * 1000).formatted + "ms" }
+    if seconds != 0, abs(seconds) < 1 { return (seconds * 1000).formatted + "ms" }
     return seconds.formatted + "s"
 }
 
