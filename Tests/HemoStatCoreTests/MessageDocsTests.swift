@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+@testable import HemoStatCore
+
+@Suite struct MessageDocsTests {
+    /// Every JSON example in docs/messages.md (and the redis-cli one) is a valid message.
+    @Test func documentedExamplesDecode() throws {
+        let docs = try String(contentsOf: packageRoot.appendingPathComponent("docs/messages.md"), encoding: .utf8)
+        var examples: [String] = []
+        for block in docs.components(separatedBy: "```json\n").dropFirst() {
+            examples.append(String(block.prefix { $0 != "`" }))
+        }
+        if let start = docs.range(of: "message '"), let end = docs[start.upperBound...].range(of: "}'") {
+            examples.append(String(docs[start.upperBound..<end.lowerBound]) + "}")
+        }
+        #expect(examples.count == 6)
+        var channels: Set<Channel> = []
+        for example in examples {
+            let message = try Message.decode(example)
+            channels.insert(message.channel)
+        }
+        #expect(channels == Set(Channel.allCases))
+    }
+}
