@@ -1,3 +1,4 @@
+import HemoStatRedis
 import Foundation
 import HemoStatRules
 import Yams
@@ -142,31 +143,28 @@ enum ConfigurationSchema {
         return fields
     }
 
-    /// `redis://[user:password@]host[:port][/db]`, replacing host, port, password and database.
+    /// `redis://[user:password@]host[:port][/db]` or `unix:///path/to.sock[?db=N&password=…]`,
+    /// replacing the endpoint, credentials and database (parsed by `HemoStatRedis`).
     static func redisURLField() -> ConfigField {
         func parse(_ text: String) -> Result<ConfigField.Apply, ValueProblem> {
-            let bad = ValueProblem(code: .invalidValue, message: "expected redis://[user:password@]host[:port][/db]")
-            guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else { return .failure(bad) }
-            if scheme == "rediss" {
-                return .failure(ValueProblem(code: .invalidValue, message: "rediss:// (TLS) is not supported; use redis://"))
+            let parsed: HemoStatRedis.RedisConfiguration
+            do {
+                parsed = try HemoStatRedis.RedisConfiguration(url: text)
+            } catch {
+                return .failure(ValueProblem(code: .invalidValue, message: (error as? RedisError)?.message ?? "expected redis://[user:password@]host[:port][/db] or unix:///path"))
             }
-            guard scheme == "redis", let host = components.host, !host.isEmpty else { return .failure(bad) }
-            let port = components.port ?? 6379
-            guard (1...65535).contains(port) else { return .failure(bad) }
-            var database = 0
-            let path = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            if !path.isEmpty {
-                guard let db = Int(path), db >= 0 else { return .failure(bad) }
-                database = db
-            }
-            let user = components.user.flatMap { $0.isEmpty ? nil : $0 }
-            let password = components.password.map { $0.removingPercentEncoding ?? $0 }.flatMap { $0.isEmpty ? nil : Secret($0) }
             return .success { configuration in
-                configuration.redis.host = host
-                configuration.redis.port = port
-                configuration.redis.username = user
-                configuration.redis.password = password
-                configuration.redis.database = database
+                switch parsed.endpoint {
+                case .tcp(let host, let port):
+                    configuration.redis.host = host
+                    configuration.redis.port = port
+                    configuration.redis.socketPath = nil
+                case .unix(let path):
+                    configuration.redis.socketPath = path
+                }
+                configuration.redis.username = parsed.username
+                configuration.redis.password = parsed.password.map(Secret.init)
+                configuration.redis.database = parsed.database
             }
         }
         var field = ConfigField("redis.url", \.redis.host, Parsers.string())

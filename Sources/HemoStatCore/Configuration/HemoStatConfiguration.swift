@@ -1,5 +1,6 @@
 public import HemoStatRules
 public import Logging
+public import HemoStatRedis
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,25 +19,25 @@ public struct HemoStatConfiguration: Sendable, Hashable {
     /// Where HemoStat keeps local files (LLM cache, audit file when relative). Default:
     /// `/var/lib/hemostat`.
     public var stateDirectory: String
-    public var redis: RedisConfiguration
-    public var docker: DockerConfiguration
+    public var redis: RedisSettings
+    public var docker: DockerSettings
     public var monitor: MonitorConfiguration
     public var analyzer: AnalyzerConfiguration
     public var responder: ResponderConfiguration
     public var alert: AlertConfiguration
-    public var dashboard: DashboardConfiguration
+    public var dashboard: DashboardSettings
 
     public init(
         hostID: String = HemoStatConfiguration.defaultHostID,
         logLevel: Logger.Level = .info,
         stateDirectory: String = "/var/lib/hemostat",
-        redis: RedisConfiguration = RedisConfiguration(),
-        docker: DockerConfiguration = DockerConfiguration(),
+        redis: RedisSettings = RedisSettings(),
+        docker: DockerSettings = DockerSettings(),
         monitor: MonitorConfiguration = MonitorConfiguration(),
         analyzer: AnalyzerConfiguration = AnalyzerConfiguration(),
         responder: ResponderConfiguration = ResponderConfiguration(),
         alert: AlertConfiguration = AlertConfiguration(),
-        dashboard: DashboardConfiguration = DashboardConfiguration()
+        dashboard: DashboardSettings = DashboardSettings()
     ) {
         self.hostID = hostID
         self.logLevel = logLevel
@@ -60,7 +61,7 @@ public struct HemoStatConfiguration: Sendable, Hashable {
 }
 
 /// Where Redis is and how long to wait for it.
-public struct RedisConfiguration: Sendable, Hashable {
+public struct RedisSettings: Sendable, Hashable {
     /// Default `127.0.0.1`.
     public var host: String
     /// Default 6379.
@@ -76,6 +77,8 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var commandTimeout: Duration
     /// Prefix of every key and channel, default `hemostat:`.
     public var keyPrefix: String
+    /// A unix socket to connect to instead of host and port (`unix:///path` in `redis.url`).
+    public var socketPath: String?
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: Secret? = nil, database: Int = 0,
@@ -91,8 +94,25 @@ public struct RedisConfiguration: Sendable, Hashable {
         self.keyPrefix = keyPrefix
     }
 
-    /// `redis://host:port/db`, with `<masked>` in place of a password: safe to log.
+    /// The Redis client's configuration for these settings; `clientName` shows in `CLIENT LIST`.
+    public func clientConfiguration(clientName: String? = nil) -> HemoStatRedis.RedisConfiguration {
+        HemoStatRedis.RedisConfiguration(
+            endpoint: socketPath.map { .unix(path: $0) } ?? .tcp(host: host, port: port),
+            username: username,
+            password: password?.reveal(),
+            database: database,
+            connectTimeout: connectTimeout,
+            commandTimeout: commandTimeout,
+            clientName: clientName
+        )
+    }
+
+    /// `redis://host:port/db` (or `unix:///path?db=N`), with `<masked>` in place of a password:
+    /// safe to log.
     public var displayURL: String {
+        if let socketPath {
+            return "unix://\(socketPath)?db=\(database)" + (password != nil ? "&password=<masked>" : "")
+        }
         var credentials = ""
         if username != nil || password != nil {
             credentials = (username ?? "") + (password != nil ? ":<masked>" : "") + "@"
@@ -103,7 +123,7 @@ public struct RedisConfiguration: Sendable, Hashable {
 }
 
 /// How to reach the Docker Engine API.
-public struct DockerConfiguration: Sendable, Hashable {
+public struct DockerSettings: Sendable, Hashable {
     /// `unix:///path`, `tcp://host:port` or `http(s)://host:port`. Default
     /// `unix:///var/run/docker.sock`.
     public var host: String
@@ -384,7 +404,7 @@ public struct AlertConfiguration: Sendable, Hashable {
 }
 
 /// The web dashboard, `/metrics` and `/healthz`.
-public struct DashboardConfiguration: Sendable, Hashable {
+public struct DashboardSettings: Sendable, Hashable {
     /// Default `127.0.0.1`: reachable only from this machine.
     public var bindAddress: String
     /// Default 8080.
