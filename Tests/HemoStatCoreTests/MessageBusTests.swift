@@ -85,7 +85,7 @@ struct MessageBusTests {
         try await bus.publish(channel: channel, message: "not json")
         try await redis.xadd(channel, fields: [("other", "field")])
         try await bus.publish(channel: channel, message: "poison")
-        let before = try await redis.xlen(MessageBus.deadLetterChannel)
+        let before = try await redis.xlen(Channel.deadLetter.rawValue)
 
         let attempts = Mutex(0)
         try await consume(bus, consumer: "c", until: {
@@ -104,7 +104,7 @@ struct MessageBusTests {
         try await consume(bus, consumer: "c", until: {
             (try? await redis.xpending(stream: channel, group: "g").count) == 0
         }) { _ in throw TestEnvironmentError(message: "still failing") }
-        let letters = try await redis.xrange(MessageBus.deadLetterChannel).suffix(from: before).filter { $0[field: "channel"] == channel }
+        let letters = try await redis.xrange(Channel.deadLetter.rawValue).suffix(from: before).filter { $0[field: "channel"] == channel }
         let reasons = Set(letters.compactMap { $0[field: "reason"] })
         #expect(reasons.contains("event_type: missing"))
         #expect(reasons.contains("entry has no `message` field"))

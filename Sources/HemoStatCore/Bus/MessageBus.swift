@@ -48,15 +48,22 @@ public enum BusDisposition: Sendable, Equatable {
 /// A stream entry has exactly one field, `message`, holding the JSON envelope, so any tool that
 /// can run `XADD hemostat:remediation_needed '*' message '{…}'` is a first-class producer.
 public struct MessageBus: Sendable {
-    public static let deadLetterChannel = "hemostat:dead_letter"
     public static let messageField = "message"
 
     public let redis: RedisClient
     public let configuration: BusConfiguration
+    public let keys: KeySpace
 
-    public init(redis: RedisClient, configuration: BusConfiguration = .init()) {
+    public init(redis: RedisClient, configuration: BusConfiguration = .init(), keys: KeySpace = KeySpace()) {
         self.redis = redis
         self.configuration = configuration
+        self.keys = keys
+    }
+
+    /// Publishes a typed message on its channel (under this bus's key prefix).
+    @discardableResult
+    public func publish<Payload: MessagePayload>(_ envelope: Envelope<Payload>) async throws -> String {
+        try await publish(channel: keys.channel(Payload.channel), message: envelope.encode())
     }
 
     /// Appends `message` to the channel's stream and publishes it on the channel, in one round
@@ -77,7 +84,7 @@ public struct MessageBus: Sendable {
     /// Records an entry that cannot be handled, with why, on `hemostat:dead_letter`.
     public func deadLetter(_ delivery: BusDelivery, group: String, reason: String) async throws {
         try await redis.xadd(
-            Self.deadLetterChannel,
+            keys.channel(.deadLetter),
             fields: [
                 ("channel", delivery.channel),
                 ("stream_id", delivery.streamID),

@@ -1,0 +1,58 @@
+import Foundation
+public import HemoStatRedis
+public import Logging
+
+/// What every agent is given: its configuration, Redis, the bus, the clock and a logger.
+///
+/// One context is shared by the agents of a process. Agents never open their own connections
+/// for ordinary commands; a consumer that blocks on `XREADGROUP` gets its own reader
+/// (``makeReader(agent:)``) so it never holds up the shared client.
+public struct AgentContext: Sendable {
+    public var configuration: HemoStatConfiguration
+    /// The shared client for ordinary commands.
+    public var redis: RedisClient
+    public var bus: MessageBus
+    public var keys: KeySpace
+    public var clock: any WallClock
+    public var logger: Logger
+
+    public init(configuration: HemoStatConfiguration, redis: RedisClient, busConfiguration: BusConfiguration = .init(), clock: any WallClock = SystemWallClock(), logger: Logger) {
+        self.configuration = configuration
+        self.redis = redis
+        self.keys = KeySpace(prefix: configuration.redis.keyPrefix)
+        self.bus = MessageBus(redis: redis, configuration: busConfiguration, keys: keys)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// This host's id, carried in every message's `host`.
+    public var hostID: String { configuration.hostID }
+
+    /// A stable consumer-group member name for `agent` on this host, so a restarted process
+    /// picks up the entries it had in hand.
+    public func consumerName(agent: String) -> String { "\(hostID):\(agent)" }
+
+    /// A Redis client on a connection of its own, for blocking reads.
+    public func makeReader(agent: String) -> RedisClient {
+        RedisClient(
+            configuration: configuration.redis.clientConfiguration(clientName: "hemostat-\(agent)-reader"),
+            logger: logger)
+    }
+
+    /// Wraps `payload` in an envelope from `agent` on this host and publishes it.
+    @discardableResult
+    public func publish<Payload: MessagePayload>(_ payload: Payload, agent: String) async throws -> Envelope<Payload> {
+        let envelope = Envelope(agent: agent, host: hostID, data: payload, timestamp: clock.now)
+        try await bus.publish(envelope)
+        return envelope
+    }
+
+    /// A consumer-group member reading `channel` for `agent`.
+    public func consumer(channel: Channel, group: String, agent: String, handler: @escaping BusConsumer.Handler) -> BusConsumer {
+        var logger = logger
+        logger[metadataKey: "agent"] = .string(agent)
+        return BusConsumer(
+            channel: keys.channel(channel), group: group, consumer: consumerName(agent: agent),
+            bus: bus, reader: makeReader(agent: agent), logger: logger, handler: handler)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+public import ServiceLifecycle
+
+/// Announces a running agent in Redis (`hemostat:agents:<agent>:<host>`, JSON with a TTL), so
+/// the dashboard and `/readyz` can tell which agents are alive and whether the responder is in
+/// dry-run.
+public struct AgentHeartbeat: Service {
+    public let agent: String
+    public let context: AgentContext
+    public let interval: Duration
+    private let details: [String: JSONValue]
+    private let startedAt: Date
+
+    /// - Parameter details: extra fields to announce (for the responder: `dry_run`).
+    public init(agent: String, context: AgentContext, interval: Duration = .seconds(10), details: [String: JSONValue] = [:]) {
+        self.agent = agent
+        self.context = context
+        self.interval = interval
+        self.details = details
+        self.startedAt = context.clock.now
+    }
+
+    public func run() async throws {
+        let key = context.keys.agent(agent, host: context.hostID)
+        var fields = details
+        fields["agent"] = .string(agent)
+        fields["host"] = .string(context.hostID)
+        fields["version"] = .string(HemoStatVersion.current)
+        fields["pid"] = .integer(Int(ProcessInfo.processInfo.processIdentifier))
+        fields["started_at"] = .string(Timestamp.format(startedAt))
+        let ttlSeconds = max(1, Int(interval.timeInterval * 3))
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            fields["updated_at"] = .string(Timestamp.format(context.clock.now))
+            do {
+                _ = try await context.redis.send(["SET", key, JSONValue.object(fields).jsonText, "EX", String(ttlSeconds)])
+            } catch {
+                context.logger.warning("heartbeat not written", metadata: ["agent": "\(agent)", "error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+        _ = try? await context.redis.send(["DEL", key])
+    }
+}

@@ -1,0 +1,41 @@
+/// The names of every Redis key and channel HemoStat uses, under one configurable prefix
+/// (`redis.key_prefix`, default `hemostat:`). `docs/redis-keys.md` describes what each holds.
+///
+/// Tests give each case its own prefix, so they never see each other's keys.
+public struct KeySpace: Sendable, Hashable {
+    public let prefix: String
+
+    public init(prefix: String = Channel.defaultPrefix) {
+        self.prefix = prefix
+    }
+
+    /// The stream and pub/sub channel of `channel`.
+    public func channel(_ channel: Channel) -> String { channel.key(prefix: prefix) }
+
+    /// The latest sample and recent history of one container (JSON string with TTL).
+    public func stats(_ container: String) -> String { "\(prefix)stats:\(container)" }
+    /// Container names scored by when they were last sampled.
+    public var containers: String { "\(prefix)containers" }
+    /// Remediation results for one container, newest first.
+    public func remediation(_ container: String) -> String { "\(prefix)remediation:\(container)" }
+    /// The dashboard's event log of one event type, newest first.
+    public func events(_ eventType: String) -> String { "\(prefix)events:\(eventType)" }
+    /// The dashboard's log of every stored event, newest first.
+    public var allEvents: String { "\(prefix)events:all" }
+    /// Every decision with its inputs and outcome (stream, field `record`).
+    public var audit: String { "\(prefix)audit" }
+    /// The safety gate's namespace for real actions.
+    public var gate: String { "\(prefix)gate" }
+    /// The safety gate's namespace for dry-run: simulated budgets never touch real ones.
+    public var dryRunGate: String { "\(prefix)dryrun:gate" }
+    /// Heartbeat of one agent on one host (JSON string with TTL).
+    public func agent(_ agent: String, host: String) -> String { "\(prefix)agents:\(agent):\(host)" }
+    /// Pattern matching every agent heartbeat.
+    public var agentPattern: String { "\(prefix)agents:*" }
+    /// The rules engine's status for the dashboard (JSON string).
+    public var rulesStatus: String { "\(prefix)rules:status" }
+    /// LLM calls made in one hour (`yyyyMMddHH`, UTC).
+    public func llmBudget(hour: String) -> String { "\(prefix)llm:budget:\(hour)" }
+    /// A cached LLM answer for an alert fingerprint.
+    public func llmCache(_ fingerprint: String) -> String { "\(prefix)llm:cache:\(fingerprint)" }
+}
