@@ -66,8 +66,10 @@ final class LuaState {
     }
 
     /// Reads field `key` of the table at `index` with `read`, leaving the stack as it was.
-    func field<T>(_ key: String, of index: Int32, _ read: (Int32) -> T) -> T {
-        lua_getfield(L, index, key)
+    func field<T>(_ key: StaticString, of index: Int32, _ read: (Int32) -> T) -> T {
+        _ = key.withUTF8Buffer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { lua_getfield(L, index, $0.baseAddress) }
+        }
         defer { pop() }
         return read(-1)
     }
@@ -133,11 +135,13 @@ final class LuaState {
             }
         case .object(let members):
             guard lua_checkstack(L, 2) != 0 else { lua_pushnil(L); return }
+            guard lua_checkstack(L, 3) != 0 else { lua_pushnil(L); return }
             lua_createtable(L, 0, Int32(clamping: members.count))
             for (key, member) in members {
                 if case .null = member { continue }
+                push(key)
                 push(member)
-                lua_setfield(L, -2, key)
+                lua_rawset(L, -3)
             }
         }
     }
@@ -151,9 +155,15 @@ final class LuaState {
     }
 
     func push(_ s: String) {
-        var s = s
-        s.withUTF8 { buffer in
-            _ = lua_pushlstring(L, buffer.baseAddress, buffer.count)
+        let pushed: Bool? = s.utf8.withContiguousStorageIfAvailable { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
+            return true
+        }
+        if pushed == nil {
+            var copy = s
+            copy.withUTF8 { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) }
+            }
         }
     }
 }
