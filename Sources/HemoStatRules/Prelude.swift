@@ -473,7 +473,7 @@ function M.load_file(text, file)
     return r
   end)
   local chunk, err = load(text, "@" .. file, "t", env)
-  if chunk == nil then error(err, 0) end
+  if chunk == nil then return nil, err end
   chunk()
   return rules
 end

@@ -107,8 +107,11 @@ final class RuleRuntime {
         }
         if lua_type(L, -2) == LUA_TNIL {
             let raw = lua.string(at: -1) ?? "syntax error"
+            // Lua shortens long chunk names in messages; the file is known, keep only the line.
             let (location, message) = Self.splitLocation(raw)
-            loadErrors.append(RuleError(code: .syntax, message: message, location: location ?? fileStart))
+            loadErrors.append(RuleError(
+                code: .syntax, message: message,
+                location: SourceLocation(file: source.path, line: location?.line ?? 0)))
             return
         }
         lua.pop()  // the nil second result
