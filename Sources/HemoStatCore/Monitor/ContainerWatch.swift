@@ -143,7 +143,7 @@ public struct ContainerWatch: Sendable {
     /// Time passed: a pending OOM whose `die` did not come is alerted now.
     public mutating func tick(now: Date) -> [WatchAction] {
         guard let pending = pendingOOM else { return [] }
-        guard now.timeIntervalSince(pending) >= policy.oomGrace else { return [.checkAgain(containerID: containerID, at: pending.addingTimeInterval(policy.oomGrace))] }
+        guard now.timeIntervalSince(pending) >= policy.oomGrace - 0.001 else { return [.checkAgain(containerID: containerID, at: pending.addingTimeInterval(policy.oomGrace))] }
         pendingOOM = nil
         return reconcile(now: now, source: .event, faultAt: pending, closing: false)
     }
