@@ -47,7 +47,11 @@ let package = Package(
         ),
         .target(
             name: "HemoStatRules",
-            dependencies: ["CLua", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "CLua",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -81,6 +85,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Rule evaluations per second with the default rules: `swift run -c release HemoStatRulesBenchmark`.
+        .executableTarget(
+            name: "HemoStatRulesBenchmark",
+            dependencies: ["HemoStatRules", .product(name: "Logging", package: "swift-log")],
+            path: "bench/rules",
             swiftSettings: swiftSettings
         ),
 

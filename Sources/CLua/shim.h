@@ -1,13 +1,198 @@
 #ifndef HEMOSTAT_CLUA_SHIM_H
 #define HEMOSTAT_CLUA_SHIM_H
 
+#include <stdlib.h>
+#include <string.h>
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
 
-/// `lua_pop` is a macro.
-static inline void hs_lua_pop(lua_State *L, int n) {
-    lua_settop(L, -(n) - 1);
+/* ---------------------------------------------------------------------------------------
+ * Macros of the Lua API, as functions Swift can call.
+ * ------------------------------------------------------------------------------------- */
+
+static inline void hs_lua_pop(lua_State *L, int n) { lua_settop(L, -(n) - 1); }
+static inline void hs_lua_newtable(lua_State *L) { lua_createtable(L, 0, 0); }
+static inline void hs_lua_pushglobaltable(lua_State *L) { lua_pushglobaltable(L); }
+static inline int hs_lua_registryindex(void) { return LUA_REGISTRYINDEX; }
+static inline int hs_lua_upvalueindex(int i) { return lua_upvalueindex(i); }
+static inline int hs_lua_pcall(lua_State *L, int nargs, int nresults, int msgh) {
+    return lua_pcall(L, nargs, nresults, msgh);
+}
+static inline const char *hs_lua_tolstring(lua_State *L, int idx, size_t *len) {
+    return lua_tolstring(L, idx, len);
+}
+static inline lua_Number hs_lua_tonumber(lua_State *L, int idx, int *isnum) {
+    return lua_tonumberx(L, idx, isnum);
+}
+static inline lua_Integer hs_lua_tointeger(lua_State *L, int idx, int *isnum) {
+    return lua_tointegerx(L, idx, isnum);
+}
+static inline int hs_lua_isnil(lua_State *L, int idx) { return lua_type(L, idx) == LUA_TNIL; }
+static inline int hs_lua_istable(lua_State *L, int idx) { return lua_type(L, idx) == LUA_TTABLE; }
+static inline int hs_lua_isfunction(lua_State *L, int idx) { return lua_type(L, idx) == LUA_TFUNCTION; }
+static inline void hs_lua_insert(lua_State *L, int idx) { lua_rotate(L, idx, 1); }
+static inline void hs_lua_remove(lua_State *L, int idx) { lua_rotate(L, idx, -1); lua_settop(L, -2); }
+static inline void hs_lua_gc_generational(lua_State *L) { lua_gc(L, LUA_GCGEN, 0, 0); }
+static inline void hs_lua_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
+static inline int hs_lua_load_text(lua_State *L, const char *buf, size_t size, const char *chunkname) {
+    return luaL_loadbufferx(L, buf, size, chunkname, "t");
+}
+
+/* ---------------------------------------------------------------------------------------
+ * Limits: a memory-capped allocator and an instruction budget enforced by a count hook.
+ *
+ * The allocator's userdata is an `hs_lua_limits` owned by the Swift object that owns the
+ * state; the hook and the message handler reach it through lua_getallocf.
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct hs_lua_limits {
+    size_t used;          /* bytes currently allocated by the state */
+    size_t cap;           /* refuse growth past this many bytes; 0 = no cap */
+    long long budget;     /* instructions left for the current call */
+    int step;             /* hook granularity in instructions */
+    int hit;              /* 0: none, 1: instruction limit, 2: memory limit */
+    int err_line;         /* where the last error happened in a rule file (0: unknown) */
+    char err_file[512];
+} hs_lua_limits;
+
+enum { HS_LIMIT_NONE = 0, HS_LIMIT_INSTRUCTIONS = 1, HS_LIMIT_MEMORY = 2 };
+
+static void *hs_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    hs_lua_limits *limits = (hs_lua_limits *)ud;
+    if (ptr == NULL) osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        limits->used -= osize;
+        return NULL;
+    }
+    if (limits->cap != 0 && nsize > osize && limits->used + (nsize - osize) > limits->cap) {
+        limits->hit = HS_LIMIT_MEMORY;
+        return NULL;
+    }
+    void *block = realloc(ptr, nsize);
+    if (block == NULL) return NULL;
+    limits->used = limits->used - osize + nsize;
+    return block;
+}
+
+static void hs_lua_count_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    hs_lua_limits *limits = (hs_lua_limits *)ud;
+    limits->budget -= limits->step;
+    if (limits->budget < 0) {
+        limits->hit = HS_LIMIT_INSTRUCTIONS;
+        /* Fire on every instruction from now on, so no code path outruns the limit. */
+        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, 1);
+        luaL_error(L, "instruction limit exceeded");
+    }
+}
+
+/* Message handler for lua_pcall: records the innermost frame that belongs to a rule file
+ * (chunk names starting with '@'), leaves the error object as is. */
+static int hs_lua_msgh(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    hs_lua_limits *limits = (hs_lua_limits *)ud;
+    lua_Debug ar;
+    int level = 1;
+    limits->err_line = 0;
+    limits->err_file[0] = '\0';
+    while (lua_getstack(L, level++, &ar)) {
+        if (!lua_getinfo(L, "Sl", &ar)) break;
+        if (ar.source != NULL && ar.source[0] == '@' && ar.currentline > 0) {
+            strncpy(limits->err_file, ar.source + 1, sizeof(limits->err_file) - 1);
+            limits->err_file[sizeof(limits->err_file) - 1] = '\0';
+            limits->err_line = ar.currentline;
+            break;
+        }
+    }
+    return 1;
+}
+
+static inline lua_State *hs_lua_newstate(hs_lua_limits *limits) {
+    memset(limits, 0, sizeof(*limits));
+    return lua_newstate(hs_lua_alloc, limits);
+}
+
+static inline void hs_lua_push_msgh(lua_State *L) { lua_pushcfunction(L, hs_lua_msgh); }
+
+/* Arms the limits for one protected call: `instructions` VM instructions, and `memory`
+ * bytes on top of what the state holds now (0 for either: no limit). */
+static inline void hs_lua_limits_arm(lua_State *L, hs_lua_limits *limits, long long instructions, size_t memory) {
+    limits->hit = HS_LIMIT_NONE;
+    limits->err_line = 0;
+    limits->err_file[0] = '\0';
+    limits->cap = memory == 0 ? 0 : limits->used + memory;
+    if (instructions > 0) {
+        limits->budget = instructions;
+        limits->step = instructions < 1000 ? (int)instructions : 1000;
+        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
+    } else {
+        lua_sethook(L, NULL, 0, 0);
+    }
+}
+
+static inline void hs_lua_limits_disarm(lua_State *L, hs_lua_limits *limits) {
+    limits->cap = 0;
+    lua_sethook(L, NULL, 0, 0);
+}
+
+static inline const char *hs_lua_limits_err_file(const hs_lua_limits *limits) { return limits->err_file; }
+
+/* Calls the function in upvalue 1 as f(file, line, ...), where file:line is the caller's
+ * current position. A C function keeps its caller's frame even when called in tail
+ * position (`return restart{...}`), so the rule's line is always known. */
+static int hs_lua_call_with_caller(lua_State *L) {
+    lua_Debug ar;
+    const char *file = "?";
+    int line = 0;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+        file = (ar.source != NULL && ar.source[0] == '@') ? ar.source + 1 : ar.short_src;
+        line = ar.currentline;
+    }
+    int n = lua_gettop(L);
+    luaL_checkstack(L, n + 3, NULL);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushstring(L, file);
+    lua_pushinteger(L, line);
+    for (int i = 1; i <= n; i++) lua_pushvalue(L, i);
+    lua_call(L, n + 2, 1);
+    return 1;
+}
+
+/* with_caller(f) -> a function that calls f(file, line, ...). */
+static int hs_lua_wrap_with_caller(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_pushcclosure(L, hs_lua_call_with_caller, 1);
+    return 1;
+}
+
+/* function_line(f) -> the line where the Lua function f is defined. */
+static int hs_lua_function_line(lua_State *L) {
+    lua_Debug ar;
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_settop(L, 1);
+    lua_getinfo(L, ">S", &ar);
+    lua_pushinteger(L, ar.linedefined);
+    return 1;
+}
+
+static inline void hs_lua_push_wrap_with_caller(lua_State *L) { lua_pushcfunction(L, hs_lua_wrap_with_caller); }
+static inline void hs_lua_push_function_line(lua_State *L) { lua_pushcfunction(L, hs_lua_function_line); }
+
+/* Opens only the libraries the sandbox builds on: base, string, table, math, utf8. Never
+ * io, os, package, coroutine or debug. */
+static inline void hs_lua_open_sandbox_libs(lua_State *L) {
+    luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+    luaL_requiref(L, LUA_STRLIBNAME, luaopen_string, 1);
+    luaL_requiref(L, LUA_TABLIBNAME, luaopen_table, 1);
+    luaL_requiref(L, LUA_MATHLIBNAME, luaopen_math, 1);
+    luaL_requiref(L, LUA_UTF8LIBNAME, luaopen_utf8, 1);
+    lua_settop(L, 0);
 }
 
 #endif

@@ -9,6 +9,7 @@ struct HemoStatCommand: AsyncParsableCommand {
         version: HemoStatVersion.current,
         subcommands: [
             ConfigCommand.self,
+            RulesCommand.self,
         ]
     )
 }

@@ -1,0 +1,483 @@
+/// The Lua code that builds the sandbox every rule file runs in: the verdict constructors,
+/// the history helpers `h`, the read-only `config` table and `rule{…}` registration.
+///
+/// It runs once per Lua state with the base, string, table, math and utf8 libraries open,
+/// receives `(with_caller, function_line, thresholds)` and returns the module table the
+/// runtime drives (`load_file`, `state`, `helpers`, `verdict_mt`). Rule files never see the
+/// state's real globals: each file gets its own environment whose fallback is a read-only
+/// whitelist.
+enum Prelude {
+    static let chunkName = "=hemostat"
+
+    static let source = #"""
+local with_caller, function_line, thresholds = ...
+
+local type, error, pairs, ipairs, tostring, tonumber, select, next =
+      type, error, pairs, ipairs, tostring, tonumber, select, next
+local setmetatable, getmetatable, rawget, rawequal, rawlen, load =
+      setmetatable, getmetatable, rawget, rawequal, rawlen, load
+local lower = string.lower
+local huge, floor, abs = math.huge, math.floor, math.abs
+local sort, concat = table.sort, table.concat
+
+-- string.dump would turn functions into bytecode: gone for everyone.
+string.dump = nil
+
+local function readonly(real, what)
+  return setmetatable({}, {
+    __index = real,
+    __newindex = function(_, k) error(what .. " is read-only (assignment to '" .. tostring(k) .. "')", 2) end,
+    __metatable = false,
+  })
+end
+
+local function strict(t, what)
+  return setmetatable(t, {
+    __index = function(_, k) error("unknown " .. what .. " '" .. tostring(k) .. "'", 2) end,
+    __metatable = false,
+  })
+end
+
+local M = {}
+local state = { alert = nil }
+M.state = state
+
+---------------------------------------------------------------------------------------------
+-- config
+---------------------------------------------------------------------------------------------
+local config_real = {}
+for k, v in pairs(thresholds) do config_real[k] = v end
+local config = readonly(strict(config_real, "config key"), "config")
+
+---------------------------------------------------------------------------------------------
+-- verdicts
+---------------------------------------------------------------------------------------------
+local VERDICT = {}
+M.verdict_mt = VERDICT
+
+local ACTIONS = {
+  restart = true, start = true, stop = true, kill = true, pause = true, unpause = true,
+  update_resources = true, exec = true, notify = true, none = true,
+}
+local FIELDS = { confidence = true, reason = true, dry_run = true, params = true, fallback = true, action = true }
+
+local function is_verdict(v)
+  return type(v) == "table" and getmetatable(v) == VERDICT
+end
+M.is_verdict = is_verdict
+
+local function make_verdict(file, line, kind, action, spec, ctor)
+  if type(spec) == "string" then spec = { reason = spec } end
+  if spec == nil then spec = {} end
+  if type(spec) ~= "table" or is_verdict(spec) then
+    error(ctor .. "{...} expects a table of fields", 0)
+  end
+  for k in pairs(spec) do
+    if not FIELDS[k] then error(ctor .. "{...}: unknown field '" .. tostring(k) .. "'", 0) end
+  end
+  if spec.action ~= nil and ctor ~= "act" then
+    error(ctor .. "{...}: field 'action' is only for act{...}", 0)
+  end
+  if spec.fallback ~= nil and kind ~= "ambiguous" then
+    error(ctor .. "{...}: field 'fallback' is only for ambiguous{...}", 0)
+  end
+  local confidence = spec.confidence
+  if confidence == nil then confidence = 1 end
+  if type(confidence) ~= "number" or confidence ~= confidence or confidence < 0 or confidence > 1 then
+    error(ctor .. "{...}: confidence must be a number from 0 to 1", 0)
+  end
+  local reason = spec.reason
+  if type(reason) ~= "string" or reason == "" then
+    error(ctor .. "{...}: reason must be a non-empty string", 0)
+  end
+  if spec.dry_run ~= nil and type(spec.dry_run) ~= "boolean" then
+    error(ctor .. "{...}: dry_run must be true or false", 0)
+  end
+  if spec.params ~= nil and type(spec.params) ~= "table" then
+    error(ctor .. "{...}: params must be a table", 0)
+  end
+  local fallback = spec.fallback
+  if kind == "ambiguous" then
+    if fallback ~= nil and not is_verdict(fallback) then
+      error("ambiguous{...}: fallback must be a verdict such as restart{...} or false_alarm{...}", 0)
+    end
+    if fallback ~= nil and fallback.kind == "ambiguous" then
+      error("ambiguous{...}: fallback cannot itself be ambiguous", 0)
+    end
+  end
+  if kind == "act" and action == nil then
+    action = spec.action
+    if type(action) ~= "string" or not ACTIONS[action] then
+      error("act{...}: action must be one of restart, start, stop, kill, pause, unpause, update_resources, exec, notify, none", 0)
+    end
+  end
+  return setmetatable({
+    kind = kind, action = action or "none", confidence = confidence, reason = reason,
+    dry_run = spec.dry_run == true, params = spec.params, fallback = fallback,
+    file = file, line = line,
+  }, VERDICT)
+end
+
+local constructors = {}
+for action in pairs(ACTIONS) do
+  if action ~= "none" then
+    constructors[action] = with_caller(function(file, line, spec)
+      return make_verdict(file, line, "act", action, spec, action)
+    end)
+  end
+end
+constructors.act = with_caller(function(file, line, spec)
+  return make_verdict(file, line, "act", nil, spec, "act")
+end)
+constructors.false_alarm = with_caller(function(file, line, spec)
+  return make_verdict(file, line, "false_alarm", "none", spec, "false_alarm")
+end)
+constructors.escalate = with_caller(function(file, line, spec)
+  return make_verdict(file, line, "escalate", "notify", spec, "escalate")
+end)
+constructors.ambiguous = with_caller(function(file, line, spec)
+  return make_verdict(file, line, "ambiguous", "none", spec, "ambiguous")
+end)
+
+---------------------------------------------------------------------------------------------
+-- helpers over the alert and its history
+---------------------------------------------------------------------------------------------
+local OPS = {
+  [">"] = function(a, b) return a > b end,
+  [">="] = function(a, b) return a >= b end,
+  ["<"] = function(a, b) return a < b end,
+  ["<="] = function(a, b) return a <= b end,
+  ["=="] = function(a, b) return a == b end,
+  ["~="] = function(a, b) return a ~= b end,
+  ["!="] = function(a, b) return a ~= b end,
+}
+
+local function op_fn(op, helper)
+  local f = OPS[op]
+  if f == nil then
+    error(helper .. ": unknown comparison '" .. tostring(op) .. "' (use >, >=, <, <=, ==, ~=)", 3)
+  end
+  return f
+end
+
+local function check_field(field, helper)
+  if type(field) ~= "string" then error(helper .. ": field must be a string", 3) end
+end
+
+local function history()
+  local a = state.alert
+  local hist = a and a.history
+  if type(hist) ~= "table" then return {}, 0 end
+  return hist, #hist
+end
+
+-- Index of the oldest sample within `seconds` of the newest one (1 when seconds is nil).
+local function window_start(hist, n, seconds, helper)
+  if seconds == nil then return 1 end
+  if type(seconds) ~= "number" or seconds < 0 then
+    error(helper .. ": window must be a number of seconds", 3)
+  end
+  local newest = hist[n].timestamp
+  if type(newest) ~= "number" then return n end
+  local from = newest - seconds
+  local i = n
+  while i > 1 do
+    local t = hist[i - 1].timestamp
+    if type(t) ~= "number" or t < from then break end
+    i = i - 1
+  end
+  return i
+end
+
+local function compare(f, v, t)
+  if v == nil then return false end
+  if type(v) ~= type(t) then return false end
+  return f(v, t)
+end
+
+local h = {}
+
+function h.now()
+  local hist, n = history()
+  if n == 0 then return nil end
+  return hist[n].timestamp
+end
+
+function h.latest(field)
+  check_field(field, "h.latest")
+  local hist, n = history()
+  if n == 0 then return nil end
+  return hist[n][field]
+end
+
+function h.samples(seconds)
+  local hist, n = history()
+  local out = {}
+  if n == 0 then return out end
+  for i = window_start(hist, n, seconds, "h.samples"), n do out[#out + 1] = hist[i] end
+  return out
+end
+
+function h.values(field, seconds)
+  check_field(field, "h.values")
+  local hist, n = history()
+  local out = {}
+  if n == 0 then return out end
+  for i = window_start(hist, n, seconds, "h.values"), n do
+    local v = hist[i][field]
+    if type(v) == "number" then out[#out + 1] = v end
+  end
+  return out
+end
+
+local function aggregate(field, seconds, helper, step)
+  check_field(field, helper)
+  local hist, n = history()
+  if n == 0 then return nil end
+  local acc, count = nil, 0
+  for i = window_start(hist, n, seconds, helper), n do
+    local v = hist[i][field]
+    if type(v) == "number" then
+      count = count + 1
+      acc = step(acc, v)
+    end
+  end
+  return acc, count
+end
+
+function h.avg(field, seconds)
+  local sum, count = aggregate(field, seconds, "h.avg", function(acc, v) return (acc or 0) + v end)
+  if sum == nil then return nil end
+  return sum / count
+end
+
+function h.max(field, seconds)
+  return (aggregate(field, seconds, "h.max", function(acc, v) if acc == nil or v > acc then return v end return acc end))
+end
+
+function h.min(field, seconds)
+  return (aggregate(field, seconds, "h.min", function(acc, v) if acc == nil or v < acc then return v end return acc end))
+end
+
+function h.streak(field, op, value)
+  check_field(field, "h.streak")
+  local f = op_fn(op, "h.streak")
+  local hist, n = history()
+  local count, i = 0, n
+  while i >= 1 and compare(f, hist[i][field], value) do
+    count = count + 1
+    i = i - 1
+  end
+  if count == 0 then return 0, 0 end
+  local newest, oldest = hist[n].timestamp, hist[n - count + 1].timestamp
+  local span = 0
+  if type(newest) == "number" and type(oldest) == "number" then span = newest - oldest end
+  return count, span
+end
+
+function h.sustained(field, op, value, seconds, min_samples)
+  check_field(field, "h.sustained")
+  if type(seconds) ~= "number" or seconds < 0 then
+    error("h.sustained: duration must be a number of seconds", 2)
+  end
+  if min_samples ~= nil and type(min_samples) ~= "number" then
+    error("h.sustained: min_samples must be a number", 2)
+  end
+  local f = op_fn(op, "h.sustained")
+  local hist, n = history()
+  local count, i = 0, n
+  while i >= 1 and compare(f, hist[i][field], value) do
+    count = count + 1
+    i = i - 1
+  end
+  if count == 0 then return false, 0 end
+  local newest, oldest = hist[n].timestamp, hist[n - count + 1].timestamp
+  local span = 0
+  if type(newest) == "number" and type(oldest) == "number" then span = newest - oldest end
+  return span >= seconds and count >= (min_samples or 2), span
+end
+
+function h.count(field, op, value, seconds)
+  check_field(field, "h.count")
+  local f = op_fn(op, "h.count")
+  local hist, n = history()
+  if n == 0 then return 0 end
+  local count = 0
+  for i = window_start(hist, n, seconds, "h.count"), n do
+    if compare(f, hist[i][field], value) then count = count + 1 end
+  end
+  return count
+end
+
+function h.changes(field, value, seconds)
+  check_field(field, "h.changes")
+  local hist, n = history()
+  if n == 0 then return 0 end
+  local count = 0
+  local start = window_start(hist, n, seconds, "h.changes")
+  for i = start, n do
+    local prev = i > 1 and hist[i - 1][field] or nil
+    if hist[i][field] == value and prev ~= value and i > 1 then count = count + 1 end
+  end
+  return count
+end
+
+function h.increase(field, seconds)
+  check_field(field, "h.increase")
+  local hist, n = history()
+  if n == 0 then return 0 end
+  local total, prev = 0, nil
+  for i = window_start(hist, n, seconds, "h.increase"), n do
+    local v = hist[i][field]
+    if type(v) == "number" then
+      if prev ~= nil then
+        if v >= prev then total = total + (v - prev) else total = total + v end
+      end
+      prev = v
+    end
+  end
+  return total
+end
+
+local function slope(field, seconds, helper)
+  local hist, n = history()
+  if n < 2 then return nil end
+  local sx, sy, sxx, sxy, count = 0, 0, 0, 0, 0
+  local t0 = nil
+  for i = window_start(hist, n, seconds, helper), n do
+    local s = hist[i]
+    local t, v = s.timestamp, s[field]
+    if type(t) == "number" and type(v) == "number" then
+      t0 = t0 or t
+      local x = t - t0
+      sx, sy, sxx, sxy, count = sx + x, sy + v, sxx + x * x, sxy + x * v, count + 1
+    end
+  end
+  if count < 2 then return nil end
+  local d = count * sxx - sx * sx
+  if d == 0 then return nil end
+  return (count * sxy - sx * sy) / d
+end
+
+function h.slope(field, seconds)
+  check_field(field, "h.slope")
+  return slope(field, seconds, "h.slope")
+end
+
+function h.time_to(field, limit, seconds)
+  check_field(field, "h.time_to")
+  if type(limit) ~= "number" then error("h.time_to: limit must be a number", 2) end
+  local hist, n = history()
+  if n == 0 then return nil end
+  local latest = hist[n][field]
+  if type(latest) ~= "number" then return nil end
+  if latest >= limit then return 0 end
+  local s = slope(field, seconds, "h.time_to")
+  if s == nil or s <= 0 then return nil end
+  return (limit - latest) / s
+end
+
+function h.label(name, default)
+  local labels = state.alert and state.alert.labels
+  local v = type(labels) == "table" and labels[name] or nil
+  if v == nil then return default end
+  return v
+end
+
+function h.label_number(name, default)
+  local v = tonumber(h.label(name, nil))
+  if v == nil then return default end
+  return v
+end
+
+local TRUE = { ["true"] = true, ["1"] = true, yes = true, on = true }
+local FALSE = { ["false"] = true, ["0"] = true, no = true, off = true }
+function h.label_bool(name, default)
+  local v = h.label(name, nil)
+  if v == nil then return default end
+  v = lower(tostring(v))
+  if TRUE[v] then return true end
+  if FALSE[v] then return false end
+  return default
+end
+
+function h.threshold(key)
+  if type(key) ~= "string" then error("h.threshold: key must be a string", 2) end
+  local v = tonumber(h.label("hemostat.rules." .. key, nil))
+  if v ~= nil then return v end
+  v = config_real[key]
+  if v == nil then error("h.threshold: unknown config key '" .. key .. "'", 2) end
+  return v
+end
+
+function h.anomaly(kind)
+  local list = state.alert and state.alert.anomalies
+  if type(list) ~= "table" then return nil end
+  for _, a in ipairs(list) do
+    if a.type == kind then return a end
+  end
+  return nil
+end
+
+local helpers = readonly(strict(h, "helper"), "h")
+M.helpers = helpers
+
+---------------------------------------------------------------------------------------------
+-- the environment rule files run in
+---------------------------------------------------------------------------------------------
+local function lib_copy(lib)
+  local t = {}
+  for k, v in pairs(lib) do t[k] = v end
+  return readonly(t, "library")
+end
+
+local base = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  select = select, tonumber = tonumber, tostring = tostring, type = type,
+  rawequal = rawequal, rawget = rawget, rawlen = rawlen,
+  string = lib_copy(string), table = lib_copy(table), math = lib_copy(math), utf8 = lib_copy(utf8),
+  _VERSION = _VERSION,
+  config = config, h = helpers,
+}
+for name, ctor in pairs(constructors) do base[name] = ctor end
+strict(base, "global")
+
+local RULE_FIELDS = {
+  name = true, priority = true, description = true, when = true, enabled = true, dry_run = true,
+}
+
+function M.load_file(text, file)
+  local rules = {}
+  local env = setmetatable({}, { __index = base, __metatable = false })
+  env._G = env
+  env.rule = with_caller(function(rfile, line, spec)
+    if type(spec) ~= "table" then error("rule{...} expects a table", 0) end
+    for k in pairs(spec) do
+      if not RULE_FIELDS[k] then error("rule{...}: unknown field '" .. tostring(k) .. "'", 0) end
+    end
+    if type(spec.name) ~= "string" or spec.name == "" then error("rule{...}: name must be a non-empty string", 0) end
+    if type(spec.when) ~= "function" then error("rule '" .. spec.name .. "': when must be a function(alert, h)", 0) end
+    if spec.priority ~= nil and type(spec.priority) ~= "number" then error("rule '" .. spec.name .. "': priority must be a number", 0) end
+    if spec.description ~= nil and type(spec.description) ~= "string" then error("rule '" .. spec.name .. "': description must be a string", 0) end
+    if spec.enabled ~= nil and type(spec.enabled) ~= "boolean" then error("rule '" .. spec.name .. "': enabled must be true or false", 0) end
+    if spec.dry_run ~= nil and type(spec.dry_run) ~= "boolean" then error("rule '" .. spec.name .. "': dry_run must be true or false", 0) end
+    for _, r in ipairs(rules) do
+      if r.name == spec.name then error("rule '" .. spec.name .. "' is defined twice in this file", 0) end
+    end
+    local r = {
+      name = spec.name, priority = spec.priority or 0, description = spec.description or "",
+      when = spec.when, enabled = spec.enabled ~= false, dry_run = spec.dry_run == true,
+      file = rfile, line = line,
+    }
+    rules[#rules + 1] = r
+    return r
+  end)
+  local chunk, err = load(text, "@" .. file, "t", env)
+  if chunk == nil then return nil, err end
+  chunk()
+  return rules
+end
+
+return M
+"""#
+}

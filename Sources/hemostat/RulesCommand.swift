@@ -1,0 +1,183 @@
+import ArgumentParser
+import Foundation
+import HemoStatRules
+import Logging
+
+struct RulesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rules",
+        abstract: "Check, test and try the Lua rules that decide what to do about an alert.",
+        subcommands: [RulesLint.self, RulesTest.self, RulesEval.self]
+    )
+}
+
+/// Options shared by the rules subcommands.
+struct RulesOptions: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a threshold of the `config` table.", valueName: "key=value"))
+    var thresholds: [String] = []
+
+    func configuration(directory: String) throws -> RulesConfiguration {
+        var overrides: [String: Double] = [:]
+        for item in thresholds {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = Double(parts[1]) else {
+                throw ValidationError("--set expects key=number, got '\(item)'")
+            }
+            overrides[parts[0]] = value
+        }
+        return RulesConfiguration(directory: directory, thresholds: overrides)
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+struct RulesLint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Report syntax and API errors in rule files as file:line: message (exit 1 on any)."
+    )
+
+    @Argument(help: "The rules directory.") var directory = "rules"
+    @OptionGroup var options: RulesOptions
+
+    func run() throws {
+        let problems: [RuleError]
+        do {
+            problems = try RulesLinter.lint(directory: directory, configuration: options.configuration(directory: directory))
+        } catch let error as RuleError {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        for problem in problems { print(problem) }
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct RulesTest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run the rule test files in DIR/tests/*.yaml (exit 1 on any failure)."
+    )
+
+    @Argument(help: "The rules directory.") var directory = "rules"
+    @OptionGroup var options: RulesOptions
+
+    func run() throws {
+        let outcome: (loadErrors: [RuleError], results: [RuleTestResult])
+        do {
+            outcome = try RuleTestRunner.run(directory: directory, configuration: options.configuration(directory: directory))
+        } catch let error as RuleError {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        for error in outcome.loadErrors { print(error) }
+        var failed = 0
+        for result in outcome.results where !result.passed {
+            failed += 1
+            print("FAIL \(result.location): \(result.name)")
+            for line in result.differences { print("    \(line)") }
+            if let evaluation = result.evaluation, !evaluation.matches.isEmpty {
+                print("    matched:")
+                for verdict in evaluation.matches {
+                    print("      \(verdict.rule) -> \(describe(verdict))")
+                }
+            }
+        }
+        let passed = outcome.results.count - failed
+        print("\(passed) passed, \(failed) failed, \(outcome.results.count) cases")
+        if failed > 0 || !outcome.loadErrors.isEmpty { throw ExitCode(1) }
+    }
+}
+
+struct RulesEval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate one alert (health_alert data or envelope, JSON) and explain the decision.",
+        discussion: "Needs neither Redis nor Docker. The alert's `history` array holds the recent samples."
+    )
+
+    @Option(help: "The alert JSON file, or - for stdin.") var alert: String
+    @Option(help: "The rules directory.") var rules = "rules"
+    @Flag(help: "Print the evaluation as JSON.") var json = false
+    @OptionGroup var options: RulesOptions
+
+    func run() throws {
+        let data: Data
+        if alert == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            guard let contents = FileManager.default.contents(atPath: alert) else {
+                printError("\(alert): cannot read alert file")
+                throw ExitCode(1)
+            }
+            data = contents
+        }
+        let engine: RulesEngine
+        var value: RuleValue
+        do {
+            value = try RuleValue(json: data)
+            engine = try RulesEngine(
+                configuration: options.configuration(directory: rules),
+                logger: Logger(label: "hemostat.rules", factory: { _ in SwiftLogNoOpLogHandler() }))
+        } catch let error as RuleError {
+            printError(alert == "-" ? "\(error)" : "\(alert): \(error)")
+            throw ExitCode(1)
+        }
+        if value["event_type"] != nil, let inner = value["data"] { value = inner }
+        let status = engine.status
+        for error in status.loadErrors { printError("\(error)") }
+        let evaluation = engine.evaluateSync(value)
+        if json {
+            print(evaluation.jsonValue.prettyJSON)
+            return
+        }
+        print("\(status.rules.count) rules from \(rules)\(status.loadErrors.isEmpty ? "" : ", \(status.loadErrors.count) load errors")")
+        if evaluation.matches.isEmpty {
+            print("no rule matched")
+        } else {
+            print("matched, in order:")
+            for (i, verdict) in evaluation.matches.enumerated() {
+                let mark = verdict == evaluation.decisive ? "  <- decisive" : ""
+                print("  \(i + 1). \(verdict.rule) (\(verdict.location)): \(describe(verdict))\(mark)")
+            }
+        }
+        if !evaluation.errors.isEmpty {
+            print("errors (rules skipped):")
+            for error in evaluation.errors { print("  \(error) [\(error.code.rawValue)]") }
+        }
+        if let decisive = evaluation.decisive {
+            print("decision: \(describe(decisive)) by \(decisive.rule)")
+        } else {
+            print("decision: none (no rule had an opinion)")
+        }
+    }
+}
+
+func describe(_ verdict: RuleVerdict) -> String {
+    var text: String
+    switch verdict.kind {
+    case .act: text = verdict.action.rawValue
+    case .falseAlarm: text = "false_alarm"
+    case .escalate: text = "escalate"
+    case .ambiguous: text = "ambiguous"
+    }
+    text += String(format: " (confidence %.2f", verdict.confidence)
+    if verdict.dryRun { text += ", dry-run" }
+    if !verdict.parameters.isEmpty { text += ", params \(RuleValue.object(verdict.parameters).jsonText)" }
+    text += "): \(verdict.reason)"
+    if let fallback = verdict.fallback?.verdict {
+        text += "; fallback \(describe(fallback))"
+    }
+    return text
+}
+
+extension RuleValue {
+    var prettyJSON: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(self) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,108 @@
+import Testing
+@testable import HemoStatRules
+
+@Suite struct SandboxTests {
+    /// A rule file whose single rule runs `body`, followed by a rule that always decides.
+    func evaluate(_ body: String, configuration: RulesConfiguration = RulesConfiguration()) -> RuleEvaluation {
+        let e = engine([
+            "r/a.lua": """
+            rule { name = "probe", priority = 10, when = function(a, h)
+            \(body)
+            end }
+            """,
+            "r/b.lua": #"rule { name = "fallback", when = function(a, h) return restart { reason = "still decides" } end }"#,
+        ], configuration: configuration)
+        #expect(e.status.loadErrors.isEmpty)
+        return e.evaluateSync(alert())
+    }
+
+    @Test(arguments: [
+        "io.open('/etc/passwd')", "os.execute('true')", "package.loaded", "require('os')",
+        "load('return 1')", "loadfile('/etc/passwd')", "dofile('/etc/passwd')", "string.dump(print)",
+        "debug.getinfo(1)", "coroutine.create(print)", "getmetatable('').__index", "collectgarbage()",
+        "rawset(h, 'x', 1)", "pcall(error)",
+    ])
+    func forbiddenLibrariesAreAbsent(_ code: String) {
+        let result = evaluate("local x = \(code)")
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.code == .runtime)
+        #expect(result.errors.first?.location == SourceLocation(file: "r/a.lua", line: 2))
+        #expect(result.decisive?.rule == "fallback")
+    }
+
+    @Test func stringMethodCannotDump() {
+        let result = evaluate("local f = ('x').dump")
+        // Indexing works, but the function is gone.
+        #expect(result.errors.isEmpty)
+        let called = evaluate("return restart { reason = tostring(('x').dump) }")
+        #expect(called.decisive?.reason == "nil")
+    }
+
+    @Test func bytecodeIsRefused() {
+        let e = engine(["r/bc.lua": "\u{1B}Lua\u{54}\u{00}garbage"])
+        #expect(e.status.loadErrors.first?.code == .syntax)
+        #expect(e.status.loadErrors.first?.message.contains("binary") == true)
+        #expect(e.status.rules.isEmpty)
+    }
+
+    @Test func infiniteLoopHitsTheInstructionLimit() {
+        let result = evaluate("while true do end", configuration: RulesConfiguration(instructionLimit: 100_000))
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.code == .instructionLimit)
+        #expect(result.errors.first?.location?.file == "r/a.lua")
+        #expect(result.errors.first?.rule == "probe")
+        #expect(result.decisive?.rule == "fallback")
+    }
+
+    @Test func memoryBombHitsTheMemoryCap() {
+        let result = evaluate(
+            "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end",
+            configuration: RulesConfiguration(instructionLimit: 100_000_000, memoryLimit: 4 << 20))
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.code == .memoryLimit)
+        #expect(result.decisive?.rule == "fallback")
+        // The state is still usable afterwards.
+    }
+
+    @Test func stateSurvivesLimitsAcrossEvaluations() {
+        let e = engine([
+            "r/a.lua": "rule { name = 'bomb', priority = 1, when = function(a) local s = string.rep('x', 1 << 30) end }",
+            "r/b.lua": "rule { name = 'ok', when = function(a) return restart { reason = 'fine' } end }",
+        ], configuration: RulesConfiguration(memoryLimit: 1 << 20))
+        for _ in 0..<3 {
+            let r = e.evaluateSync(alert())
+            #expect(r.errors.first?.code == .memoryLimit)
+            #expect(r.decisive?.rule == "ok")
+        }
+        #expect(e.status.counters["bomb"]?.errors == 3)
+        #expect(e.status.counters["ok"]?.decisive == 3)
+    }
+
+    @Test func runtimeErrorIsReportedWithFileAndLineAndSkipped() {
+        let result = evaluate("local x = nil\nreturn x.field")
+        #expect(result.errors.first?.location == SourceLocation(file: "r/a.lua", line: 3))
+        #expect(result.errors.first?.message.contains("attempt to index") == true)
+        #expect(result.decisive?.rule == "fallback")
+    }
+
+    @Test func sharedTablesAreReadOnly() {
+        for code in ["config.cpu_percent = 1", "h.sustained = nil", "string.upper = nil", "math.pi = 3"] {
+            let result = evaluate(code)
+            #expect(result.errors.first?.message.contains("read-only") == true, "\(code)")
+        }
+    }
+
+    @Test func unknownNamesAreErrors() {
+        #expect(evaluate("local x = config.cpu_pecent").errors.first?.message == "unknown config key 'cpu_pecent'")
+        #expect(evaluate("local x = h.sustaind").errors.first?.message == "unknown helper 'sustaind'")
+        #expect(evaluate("local x = undefined_thing").errors.first?.message == "unknown global 'undefined_thing'")
+    }
+
+    @Test func badReturnValuesAreAPIErrors() {
+        let result = evaluate("return true")
+        #expect(result.errors.first?.code == .api)
+        let bad = evaluate("return restart { confidence = 2, reason = 'x' }")
+        #expect(bad.errors.first?.message.contains("confidence") == true)
+        #expect(bad.errors.first?.location?.line == 2)
+    }
+}

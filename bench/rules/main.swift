@@ -1,0 +1,90 @@
+// Rule evaluations per second with the default rules, on one thread.
+//
+//   swift run -c release HemoStatRulesBenchmark [RULES_DIR] [EVALUATIONS_PER_RUN] [RUNS]
+//
+// Each evaluation runs every rule of the directory against one alert carrying a 10-sample
+// history; the alerts rotate through a healthy container, sustained high CPU, a crash and
+// an OOM kill. Prints the median of the runs.
+import Foundation
+import HemoStatRules
+import Logging
+
+let arguments = CommandLine.arguments
+let directory = arguments.count > 1 ? arguments[1] : "rules"
+let perRun = arguments.count > 2 ? Int(arguments[2]) ?? 200_000 : 200_000
+let runs = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
+
+func alert(_ fields: [String: RuleValue], cpu: [Double]) -> RuleValue {
+    var history: [RuleValue] = []
+    for (i, value) in cpu.enumerated() {
+        history.append([
+            "timestamp": .number(1_700_000_000 + Double(i) * 30),
+            "cpu_percent": .number(value),
+            "memory_percent": .number(40 + Double(i)),
+            "memory_usage": .number(1e8 + Double(i) * 1e6),
+            "restart_count": 0,
+            "status": "running",
+            "health_status": "healthy",
+        ])
+    }
+    var base: [String: RuleValue] = [
+        "container_id": "3f2a9c1b7d4e", "container_name": "web", "image": "nginx:1.27",
+        "status": "running", "health_status": "healthy", "exit_code": 0, "oom_killed": false,
+        "restart_count": 0, "stopped_by_operator": false, "source": "poll",
+        "labels": ["com.docker.compose.service": "web"],
+        "metrics": ["cpu_percent": .number(cpu.last ?? 0), "memory_percent": 49, "memory_usage": 109_000_000,
+                    "memory_limit": 268_435_456, "network_rx_bytes": 1200, "network_tx_bytes": 800,
+                    "blkio_read_bytes": 0, "blkio_write_bytes": 4096, "pids": 5],
+        "anomalies": [],
+        "history": .array(history),
+    ]
+    base.merge(fields) { _, new in new }
+    return .object(base)
+}
+
+let alerts: [RuleValue] = [
+    alert([:], cpu: [10, 12, 11, 13, 12, 10, 11, 12, 13, 12]),
+    alert(["anomalies": [["type": "high_cpu", "severity": "medium", "value": 97, "threshold": 85]]],
+          cpu: [20, 30, 90, 92, 95, 96, 97, 97, 98, 97]),
+    alert(["status": "exited", "exit_code": 1,
+           "anomalies": [["type": "non_zero_exit", "severity": "high", "value": 1]]],
+          cpu: [10, 12, 11, 13, 12, 10, 11, 12, 13, 0]),
+    alert(["status": "exited", "exit_code": 137, "oom_killed": true,
+           "anomalies": [["type": "oom_killed", "severity": "critical"]]],
+          cpu: [10, 12, 11, 13, 12, 10, 11, 12, 13, 0]),
+]
+
+let engine: RulesEngine
+do {
+    engine = try RulesEngine(
+        configuration: RulesConfiguration(directory: directory),
+        logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+} catch {
+    print("\(error)")
+    exit(1)
+}
+let status = engine.status
+guard status.loadErrors.isEmpty, !status.rules.isEmpty else {
+    print("rules did not load: \(status.loadErrors.map(\.description))")
+    exit(1)
+}
+
+// Warm up the state and the caches.
+var decided = 0
+for i in 0..<10_000 where engine.evaluateSync(alerts[i % alerts.count]).decisive != nil { decided += 1 }
+
+var rates: [Double] = []
+for _ in 0..<runs {
+    let clock = ContinuousClock()
+    let start = clock.now
+    for i in 0..<perRun where engine.evaluateSync(alerts[i % alerts.count]).decisive != nil { decided += 1 }
+    let elapsed = clock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    rates.append(Double(perRun) / seconds)
+}
+rates.sort()
+let median = rates[rates.count / 2]
+let command = "swift run -c release HemoStatRulesBenchmark \(directory) \(perRun) \(runs)"
+print(String(format: "%.0f rule evaluations/s on one thread (%d rules, median of %d runs of %d; min %.0f, max %.0f)",
+             median, status.rules.count, runs, perRun, rates.first ?? 0, rates.last ?? 0))
+print("command: \(command)")
