@@ -27,7 +27,7 @@ public final class WebhookReceiver: @unchecked Sendable {
     ///   - failFirst: how many requests to refuse before accepting.
     ///   - failStatus: the status of a refusal (`429` comes with `Retry-After: retryAfter`).
     ///   - delay: seconds to wait before answering each request (a slow webhook).
-    public init(failFirst: Int = 0, failStatus: Int = 429, retryAfter: Int = 1, delay: Double = 0) throws {
+    public init(failFirst: Int = 0, failStatus: Int = 429, retryAfter: Int = 1, delay: Double = 0) async throws {
         directory = NSTemporaryDirectory() + "hemostat-webhook-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         log = directory + "/requests.jsonl"
@@ -44,9 +44,9 @@ public final class WebhookReceiver: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(15)
-        while Date() < deadline, !FileManager.default.fileExists(atPath: ready), process.isRunning {
-            Thread.sleep(forTimeInterval: 0.05)
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: ready), process.isRunning {
+            try await Task.sleep(for: .milliseconds(50))
         }
         guard let text = try? String(contentsOfFile: ready, encoding: .utf8),
               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -86,8 +86,9 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 
     public func stop() {
+        // SIGKILL: the test runner ignores SIGTERM and its children inherit that.
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         try? FileManager.default.removeItem(atPath: directory)

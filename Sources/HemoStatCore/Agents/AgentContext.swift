@@ -32,11 +32,12 @@ public struct AgentContext: Sendable {
     /// picks up the entries it had in hand.
     public func consumerName(agent: String) -> String { "\(hostID):\(agent)" }
 
-    /// A Redis client on a connection of its own, for blocking reads.
+    /// A Redis client on a connection of its own (to the same server as ``redis``), for
+    /// blocking reads.
     public func makeReader(agent: String) -> RedisClient {
-        RedisClient(
-            configuration: configuration.redis.clientConfiguration(clientName: "hemostat-\(agent)-reader"),
-            logger: logger)
+        var readerConfiguration = redis.configuration
+        readerConfiguration.clientName = "hemostat-\(agent)-reader"
+        return RedisClient(configuration: readerConfiguration, logger: logger)
     }
 
     /// Wraps `payload` in an envelope from `agent` on this host and publishes it.

@@ -5,7 +5,8 @@ public import ServiceLifecycle
 /// The alert agent: reads what the other agents decided and did, keeps the event log the
 /// dashboard reads, and tells people through Slack and a generic webhook.
 ///
-/// It reads `remediation_complete`, `false_alarm`, `escalation` and the dead-letter stream, and
+/// It reads `remediation_complete`, `false_alarm`, `escalation`, `container_recovered` and the
+/// dead-letter stream, and
 /// `health_alert` when `alert.include_health_alerts` is set, each through the consumer group
 /// `alert`. Every message goes into the event log; the ones a sink is configured for (by event
 /// type and `alert.min_severity`) are queued to it. Queuing never waits on a webhook, so a slow
@@ -63,7 +64,7 @@ public struct AlertService: Service {
 
     /// The channels this agent reads.
     public var channels: [Channel] {
-        var channels: [Channel] = [.remediationComplete, .falseAlarm, .escalation, .deadLetter]
+        var channels: [Channel] = [.remediationComplete, .falseAlarm, .escalation, .containerRecovered, .deadLetter]
         if context.configuration.alert.includeHealthAlerts { channels.append(.healthAlert) }
         return channels
     }
