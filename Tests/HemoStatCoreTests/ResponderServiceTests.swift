@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import ServiceLifecycle
 import HemoStatRedis
 import HemoStatRules
 import HemoStatTestSupport
@@ -256,5 +258,29 @@ struct ResponderServiceTests {
         #expect(engine.events(for: "svc").count == 1)
         #expect(try await h.completions("svc").map(\.result.status) == [.success])
         server.stop()
+    }
+
+    @Test func gracefulShutdownLetsTheActionInProgressFinish() async throws {
+        let release = Mutex(false)
+        let entered = Mutex(false)
+        let engine = InMemoryContainerEngine(beforeAction: { _, _ in
+            entered.withLock { $0 = true }
+            while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+        })
+        let h = try ResponderHarness(engine: engine) { $0.verificationWindow = .seconds(30) }
+        defer { Task { await h.cleanUp() } }
+        engine.add(name: "busy", status: "exited", exitCode: 1)
+        let group = ServiceGroup(services: [h.service()], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        try await h.publish(h.request("busy"))
+        try await h.eventually("action in progress") { entered.withLock { $0 } }
+        await group.triggerGracefulShutdown()
+        release.withLock { $0 = true }
+        try await running.value
+        #expect(engine.events(for: "busy").map(\.succeeded) == [true])
+        let results = try await h.completions("busy")
+        #expect(results.map(\.result.status) == [.skipped])
+        #expect(results.first?.result.reason.contains("interrupted") == true)
+        #expect(try await h.gate().status(container: "busy").inFlight == false)
     }
 }
