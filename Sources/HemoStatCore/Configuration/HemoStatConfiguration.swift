@@ -165,15 +165,21 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var include: [String]
     /// Container name patterns never watched.
     public var exclude: [String]
-    /// Stats requests in flight at once, default 4.
+    /// Name patterns of HemoStat's own containers and its Redis, never alerted on, default
+    /// `hemostat*`. Containers labelled `hemostat.role` are HemoStat's own whatever their name.
+    public var ownContainers: [String]
+    /// Inspect and stats requests in flight at once, default 200 (one cycle over 200 running
+    /// containers then waits about one engine stats tick).
     public var statsConcurrency: Int
+    /// Alerts kept in memory while Redis is unreachable, default 10,000.
+    public var pendingAlertLimit: Int
 
     public init(
         pollInterval: Duration = .seconds(30), cpuThresholdPercent: Double = 85, memoryThresholdPercent: Double = 80,
         sustainedSamples: Int = 3, restartLoopCount: Int = 3, restartLoopWindow: Duration = .seconds(300),
         memoryGrowthHorizon: Duration = .seconds(900), reminderInterval: Duration = .seconds(900),
         statsTTL: Duration = .seconds(300), historyLength: Int = 20, include: [String] = [], exclude: [String] = [],
-        statsConcurrency: Int = 4
+        ownContainers: [String] = ["hemostat*"], statsConcurrency: Int = 200, pendingAlertLimit: Int = 10_000
     ) {
         self.pollInterval = pollInterval
         self.cpuThresholdPercent = cpuThresholdPercent
@@ -187,7 +193,9 @@ public struct MonitorConfiguration: Sendable, Hashable {
         self.historyLength = historyLength
         self.include = include
         self.exclude = exclude
+        self.ownContainers = ownContainers
         self.statsConcurrency = statsConcurrency
+        self.pendingAlertLimit = pendingAlertLimit
     }
 }
 
@@ -382,11 +390,11 @@ public struct AlertConfiguration: Sendable, Hashable {
     /// Event types sent to the webhook.
     public var webhookEvents: [Channel]
     public var retry: RetryConfiguration
-    /// Entries kept per `hemostat:events:<type>` list, default 100.
+    /// Entries kept per `hemostat:events:<type>` list, default 1000.
     public var eventLogSize: Int
     /// Lifetime of the event lists, default 86400 s.
     public var eventLogTTL: Duration
-    /// Also read `hemostat:health_alert` (into the event log and to sinks that list it). Default false.
+    /// Also read `hemostat:health_alert` (into the event log and to sinks that list it). Default true.
     public var includeHealthAlerts: Bool
     /// The dashboard's public URL, for links in notifications.
     public var dashboardURL: String?
@@ -398,7 +406,7 @@ public struct AlertConfiguration: Sendable, Hashable {
         slackWebhookURL: Secret? = nil, webhookURL: Secret? = nil, groupingWindow: Duration = .seconds(60),
         minimumSeverity: Severity = .warning, slackEvents: [Channel] = AlertConfiguration.defaultSlackEvents,
         webhookEvents: [Channel] = AlertConfiguration.defaultWebhookEvents, retry: RetryConfiguration = RetryConfiguration(),
-        eventLogSize: Int = 100, eventLogTTL: Duration = .seconds(86400), includeHealthAlerts: Bool = false, dashboardURL: String? = nil
+        eventLogSize: Int = 1000, eventLogTTL: Duration = .seconds(86400), includeHealthAlerts: Bool = true, dashboardURL: String? = nil
     ) {
         self.slackWebhookURL = slackWebhookURL
         self.webhookURL = webhookURL
