@@ -25,7 +25,7 @@ struct ResponderCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try CommandEnvironment(configFile: config, label: "hemostat.responder", bootstrapLogging: true)
         let context = environment.context
-        let engine = try makeContainerEngine(configuration: environment.configuration, logger: context.logger)
+        let engine = try makeRemediationEngine(configuration: environment.configuration, logger: context.logger)
         let responder = ResponderService(context: context, engine: engine, dryRun: dryRun ? true : nil)
         let group = ServiceGroup(
             services: [responder, responder.heartbeat()],

@@ -11,12 +11,14 @@ import Testing
 struct ResponderHarness {
     let keys: KeySpace
     let redis: RedisClient
-    let engine: InMemoryContainerEngine
+    let engine: InMemoryRemediationEngine
+    /// What the services act through: ``engine`` unless another was given.
+    let actingEngine: any RemediationEngine
     let configuration: HemoStatConfiguration
     let redisSettings: RedisSettings
 
     /// - Parameter redisURL: another server than the shared test Redis (`redis://127.0.0.1:port`).
-    init(engine: InMemoryContainerEngine = InMemoryContainerEngine(), redisURL: String? = nil, configure: (inout ResponderConfiguration) -> Void = { _ in }) throws {
+    init(engine: InMemoryRemediationEngine = InMemoryRemediationEngine(), actingEngine: (any RemediationEngine)? = nil, redisURL: String? = nil, configure: (inout ResponderConfiguration) -> Void = { _ in }) throws {
         let prefix = TestEnvironment.uniquePrefix("resp") + ":"
         var settings = RedisSettings(connectTimeout: .seconds(1), commandTimeout: .seconds(2), keyPrefix: prefix)
         let url = try redisURL ?? TestEnvironment.redisURL()
@@ -36,6 +38,7 @@ struct ResponderHarness {
         keys = KeySpace(prefix: prefix)
         redis = RedisClient(configuration: settings.clientConfiguration(clientName: "responder-test"))
         self.engine = engine
+        self.actingEngine = actingEngine ?? engine
     }
 
     func context(host: String = "test-host") -> AgentContext {
@@ -53,7 +56,7 @@ struct ResponderHarness {
     }
 
     func service(host: String = "test-host", dryRun: Bool? = nil) -> ResponderService {
-        ResponderService(context: context(host: host), engine: engine, dryRun: dryRun, own: OwnContainers(names: ["test-redis"]), persistFor: .seconds(20))
+        ResponderService(context: context(host: host), engine: actingEngine, dryRun: dryRun, own: OwnContainers(names: ["test-redis"]), persistFor: .seconds(20))
     }
 
     /// Runs `services` while `body` runs, then stops them and checks none failed.
@@ -131,11 +134,6 @@ struct ResponderHarness {
 }
 
 extension JSONValue {
-    subscript(_ key: String) -> JSONValue? {
-        if case .object(let object) = self { return object[key] }
-        return nil
-    }
-
     var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil

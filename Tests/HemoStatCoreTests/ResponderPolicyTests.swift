@@ -10,7 +10,7 @@ import Testing
         protectedPatterns: ["db-*", "vault"],
         execAllowlist: ["nginx -s reload"],
         stopTimeout: .seconds(7),
-        own: OwnContainers(names: ["redis"], ids: ["0123456789ab"]))
+        own: OwnContainers(names: ["redis"], ownContainerID: "0123456789ab"))
 
     func request(_ action: RuleAction, container: String = "web", parameters: ActionParameters? = nil, stoppedByOperator: Bool? = nil) -> RemediationNeeded {
         RemediationNeeded(
@@ -71,7 +71,7 @@ import Testing
     @Test func labelsOptOutAndProtect() {
         #expect(policy.check(snapshot("exited", labels: ["hemostat.enable": "false"], exitCode: 1), command: .start, name: "web")?.code == "opted_out")
         #expect(policy.check(snapshot("running", labels: ["hemostat.protect": "true"]), command: .restart(timeout: .seconds(1)), name: "web")?.code == "protected_label")
-        #expect(policy.check(snapshot("running", labels: ["hemostat.component": "monitor"]), command: .restart(timeout: .seconds(1)), name: "web")?.code == "hemostat_itself")
+        #expect(policy.check(snapshot("running", labels: ["hemostat.role": "monitor"]), command: .restart(timeout: .seconds(1)), name: "web")?.code == "hemostat_itself")
         #expect(policy.check(snapshot("running", id: "0123456789abcdef"), command: .restart(timeout: .seconds(1)), name: "web")?.code == "hemostat_itself")
         #expect(policy.check(snapshot("running", labels: ["hemostat.enable": "true"]), command: .restart(timeout: .seconds(1)), name: "web") == nil)
     }
@@ -94,13 +94,16 @@ import Testing
         #expect(policy.check(snapshot("paused"), command: .unpause, name: "web") == nil)
     }
 
-    @Test func ownContainersAreDetectedFromTheRedisHostAndHostname() {
-        let own = OwnContainers.detect(redisHost: "redis", environment: ["HOSTNAME": "a1b2c3d4e5f6"])
+    @Test func ownContainersAreDetectedFromTheConfigurationAndHostname() {
+        var configuration = HemoStatConfiguration()
+        configuration.redis.host = "redis"
+        let own = OwnContainers.detect(configuration: configuration, environment: ["HOSTNAME": "a1b2c3d4e5f6"])
         #expect(own.names == ["redis"])
-        #expect(own.ids == ["a1b2c3d4e5f6"])
-        let none = OwnContainers.detect(redisHost: "127.0.0.1", environment: ["HOSTNAME": "build-box"])
-        #expect(none.names.isEmpty && none.ids.isEmpty)
-        #expect(OwnContainers.detect(redisHost: "localhost", environment: [:]).names.isEmpty)
+        #expect(own.ownContainerID == "a1b2c3d4e5f6")
+        #expect(own.patterns == ["hemostat*"])
+        configuration.redis.host = "127.0.0.1"
+        let none = OwnContainers.detect(configuration: configuration, environment: ["HOSTNAME": "build-box"])
+        #expect(none.names.isEmpty && none.ownContainerID == nil)
     }
 
     @Test func globPatterns() {

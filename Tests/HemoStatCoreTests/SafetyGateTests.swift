@@ -169,4 +169,14 @@ struct SafetyGateTests {
         #expect(status.cooldownRemainingSeconds == 0)
         #expect(try await live.acquire(container: "w", requestID: "l1", action: "restart", incidentID: "i").isAllowed)
     }
+
+    @Test func aRequestDecidedInDryRunIsNotActedOnLiveLater() async throws {
+        let keys = KeySpace(prefix: namespace + ":")
+        let live = SafetyGate(redis: redis, policy: SafetyPolicy(), keys: keys, dryRun: false, clock: clock)
+        let dry = SafetyGate(redis: redis, policy: SafetyPolicy(), keys: keys, dryRun: true, clock: clock)
+        #expect(try await dry.acquire(container: "n", requestID: "once", action: "restart", incidentID: "i").isAllowed)
+        let later = try await live.acquire(container: "n", requestID: "once", action: "restart", incidentID: "i")
+        #expect(later.verdict == .duplicate(previous: "other_namespace:allowed"))
+        #expect(try await live.status(container: "n").actionsThisWindow == 0)
+    }
 }

@@ -95,8 +95,8 @@ func gateDecisions(options: Options, prefix: String, connections: Int) async thr
 }
 
 /// An engine whose inspect answers at once and which records when each action was issued.
-final class StampingEngine: ContainerEngine {
-    let inner = InMemoryContainerEngine()
+final class StampingEngine: RemediationEngine {
+    let inner = InMemoryRemediationEngine()
     let issued = Mutex<[String: Date]>([:])
 
     func inspect(_ container: String) async throws -> ContainerSnapshot? {

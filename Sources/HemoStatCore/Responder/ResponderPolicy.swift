@@ -20,46 +20,44 @@ public struct Refusal: Sendable, Hashable, Error {
     }
 }
 
-/// What HemoStat itself runs as: never acted on.
+/// What HemoStat itself runs as: never acted on. The same definition as the monitor's
+/// ``ContainerScope``: the label `hemostat.role`, the container this process runs in, the name
+/// patterns of `monitor.own_containers` (default `hemostat*`); and the Redis HemoStat uses when
+/// `redis.host` names a container or compose service rather than an address.
 public struct OwnContainers: Sendable, Hashable {
-    /// Exact container names (and compose service names) of HemoStat and its Redis.
+    /// Name patterns (`monitor.own_containers`).
+    public var patterns: [String]
+    /// Exact container or compose service names (the Redis host).
     public var names: Set<String>
-    /// Ids (or id prefixes of at least 12 characters) of the containers HemoStat runs in.
-    public var ids: Set<String>
+    /// The id, or its 12-character prefix, of the container this process runs in.
+    public var ownContainerID: String?
 
-    /// Name patterns that are always HemoStat's: `hemostat`, `hemostat-*`, `hemostat_*`,
-    /// `*_hemostat_*`, `*-hemostat-*`.
-    public static let patterns = ["hemostat", "hemostat-*", "hemostat_*", "*_hemostat_*", "*-hemostat-*"]
-    /// A container with this label (any value) belongs to HemoStat.
-    public static let componentLabel = "hemostat.component"
-
-    public init(names: Set<String> = [], ids: Set<String> = []) {
+    public init(patterns: [String] = ["hemostat*"], names: Set<String> = [], ownContainerID: String? = nil) {
+        self.patterns = patterns
         self.names = names
-        self.ids = ids
+        self.ownContainerID = ownContainerID
     }
 
-    /// HemoStat's own containers as seen from this process: the Redis host when it is a name
-    /// (a container or compose service, not an address), and the container this process runs
-    /// in (Docker sets `HOSTNAME` to the first 12 characters of its id).
-    public static func detect(redisHost: String, environment: [String: String]) -> OwnContainers {
-        var own = OwnContainers()
-        let host = redisHost.lowercased()
+    /// HemoStat's own containers as seen from this process.
+    public static func detect(configuration: HemoStatConfiguration, environment: [String: String]) -> OwnContainers {
+        var own = OwnContainers(
+            patterns: configuration.monitor.ownContainers,
+            ownContainerID: ContainerScope.ownContainerIDFromEnvironment(environment))
+        let host = configuration.redis.host.lowercased()
         let isAddress = host == "localhost" || host.allSatisfy { $0.isNumber || $0 == "." } || host.contains(":")
-        if !host.isEmpty && !isAddress { own.names.insert(redisHost) }
-        if let hostname = environment["HOSTNAME"], hostname.count == 12, hostname.allSatisfy(\.isHexDigit) {
-            own.ids.insert(hostname)
-        }
+        if configuration.redis.socketPath == nil, !host.isEmpty, !isAddress { own.names.insert(configuration.redis.host) }
         return own
     }
 
-    /// Whether `snapshot` (or, without one, the name `name`) is HemoStat's.
+    /// Whether the container (by name alone, or with its inspect) is HemoStat's.
     public func contains(name: String, snapshot: ContainerSnapshot?) -> Bool {
-        if names.contains(name) || Self.patterns.contains(where: { Glob.matches($0, name.lowercased()) }) { return true }
+        if names.contains(name) || patterns.contains(where: { Glob.matches($0, name) }) { return true }
         guard let snapshot else { return false }
-        if names.contains(snapshot.name) { return true }
-        if snapshot.labels[Self.componentLabel] != nil { return true }
+        if names.contains(snapshot.name) || patterns.contains(where: { Glob.matches($0, snapshot.name) }) { return true }
+        if snapshot.labels[ContainerScope.roleLabel] != nil { return true }
         if let service = snapshot.labels["com.docker.compose.service"], names.contains(service) { return true }
-        return ids.contains { snapshot.id.hasPrefix($0) || $0.hasPrefix(snapshot.id) && snapshot.id.count >= 12 }
+        if let own = ownContainerID, !own.isEmpty, snapshot.id.hasPrefix(own) { return true }
+        return false
     }
 }
 
@@ -205,27 +203,5 @@ public struct ResponderPolicy: Sendable, Hashable {
         if let number = Int(signal) { return (1...64).contains(number) }
         let name = signal.hasPrefix("SIG") ? signal.dropFirst(3) : Substring(signal)
         return !name.isEmpty && name.count <= 10 && name.allSatisfy { ($0.isASCII && $0.isUppercase) || $0.isNumber || $0 == "+" || $0 == "-" }
-    }
-}
-
-/// Shell-style name patterns: `*` any run of characters, `?` one character, everything else
-/// literal.
-public enum Glob {
-    public static func matches(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern), t = Array(text)
-        var pi = 0, ti = 0, starP = -1, starT = 0
-        while ti < t.count {
-            if pi < p.count && (p[pi] == "?" || p[pi] == t[ti]) {
-                pi += 1; ti += 1
-            } else if pi < p.count && p[pi] == "*" {
-                starP = pi; starT = ti; pi += 1
-            } else if starP >= 0 {
-                pi = starP + 1; starT += 1; ti = starT
-            } else {
-                return false
-            }
-        }
-        while pi < p.count && p[pi] == "*" { pi += 1 }
-        return pi == p.count
     }
 }

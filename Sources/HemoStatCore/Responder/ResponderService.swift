@@ -6,7 +6,7 @@ import Metrics
 public import ServiceLifecycle
 
 /// The responder: reads `remediation_needed` (consumer group `responder`), decides with
-/// ``ResponderPolicy`` and the ``SafetyGate``, acts through a ``ContainerEngine``, verifies,
+/// ``ResponderPolicy`` and the ``SafetyGate``, acts through a ``RemediationEngine``, verifies,
 /// and publishes `remediation_complete` (plus `escalation` when a human is needed).
 ///
 /// Per request, in order: decode (an unknown action is audited and dead-lettered), screen the
@@ -30,7 +30,7 @@ public struct ResponderService: Service {
     /// Global dry-run (`--dry-run`, `RESPONDER_DRY_RUN`, `responder.dry_run`).
     public let dryRun: Bool
     public let policy: ResponderPolicy
-    private let engine: any ContainerEngine
+    private let engine: any RemediationEngine
     private let settings: ResponderConfiguration
     private let liveGate: SafetyGate
     private let dryRunGate: SafetyGate
@@ -42,18 +42,17 @@ public struct ResponderService: Service {
 
     /// - Parameters:
     ///   - dryRun: overrides `responder.dry_run` when given (the CLI's `--dry-run`).
-    ///   - own: HemoStat's own containers; by default detected from the Redis host and this
-    ///     process's `HOSTNAME`.
-    public init(context: AgentContext, engine: any ContainerEngine, dryRun: Bool? = nil, own: OwnContainers? = nil) {
+    ///   - own: HemoStat's own containers; by default ``OwnContainers/detect(configuration:environment:)``.
+    public init(context: AgentContext, engine: any RemediationEngine, dryRun: Bool? = nil, own: OwnContainers? = nil) {
         self.init(context: context, engine: engine, dryRun: dryRun, own: own, persistFor: .seconds(60))
     }
 
-    init(context: AgentContext, engine: any ContainerEngine, dryRun: Bool?, own: OwnContainers?, persistFor: Duration) {
+    init(context: AgentContext, engine: any RemediationEngine, dryRun: Bool?, own: OwnContainers?, persistFor: Duration) {
         self.context = context
         self.engine = engine
         self.settings = context.configuration.responder
         self.dryRun = dryRun ?? settings.dryRun
-        let own = own ?? OwnContainers.detect(redisHost: context.configuration.redis.host, environment: ProcessInfo.processInfo.environment)
+        let own = own ?? OwnContainers.detect(configuration: context.configuration, environment: ProcessInfo.processInfo.environment)
         self.policy = ResponderPolicy(configuration: settings, own: own)
         let gatePolicy = SafetyPolicy(configuration: settings)
         self.liveGate = SafetyGate(redis: context.redis, policy: gatePolicy, keys: context.keys, dryRun: false, clock: context.clock)
@@ -317,7 +316,7 @@ public struct ResponderService: Service {
         }
     }
 
-    /// Publishes the result, stores it in the container's history, audits and counts it.
+    /// Audits the result, publishes it, stores it in the container's history and counts it.
     private func conclude(_ draft: inout Draft, result: RemediationResult, issuedAt: Date?) async {
         let request = draft.request
         let finishedAt = context.clock.now
@@ -327,15 +326,7 @@ public struct ResponderService: Service {
             dryRun: draft.dryRun, analysisMethod: request.analysisMethod, rule: request.rule, incidentID: request.incidentID,
             requestID: draft.envelope.id, timings: timings)
         let envelope = Envelope(agent: Self.agent, host: context.hostID, data: complete, timestamp: finishedAt)
-        let historyKey = context.keys.remediation(request.container)
-        let historyLength = settings.historyLength
-        await persist("remediation_complete") {
-            try await self.context.bus.publish(envelope)
-            _ = try await self.context.redis.pipeline([
-                ["LPUSH", historyKey, envelope.encode()],
-                ["LTRIM", historyKey, "0", String(historyLength - 1)],
-            ])
-        }
+        // The audit trail first: whoever sees the result can find its record.
         draft.record.status = result.status.rawValue
         draft.record.reason = result.reason
         draft.record.retryAfterSeconds = result.retryAfterSeconds
@@ -343,6 +334,16 @@ public struct ResponderService: Service {
         draft.record.time = finishedAt
         let record = draft.record
         await persist("audit record") { try await self.audit.write(record) }
+        let historyKey = context.keys.remediation(request.container)
+        let historyLength = settings.historyLength
+        await persist("remediation_complete") { try await self.context.bus.publish(envelope) }
+        await persist("remediation history") {
+            let replies = try await self.context.redis.pipeline([
+                ["LPUSH", historyKey, envelope.encode()],
+                ["LTRIM", historyKey, "0", String(historyLength - 1)],
+            ])
+            if let error = replies.compactMap(\.redisError).first { throw error }
+        }
 
         Counter(label: MetricNames.remediations, dimensions: [
             ("action", request.action.rawValue), ("status", result.status.rawValue), ("dry_run", String(draft.dryRun)),

@@ -63,7 +63,8 @@ public struct GateDecision: Sendable, Hashable {
         case allowed
         case rejected(GateRejection)
         /// The request id was decided before; `previous` is that first decision
-        /// (`allowed` or `rejected:<reason>`). Nothing is done a second time.
+        /// (`allowed` or `rejected:<reason>`, prefixed `other_namespace:` when a gate of the
+        /// other mode, dry-run or live, decided it). Nothing is done a second time.
         case duplicate(previous: String)
     }
 
@@ -110,6 +111,9 @@ public struct SafetyGate: Sendable {
 
     public var policy: SafetyPolicy
     public let namespace: String
+    /// The other namespace (dry-run for a live gate, live for a dry-run gate): a request id
+    /// decided there counts as decided here too.
+    public let otherNamespace: String?
     private let redis: RedisClient
     private let clock: any WallClock
 
@@ -118,10 +122,11 @@ public struct SafetyGate: Sendable {
     private static let operatorScript = RedisScript(SafetyGateScripts.operatorCommand)
     private static let refusalScript = RedisScript(SafetyGateScripts.noteRefusal)
 
-    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, clock: any WallClock = SystemWallClock()) {
+    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: any WallClock = SystemWallClock()) {
         self.redis = redis
         self.policy = policy
         self.namespace = namespace
+        self.otherNamespace = otherNamespace
         self.clock = clock
     }
 
@@ -132,7 +137,8 @@ public struct SafetyGate: Sendable {
         let keys = keys(for: container)
         let reply = try await redis.evalSHA(
             Self.acquireScript,
-            keys: [keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", "\(namespace):req:\(requestID)"],
+            keys: [keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", "\(namespace):req:\(requestID)"]
+                + (otherNamespace.map { ["\($0):req:\(requestID)"] } ?? []),
             args: [
                 String(clock.nowMilliseconds), requestID, String(policy.cooldown.milliseconds),
                 String(policy.maxActionsPerContainer), String(policy.window.milliseconds),
@@ -169,7 +175,9 @@ public struct SafetyGate: Sendable {
 
     /// The live or dry-run gate of a key space (``KeySpace/gate``, ``KeySpace/dryRunGate``).
     public init(redis: RedisClient, policy: SafetyPolicy, keys: KeySpace, dryRun: Bool, clock: any WallClock = SystemWallClock()) {
-        self.init(redis: redis, policy: policy, namespace: dryRun ? keys.dryRunGate : keys.gate, clock: clock)
+        self.init(
+            redis: redis, policy: policy, namespace: dryRun ? keys.dryRunGate : keys.gate,
+            otherNamespace: dryRun ? keys.gate : keys.dryRunGate, clock: clock)
     }
 
     /// Records a refusal decided before the gate was asked (protected container, container gone,

@@ -26,7 +26,7 @@ enum SafetyGateScripts {
     /// decision is `allowed`, `rejected` or `duplicate` (reason then holds the first decision).
     ///
     /// KEYS: 1 state hash, 2 actions zset, 3 failures zset, 4 lock, 5 global actions zset,
-    /// 6 request key.
+    /// 6 request key, 7 (optional) the same request's key in the other namespace.
     /// ARGV: 1 now_ms, 2 request_id, 3 cooldown_ms, 4 max_per_window, 5 window_ms,
     /// 6 global_max, 7 lock_ttl_ms, 8 half_open_after_ms, 9 action, 10 incident_id,
     /// 11 request_ttl_ms.
@@ -45,6 +45,12 @@ enum SafetyGateScripts {
     local request_ttl_ms = tonumber(ARGV[11])
 
     local previous = redis.call('GET', request)
+    if not previous and KEYS[7] then
+      -- Decided in the other namespace (dry-run vs live): a request is decided once, whichever
+      -- mode the responder that reads it again runs in.
+      previous = redis.call('GET', KEYS[7])
+      if previous then previous = 'other_namespace:' .. previous end
+    end
     if previous then
       return {'duplicate', previous, 0, 0, redis.call('HGET', state, 'breaker_state') or 'closed', redis.call('ZCARD', actions)}
     end

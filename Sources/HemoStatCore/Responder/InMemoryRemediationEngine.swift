@@ -6,7 +6,7 @@ import Synchronization
 /// Every mutating command is recorded as an ``Event`` (like the Docker events stream), so a
 /// test can count what the responder actually did. Each container has a ``Behavior`` that says
 /// what a start or restart leads to.
-public final class InMemoryContainerEngine: ContainerEngine {
+public final class InMemoryRemediationEngine: RemediationEngine {
     /// What happens to a container once it is (re)started.
     public enum Behavior: Sendable, Hashable {
         /// It stays running (and healthy when it has a health check).
@@ -164,7 +164,7 @@ public final class InMemoryContainerEngine: ContainerEngine {
             case .restart: run()
             case .start:
                 guard !entry.snapshot.isRunning else {
-                    throw ContainerEngineError(code: .conflict, message: "container already running")
+                    throw ContainerEngineError(code: .failed, message: "container already running")
                 }
                 run()
             case .stop: halt(143)

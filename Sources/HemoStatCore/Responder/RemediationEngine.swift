@@ -3,9 +3,10 @@ public import Foundation
 /// What the responder needs from the container engine: one read (inspect) and the mutating
 /// commands it may issue. Nothing here removes a container, an image or a volume.
 ///
-/// The production implementation wraps the Docker client; tests and benchmarks use
-/// ``InMemoryContainerEngine``.
-public protocol ContainerEngine: Sendable {
+/// ``DockerRemediationEngine`` implements it over the Docker client; tests and benchmarks use
+/// ``InMemoryRemediationEngine``. Failures are ``ContainerEngineError`` (`notFound` when the
+/// container is gone).
+public protocol RemediationEngine: Sendable {
     /// The container's current state, or nil when no container has that name or id.
     func inspect(_ container: String) async throws -> ContainerSnapshot?
     /// Issues one mutating command and returns once the engine has carried it out.
@@ -98,33 +99,4 @@ public enum EngineCommand: Sendable, Hashable, CustomStringConvertible {
         default: name
         }
     }
-}
-
-/// A container engine call failed.
-public struct ContainerEngineError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        public var rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// No such container.
-        public static let notFound = Code(rawValue: "not_found")
-        /// The engine refused in the container's current state.
-        public static let conflict = Code(rawValue: "conflict")
-        /// The engine could not be reached or did not answer in time.
-        public static let unreachable = Code(rawValue: "unreachable")
-        /// Any other failure.
-        public static let failed = Code(rawValue: "failed")
-    }
-
-    public var code: Code
-    /// Safe for logs: no URLs, headers or credentials.
-    public var message: String
-
-    public init(code: Code, message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "ContainerEngineError(\(code)): \(message)" }
 }
