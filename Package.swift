@@ -96,6 +96,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmarks: separate from the tests, each prints its figures and how to reproduce them.
+        .executableTarget(
+            name: "ResponderBench",
+            dependencies: [
+                "HemoStatCore", "HemoStatRedis", "HemoStatRules",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/responder",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),

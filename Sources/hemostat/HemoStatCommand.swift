@@ -10,6 +10,11 @@ struct HemoStatCommand: AsyncParsableCommand {
         subcommands: [
             ConfigCommand.self,
             RulesCommand.self,
+            ResponderCommand.self,
+            StatusCommand.self,
+            BreakerCommand.self,
+            HoldCommand.self,
+            ReleaseCommand.self,
         ]
     )
 }

@@ -56,6 +56,13 @@ import Testing
         _ = try roundTrip(RemediationNeeded(
             container: "api", containerID: "4f2a9c1d8e7b", action: .restart, reason: "unhealthy", confidence: 1,
             rule: "claude-sonnet", analysisMethod: .llm, dryRun: false, incidentID: "inc-2", alertID: "alert-2"))
+        let withAlertFields = try roundTrip(RemediationNeeded(
+            container: "api", containerID: "4f2a9c1d8e7b", action: .start, reason: "exited", confidence: 1,
+            rule: "rules/crash.lua:on_alert", analysisMethod: .rules, dryRun: false, incidentID: "inc-3", alertID: "alert-3",
+            detectedAt: Self.when, stoppedByOperator: false))
+        #expect(withAlertFields.data.detectedAt == Self.when)
+        #expect(withAlertFields.data.stoppedByOperator == false)
+        #expect(withAlertFields.encode().contains(#""stopped_by_operator":false"#))
     }
 
     @Test func falseAlarm() throws {

@@ -117,7 +117,8 @@ struct SafetyGateTests {
         let first = try await gate.acquire(container: "loop", requestID: "b3", action: "restart", incidentID: "i")
         let second = try await gate.acquire(container: "loop", requestID: "b4", action: "restart", incidentID: "i")
         #expect(first.verdict == .rejected(.breakerOpen))
-        #expect(first.escalate)
+        // The trip itself was the one escalation; the rejections while open are not.
+        #expect(!first.escalate)
         #expect(!second.escalate)
         #expect(second.repeatedRejection)
 
@@ -167,5 +168,15 @@ struct SafetyGateTests {
         #expect(status.actionsThisWindow == 0)
         #expect(status.cooldownRemainingSeconds == 0)
         #expect(try await live.acquire(container: "w", requestID: "l1", action: "restart", incidentID: "i").isAllowed)
+    }
+
+    @Test func aRequestDecidedInDryRunIsNotActedOnLiveLater() async throws {
+        let keys = KeySpace(prefix: namespace + ":")
+        let live = SafetyGate(redis: redis, policy: SafetyPolicy(), keys: keys, dryRun: false, clock: clock)
+        let dry = SafetyGate(redis: redis, policy: SafetyPolicy(), keys: keys, dryRun: true, clock: clock)
+        #expect(try await dry.acquire(container: "n", requestID: "once", action: "restart", incidentID: "i").isAllowed)
+        let later = try await live.acquire(container: "n", requestID: "once", action: "restart", incidentID: "i")
+        #expect(later.verdict == .duplicate(previous: "other_namespace:allowed"))
+        #expect(try await live.status(container: "n").actionsThisWindow == 0)
     }
 }

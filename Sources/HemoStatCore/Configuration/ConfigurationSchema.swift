@@ -117,6 +117,9 @@ enum ConfigurationSchema {
             ConfigField("responder.exec_allowlist", \.responder.execAllowlist, p.list(p.string())),
             ConfigField("responder.allowed_actions", \.responder.allowedActions, p.list(p.choice(RuleAction.self))),
             ConfigField("responder.audit_file", \.responder.auditFile, p.string().optional, env: "HEMOSTAT_AUDIT_FILE"),
+            ConfigField("responder.concurrency", \.responder.concurrency, p.integer(1...256)),
+            ConfigField("responder.verification_interval", \.responder.verificationInterval, p.duration(minimum: .milliseconds(10), maximum: .seconds(60))),
+            ConfigField("responder.history_length", \.responder.historyLength, p.integer(1...10_000)),
 
             ConfigField("alert.slack_webhook_url", \.alert.slackWebhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "SLACK_WEBHOOK_URL", secret: true),
             ConfigField("alert.webhook_url", \.alert.webhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "HEMOSTAT_WEBHOOK_URL", secret: true),

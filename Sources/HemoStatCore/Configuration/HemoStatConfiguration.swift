@@ -325,6 +325,13 @@ public struct ResponderConfiguration: Sendable, Hashable {
     public var allowedActions: [RuleAction]
     /// When set, every decision is also appended to this JSON Lines file.
     public var auditFile: String?
+    /// Actions (with their verification) in progress at once, default 8. When all are busy the
+    /// responder waits before reading the next request.
+    public var concurrency: Int
+    /// How often a container is inspected during its verification window, default 1 s.
+    public var verificationInterval: Duration
+    /// Results kept per container in `hemostat:remediation:<container>`, default 50.
+    public var historyLength: Int
 
     public static let defaultAllowedActions: [RuleAction] = RuleAction.allCases.filter { $0 != .exec }
 
@@ -332,7 +339,8 @@ public struct ResponderConfiguration: Sendable, Hashable {
         cooldown: Duration = .seconds(3600), maxActionsPerHour: Int = 3, globalMaxActionsPerHour: Int = 20, dryRun: Bool = false,
         verificationWindow: Duration = .seconds(60), breaker: BreakerConfiguration = BreakerConfiguration(),
         lockTTL: Duration = .seconds(120), stopTimeout: Duration = .seconds(10), protectedPatterns: [String] = [],
-        execAllowlist: [String] = [], allowedActions: [RuleAction] = ResponderConfiguration.defaultAllowedActions, auditFile: String? = nil
+        execAllowlist: [String] = [], allowedActions: [RuleAction] = ResponderConfiguration.defaultAllowedActions, auditFile: String? = nil,
+        concurrency: Int = 8, verificationInterval: Duration = .seconds(1), historyLength: Int = 50
     ) {
         self.cooldown = cooldown
         self.maxActionsPerHour = maxActionsPerHour
@@ -346,6 +354,9 @@ public struct ResponderConfiguration: Sendable, Hashable {
         self.execAllowlist = execAllowlist
         self.allowedActions = allowedActions
         self.auditFile = auditFile
+        self.concurrency = concurrency
+        self.verificationInterval = verificationInterval
+        self.historyLength = historyLength
     }
 }
 

@@ -92,6 +92,11 @@ struct ObjectReader {
         return flag
     }
 
+    func optionalBool(_ key: String) throws(MessageDecodingError) -> Bool? {
+        guard optionalValue(key) != nil else { return nil }
+        return try bool(key)
+    }
+
     func int(_ key: String, minimum: Int? = nil) throws(MessageDecodingError) -> Int {
         try Self.int(try value(key), path: fieldPath(key), minimum: minimum)
     }

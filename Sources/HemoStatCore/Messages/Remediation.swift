@@ -71,11 +71,15 @@ public struct RemediationNeeded: MessagePayload {
     public var incidentID: String
     /// The `id` of the health alert message this answers.
     public var alertID: String
+    /// When the monitor first saw the problem (the alert's `detected_at`), for time-to-fix.
+    public var detectedAt: Date?
+    /// The alert said an operator stopped the container: the responder leaves it alone.
+    public var stoppedByOperator: Bool?
 
     public init(
         container: String, containerID: String, action: RuleAction, parameters: ActionParameters? = nil,
         reason: String, confidence: Double, rule: String, analysisMethod: AnalysisMethod, dryRun: Bool,
-        incidentID: String, alertID: String
+        incidentID: String, alertID: String, detectedAt: Date? = nil, stoppedByOperator: Bool? = nil
     ) {
         self.container = container
         self.containerID = containerID
@@ -88,6 +92,8 @@ public struct RemediationNeeded: MessagePayload {
         self.dryRun = dryRun
         self.incidentID = incidentID
         self.alertID = alertID
+        self.detectedAt = detectedAt.map(Timestamp.normalized)
+        self.stoppedByOperator = stoppedByOperator
     }
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
@@ -103,6 +109,8 @@ public struct RemediationNeeded: MessagePayload {
         dryRun = try reader.bool("dry_run")
         incidentID = try reader.string("incident_id", nonEmpty: true)
         alertID = try reader.string("alert_id", nonEmpty: true)
+        detectedAt = try reader.optionalDate("detected_at")
+        stoppedByOperator = try reader.optionalBool("stopped_by_operator")
     }
 
     public var json: JSONValue {
@@ -118,6 +126,8 @@ public struct RemediationNeeded: MessagePayload {
         o.set("dry_run", dryRun)
         o.set("incident_id", incidentID)
         o.set("alert_id", alertID)
+        o.set("detected_at", detectedAt)
+        o.set("stopped_by_operator", stoppedByOperator)
         return o.value
     }
 }

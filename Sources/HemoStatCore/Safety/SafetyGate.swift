@@ -25,6 +25,19 @@ public struct SafetyPolicy: Sendable, Hashable {
     public var requestMemory: Duration = .seconds(86_400)
 
     public init() {}
+
+    /// The policy of `responder.*`. The lock lives at least as long as the longest action plus
+    /// its verification window (stop timeout + window + 30 s), so it never expires while its
+    /// holder is still verifying.
+    public init(configuration: ResponderConfiguration) {
+        cooldown = configuration.cooldown
+        maxActionsPerContainer = configuration.maxActionsPerHour
+        maxActionsGlobal = configuration.globalMaxActionsPerHour
+        lockTTL = max(configuration.lockTTL, configuration.stopTimeout + configuration.verificationWindow + .seconds(30))
+        breakerThreshold = configuration.breaker.failureThreshold
+        breakerWindow = configuration.breaker.window
+        halfOpenAfter = configuration.breaker.halfOpenAfter
+    }
 }
 
 /// A circuit breaker's state.
@@ -50,14 +63,17 @@ public struct GateDecision: Sendable, Hashable {
         case allowed
         case rejected(GateRejection)
         /// The request id was decided before; `previous` is that first decision
-        /// (`allowed` or `rejected:<reason>`). Nothing is done a second time.
+        /// (`allowed` or `rejected:<reason>`, prefixed `other_namespace:` when a gate of the
+        /// other mode, dry-run or live, decided it). Nothing is done a second time.
         case duplicate(previous: String)
     }
 
     public var verdict: Verdict
     /// When a rejected request could be retried.
     public var retryAfter: Duration?
-    /// True exactly once per opening of the breaker: the rejection that should reach a human.
+    /// The breaker is open and nobody has been told yet: this rejection should reach a human.
+    /// A trip reported by ``SafetyGate/complete(container:requestID:outcome:)`` counts as told,
+    /// so one opening leads to one escalation.
     public var escalate: Bool
     public var breakerState: BreakerState
     /// Actions on this container in the current window, this one included when allowed.
@@ -95,17 +111,22 @@ public struct SafetyGate: Sendable {
 
     public var policy: SafetyPolicy
     public let namespace: String
+    /// The other namespace (dry-run for a live gate, live for a dry-run gate): a request id
+    /// decided there counts as decided here too.
+    public let otherNamespace: String?
     private let redis: RedisClient
     private let clock: any WallClock
 
     private static let acquireScript = RedisScript(SafetyGateScripts.acquire)
     private static let completeScript = RedisScript(SafetyGateScripts.complete)
     private static let operatorScript = RedisScript(SafetyGateScripts.operatorCommand)
+    private static let refusalScript = RedisScript(SafetyGateScripts.noteRefusal)
 
-    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, clock: any WallClock = SystemWallClock()) {
+    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: any WallClock = SystemWallClock()) {
         self.redis = redis
         self.policy = policy
         self.namespace = namespace
+        self.otherNamespace = otherNamespace
         self.clock = clock
     }
 
@@ -116,7 +137,8 @@ public struct SafetyGate: Sendable {
         let keys = keys(for: container)
         let reply = try await redis.evalSHA(
             Self.acquireScript,
-            keys: [keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", "\(namespace):req:\(requestID)"],
+            keys: [keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", "\(namespace):req:\(requestID)"]
+                + (otherNamespace.map { ["\($0):req:\(requestID)"] } ?? []),
             args: [
                 String(clock.nowMilliseconds), requestID, String(policy.cooldown.milliseconds),
                 String(policy.maxActionsPerContainer), String(policy.window.milliseconds),
@@ -149,6 +171,47 @@ public struct SafetyGate: Sendable {
             actionsInWindow: Int(items[5].integer ?? 0),
             repeatedRejection: items.count > 6 && items[6].integer == 1
         )
+    }
+
+    /// The live or dry-run gate of a key space (``KeySpace/gate``, ``KeySpace/dryRunGate``).
+    public init(redis: RedisClient, policy: SafetyPolicy, keys: KeySpace, dryRun: Bool, clock: any WallClock = SystemWallClock()) {
+        self.init(
+            redis: redis, policy: policy, namespace: dryRun ? keys.dryRunGate : keys.gate,
+            otherNamespace: dryRun ? keys.gate : keys.dryRunGate, clock: clock)
+    }
+
+    /// Records a refusal decided before the gate was asked (protected container, container gone,
+    /// stopped by an operator) and returns true when the same incident was already refused for
+    /// the same reason, so the caller reports it once. Remembered for ``SafetyPolicy/requestMemory``.
+    public func noteRefusal(container: String, incidentID: String, reason: String) async throws -> Bool {
+        let reply = try await redis.evalSHA(
+            Self.refusalScript,
+            keys: ["\(keys(for: container).state):reported"],
+            args: ["\(incidentID)|\(reason)", String(policy.requestMemory.milliseconds)]
+        )
+        return reply.integer == 1
+    }
+
+    /// Every container with safety state in this namespace (cooldown, counters, breaker, hold),
+    /// sorted by name.
+    public func containersWithState() async throws -> [String] {
+        let prefix = "\(namespace):c:"
+        var cursor = "0"
+        var names = Set<String>()
+        repeat {
+            let reply = try await redis.send(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"])
+            guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].string, case .array(let found) = parts[1] else {
+                throw RedisError(code: .unexpectedReply, message: "SCAN returned an unexpected reply")
+            }
+            for key in found.compactMap(\.string) {
+                let rest = key.dropFirst(prefix.count)
+                // Docker names never contain ':'; what follows one is a sub-key.
+                let name = rest.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+                if !name.isEmpty { names.insert(name) }
+            }
+            cursor = next
+        } while cursor != "0"
+        return names.sorted()
     }
 
     /// Outcomes of an allowed action, as the breaker counts them.

@@ -19,13 +19,14 @@
 /// | `NS:c:C:lock` | string | `request_id|expires_at_ms` of the action in flight |
 /// | `NS:global:actions` | sorted set | every allowed action on this Redis, for the global cap |
 /// | `NS:req:R` | string | the decision already made for request `R` (idempotency) |
+/// | `NS:c:C:reported` | string | `incident|reason` of the last refusal reported before the gate |
 enum SafetyGateScripts {
     /// Decides one request. Returns
     /// `{decision, reason, retry_after_ms, escalate, breaker_state, actions_in_window}` where
     /// decision is `allowed`, `rejected` or `duplicate` (reason then holds the first decision).
     ///
     /// KEYS: 1 state hash, 2 actions zset, 3 failures zset, 4 lock, 5 global actions zset,
-    /// 6 request key.
+    /// 6 request key, 7 (optional) the same request's key in the other namespace.
     /// ARGV: 1 now_ms, 2 request_id, 3 cooldown_ms, 4 max_per_window, 5 window_ms,
     /// 6 global_max, 7 lock_ttl_ms, 8 half_open_after_ms, 9 action, 10 incident_id,
     /// 11 request_ttl_ms.
@@ -44,6 +45,12 @@ enum SafetyGateScripts {
     local request_ttl_ms = tonumber(ARGV[11])
 
     local previous = redis.call('GET', request)
+    if not previous and KEYS[7] then
+      -- Decided in the other namespace (dry-run vs live): a request is decided once, whichever
+      -- mode the responder that reads it again runs in.
+      previous = redis.call('GET', KEYS[7])
+      if previous then previous = 'other_namespace:' .. previous end
+    end
     if previous then
       return {'duplicate', previous, 0, 0, redis.call('HGET', state, 'breaker_state') or 'closed', redis.call('ZCARD', actions)}
     end
@@ -121,7 +128,8 @@ enum SafetyGateScripts {
 
     /// Records the verified outcome of an allowed action, releases its lock, and moves the
     /// circuit breaker. Returns `{breaker_state, tripped}`; tripped is 1 when this outcome
-    /// opened the breaker.
+    /// opened the breaker. A trip is marked as escalated: its caller tells a human, and the
+    /// rejections while the breaker stays open do not.
     ///
     /// KEYS: 1 state hash, 2 failures zset, 3 lock.
     /// ARGV: 1 now_ms, 2 request_id, 3 outcome (success, failed, ineffective, skipped),
@@ -152,7 +160,8 @@ enum SafetyGateScripts {
       if breaker == 'half_open' or redis.call('ZCARD', failures) >= threshold then
         if breaker ~= 'open' then tripped = 1 end
         breaker = 'open'
-        redis.call('HSET', state, 'breaker_state', 'open', 'breaker_opened_at', now, 'breaker_escalated', '0')
+        -- The caller escalates a trip itself, so the rejections that follow do not again.
+        redis.call('HSET', state, 'breaker_state', 'open', 'breaker_opened_at', now, 'breaker_escalated', tostring(tripped))
       end
     end
     if redis.call('HGET', state, 'last_request') == request_id then
@@ -181,5 +190,17 @@ enum SafetyGateScripts {
       return redis.error_reply('unknown gate command')
     end
     return redis.call('HGETALL', state)
+    """#
+
+    /// Remembers a refusal made before the gate (protected, gone, stopped by an operator) and
+    /// says whether the same incident was already refused for the same reason. Returns 1 when
+    /// repeated.
+    ///
+    /// KEYS: 1 reported key. ARGV: 1 `incident|reason`, 2 ttl_ms.
+    static let noteRefusal = #"""
+    local previous = redis.call('GET', KEYS[1])
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+    if previous == ARGV[1] then return 1 end
+    return 0
     """#
 }

@@ -33,7 +33,8 @@ public enum MetricNames {
     public static let llmTokens = "hemostat_llm_tokens_total"
 
     // Responder
-    /// Timer: the action itself, request read to action issued and verified (label `action`).
+    /// Timer: the action (labels `action`; `stage`: `issue` for the engine call alone,
+    /// `verified` for request read to verified result).
     public static let responderActionSeconds = "hemostat_responder_action_seconds"
     /// Counter: remediation results (labels `action`, `status`: success, failed, ineffective,
     /// rejected, skipped; `dry_run`).
@@ -42,7 +43,8 @@ public enum MetricNames {
     public static let gateRejections = "hemostat_gate_rejections_total"
     /// Counter: circuit breakers opened.
     public static let breakerTrips = "hemostat_breaker_trips_total"
-    /// Timer: from the fault to the container running and healthy again after an action.
+    /// Timer: from the fault to the container running and healthy again after an action
+    /// (label `action`).
     public static let faultToFixedSeconds = "hemostat_fault_to_fixed_seconds"
 
     // Alert

@@ -1,0 +1,139 @@
+public import Foundation
+import HemoStatRedis
+
+/// The operator's side of the safety gate: holds, breaker resets and the status view. Every
+/// command is written to the audit stream with who ran it.
+///
+/// Holds and resets apply to the live and the dry-run gate alike, so a dry run simulates them.
+public struct OperatorCommands: Sendable {
+    public let context: AgentContext
+    private let live: SafetyGate
+    private let dryRun: SafetyGate
+    private let audit: AuditLog
+
+    public init(context: AgentContext) {
+        self.context = context
+        let policy = SafetyPolicy(configuration: context.configuration.responder)
+        live = SafetyGate(redis: context.redis, policy: policy, keys: context.keys, dryRun: false, clock: context.clock)
+        dryRun = SafetyGate(redis: context.redis, policy: policy, keys: context.keys, dryRun: true, clock: context.clock)
+        audit = AuditLog(
+            redis: context.redis, keys: context.keys, file: context.configuration.responder.auditFile,
+            stateDirectory: context.configuration.stateDirectory, logger: context.logger)
+    }
+
+    /// No action on `container` for `duration` (maintenance). Returns when the hold ends.
+    @discardableResult
+    public func hold(container: String, for duration: Duration, reason: String, who: String) async throws -> Date {
+        let until = context.clock.now.addingTimeInterval(duration.timeInterval)
+        try await live.hold(container: container, until: until, by: who, reason: reason)
+        try await dryRun.hold(container: container, until: until, by: who, reason: reason)
+        try await record("hold", container: container, who: who, reason: "held until \(Timestamp.format(until))\(reason.isEmpty ? "" : ": \(reason)")")
+        return until
+    }
+
+    /// Ends a hold.
+    public func release(container: String, who: String) async throws {
+        try await live.release(container: container, by: who)
+        try await dryRun.release(container: container, by: who)
+        try await record("release", container: container, who: who, reason: "hold released")
+    }
+
+    /// Closes the breaker after a person fixed the cause.
+    public func resetBreaker(container: String, who: String) async throws {
+        try await live.resetBreaker(container: container, by: who)
+        try await dryRun.resetBreaker(container: container, by: who)
+        try await record("breaker_reset", container: container, who: who, reason: "breaker closed by an operator")
+    }
+
+    /// The gate's view of every known container: those the monitor lists
+    /// (`hemostat:containers`) and those with gate state, sorted by name.
+    /// - Parameter dryRun: show the dry-run namespace instead of the live one.
+    public func status(dryRun useDryRun: Bool = false) async throws -> [ContainerStatusReport] {
+        let gate = useDryRun ? dryRun : live
+        var names = Set(try await gate.containersWithState())
+        if case .array(let listed) = try await context.redis.send(["ZRANGE", context.keys.containers, "0", "-1"]) {
+            names.formUnion(listed.compactMap(\.string))
+        }
+        var reports: [ContainerStatusReport] = []
+        for name in names.sorted() {
+            let status = try await gate.status(container: name)
+            var report = ContainerStatusReport(status: status)
+            if let latest = try await context.redis.send(["LINDEX", context.keys.remediation(name), "0"]).string,
+               let envelope = try? Envelope<RemediationComplete>.decode(latest)
+            {
+                report.lastReport = "\(envelope.data.action.rawValue): \(envelope.data.result.status.rawValue)\(envelope.data.dryRun ? " (dry run)" : "")"
+                report.lastReportAt = envelope.timestamp
+                if report.lastAction == nil {
+                    report.lastAction = envelope.data.action.rawValue
+                    report.lastResult = envelope.data.result.status.rawValue
+                    report.lastActionAt = envelope.timestamp
+                }
+            }
+            reports.append(report)
+        }
+        return reports
+    }
+
+    private func record(_ command: String, container: String, who: String, reason: String) async throws {
+        var record = AuditRecord(
+            kind: "operator", time: context.clock.now, host: context.hostID, container: container, action: command,
+            status: "done", reason: reason)
+        record.who = who
+        record.actor = "hemostat-cli"
+        try await audit.write(record)
+    }
+}
+
+/// One line of `hemostat status`.
+public struct ContainerStatusReport: Sendable, Hashable {
+    public var container: String
+    public var cooldownRemainingSeconds: Int
+    public var actionsThisHour: Int
+    public var breakerState: BreakerState
+    public var breakerFailures: Int
+    public var heldUntil: Date?
+    public var heldBy: String?
+    public var inFlight: Bool
+    public var lastAction: String?
+    public var lastResult: String?
+    public var lastActionAt: Date?
+    /// The newest `remediation_complete` for the container (`restart: success`), which may be a
+    /// rejection or a dry run.
+    public var lastReport: String?
+    public var lastReportAt: Date?
+
+    init(status: ContainerGateStatus) {
+        container = status.container
+        cooldownRemainingSeconds = status.cooldownRemainingSeconds
+        actionsThisHour = status.actionsThisWindow
+        breakerState = status.breakerState
+        breakerFailures = status.breakerFailures
+        heldUntil = status.heldUntil
+        heldBy = status.heldBy
+        inFlight = status.inFlight
+        lastAction = status.lastAction
+        lastResult = status.lastResult
+        lastActionAt = status.lastActionAt
+    }
+
+    /// The report as JSON (snake_case keys; absent values as null).
+    public var json: JSONValue {
+        func date(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.format($0)) } ?? .null }
+        func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
+        return [
+            "container": .string(container),
+            "cooldown_remaining_seconds": .integer(cooldownRemainingSeconds),
+            "actions_this_hour": .integer(actionsThisHour),
+            "breaker_state": .string(breakerState.rawValue),
+            "breaker_failures": .integer(breakerFailures),
+            "held_until": date(heldUntil),
+            "held_by": text(heldBy),
+            "in_flight": .bool(inFlight),
+            "last_action": text(lastAction),
+            "last_result": text(lastResult),
+            "last_action_at": date(lastActionAt),
+            "last_report": text(lastReport),
+            "last_report_at": date(lastReportAt),
+        ]
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import HemoStatCore
+import HemoStatRedis
+import Logging
+
+/// Loads the configuration (`--config FILE`) and builds what a command needs to talk to Redis.
+/// Configuration problems are printed as `file:line: problem` and end the command with exit 1.
+struct CommandEnvironment {
+    let configuration: HemoStatConfiguration
+    let context: AgentContext
+
+    init(configFile: String?, label: String, bootstrapLogging: Bool) throws {
+        let configuration: HemoStatConfiguration
+        do {
+            configuration = try HemoStatConfiguration.load(file: configFile, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            for problem in error.problems {
+                FileHandle.standardError.write(Data((problem.description + "\n").utf8))
+            }
+            throw ExitCode(1)
+        }
+        if bootstrapLogging {
+            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        }
+        var logger = Logger(label: label)
+        logger.logLevel = bootstrapLogging ? configuration.logLevel : .error
+        let redis = RedisClient(configuration: configuration.redis.clientConfiguration(clientName: label), logger: logger)
+        self.configuration = configuration
+        self.context = AgentContext(configuration: configuration, redis: redis, logger: logger)
+    }
+}
+
+/// Parses `90s`, `30m`, `2h`, `1d`, `500ms` or a number of seconds.
+func parseDuration(_ text: String) -> Duration? {
+    let raw = text.trimmingCharacters(in: .whitespaces).lowercased()
+    let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+    for (suffix, scale) in units where raw.hasSuffix(suffix) {
+        if let number = Double(raw.dropLast(suffix.count)), number.isFinite, number > 0 {
+            return .milliseconds(Int64((number * scale * 1000).rounded()))
+        }
+    }
+    if let number = Double(raw), number.isFinite, number > 0 { return .milliseconds(Int64((number * 1000).rounded())) }
+    return nil
+}

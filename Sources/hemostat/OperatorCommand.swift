@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import HemoStatCore
+
+/// `hemostat status`: the safety gate's view of every container.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show per container: cooldown, actions this hour, breaker, hold, last action and result."
+    )
+
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    var config: String?
+
+    @Flag(name: .long, help: "Print JSON (an array, one object per container).")
+    var json = false
+
+    @Flag(name: .long, help: "Show the dry-run gate's simulated state instead of the live one.")
+    var dryRun = false
+
+    func run() async throws {
+        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
+        let reports: [ContainerStatusReport]
+        do {
+            reports = try await OperatorCommands(context: environment.context).status(dryRun: dryRun)
+        } catch {
+            printError("hemostat status: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            print(JSONValue.array(reports.map(\.json)).jsonText)
+        } else {
+            print(Self.table(reports, now: Date()))
+        }
+    }
+
+    static func table(_ reports: [ContainerStatusReport], now: Date) -> String {
+        if reports.isEmpty { return "no containers known yet" }
+        var rows = [["CONTAINER", "BREAKER", "COOLDOWN", "ACTIONS/H", "HOLD", "LAST ACTION", "LAST REPORT"]]
+        for r in reports {
+            let breaker = r.breakerState == .closed ? "closed" : "\(r.breakerState.rawValue) (\(r.breakerFailures) failures)"
+            let cooldown = r.cooldownRemainingSeconds > 0 ? Self.render(seconds: r.cooldownRemainingSeconds) : "-"
+            var hold = "-"
+            if let until = r.heldUntil {
+                hold = "\(Self.render(seconds: Int(until.timeIntervalSince(now).rounded(.up)))) by \(r.heldBy ?? "?")"
+            }
+            var last = "-"
+            if let action = r.lastAction {
+                last = "\(action): \(r.inFlight ? "in progress" : (r.lastResult ?? "?"))"
+                if let at = r.lastActionAt { last += " \(Self.render(seconds: Int(now.timeIntervalSince(at)))) ago" }
+            }
+            rows.append([r.container, breaker, cooldown, String(r.actionsThisHour), hold, last, r.lastReport ?? "-"])
+        }
+        let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    static func render(seconds: Int) -> String {
+        let s = max(0, seconds)
+        if s >= 3600 { return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m" }
+        if s >= 60 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s)s"
+    }
+}
+
+/// `hemostat breaker reset CONTAINER`.
+struct BreakerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "breaker",
+        abstract: "Operate a container's circuit breaker.",
+        subcommands: [BreakerResetCommand.self]
+    )
+}
+
+struct BreakerResetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reset",
+        abstract: "Close a container's breaker after a person fixed the cause (written to the audit stream)."
+    )
+
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    var config: String?
+
+    @Argument(help: "The container's name.")
+    var container: String
+
+    func run() async throws {
+        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
+        let who = operatorIdentity()
+        do {
+            try await OperatorCommands(context: environment.context).resetBreaker(container: container, who: who)
+        } catch {
+            printError("hemostat breaker reset: \(error)")
+            throw ExitCode(1)
+        }
+        print("breaker of \(container) closed (by \(who))")
+    }
+}
+
+/// `hemostat hold CONTAINER --for DURATION [--reason TEXT]`.
+struct HoldCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold",
+        abstract: "Put a container on hold: no action on it until the hold ends (written to the audit stream)."
+    )
+
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    var config: String?
+
+    @Argument(help: "The container's name.")
+    var container: String
+
+    @Option(name: .customLong("for"), help: "How long: 90s, 30m, 2h, 1d.")
+    var duration: String
+
+    @Option(name: .long, help: "Why (shown in status and the audit stream).")
+    var reason: String = ""
+
+    func validate() throws {
+        guard parseDuration(duration) != nil else {
+            throw ValidationError("--for: expected a duration such as 90s, 30m, 2h or 1d, found \"\(duration)\"")
+        }
+    }
+
+    func run() async throws {
+        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
+        let who = operatorIdentity()
+        let until: Date
+        do {
+            until = try await OperatorCommands(context: environment.context)
+                .hold(container: container, for: parseDuration(duration)!, reason: reason, who: who)
+        } catch {
+            printError("hemostat hold: \(error)")
+            throw ExitCode(1)
+        }
+        print("\(container) held until \(Timestamp.format(until)) (by \(who))")
+    }
+}
+
+/// `hemostat release CONTAINER`.
+struct ReleaseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "End a container's hold (written to the audit stream)."
+    )
+
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    var config: String?
+
+    @Argument(help: "The container's name.")
+    var container: String
+
+    func run() async throws {
+        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
+        let who = operatorIdentity()
+        do {
+            try await OperatorCommands(context: environment.context).release(container: container, who: who)
+        } catch {
+            printError("hemostat release: \(error)")
+            throw ExitCode(1)
+        }
+        print("hold on \(container) released (by \(who))")
+    }
+}

@@ -1,0 +1,290 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import HemoStatRedis
+import HemoStatRules
+import HemoStatTestSupport
+import Synchronization
+import Testing
+@testable import HemoStatCore
+
+/// The responder end to end: requests on the real Redis stream, the gate in the real Redis, a
+/// recording in-memory engine. Each test counts the engine's mutating events.
+@Suite(.enabled(if: TestEnvironment.integration))
+struct ResponderServiceTests {
+    @Test func aCrashedContainerIsRestartedAndVerified() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "web", status: "exited", exitCode: 1)
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("web"))
+            try await h.eventually("a result") { try await !h.completions("web").isEmpty }
+        }
+        let results = try await h.completions("web")
+        #expect(results.map(\.result.status) == [.success])
+        #expect(results.first?.dryRun == false)
+        #expect(results.first?.timings?.startedAt != nil)
+        #expect(h.engine.events(for: "web").map(\.action) == ["restart"])
+        #expect(try await h.redis.send(["LLEN", h.keys.remediation("web")]).integer == 1)
+        let status = try await h.gate().status(container: "web")
+        #expect(status.lastResult == "success")
+        #expect(status.breakerState == .closed)
+        let audit = try await h.auditRecords()
+        #expect(audit.contains { $0["result"]?["status"]?.stringValue == "success" && $0["gate"]?["decision"]?.stringValue == "allowed" })
+    }
+
+    @Test func aCrashLoopOpensTheBreakerAfterThreeAttemptsAndThereIsNoFourth() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "loop", status: "exited", exitCode: 1, behavior: .crashesAgain(exitCode: 1))
+        try await h.running([h.service()]) {
+            for n in 1...5 {
+                try await h.publish(h.request("loop", alertID: "alert-\(n)"))
+                // Requests 1-4 are reported; the 5th is the same incident refused again, audited only.
+                try await h.eventually("request \(n) handled") {
+                    try await h.auditRecords().count >= n
+                }
+            }
+        }
+        let statuses = try await h.completions("loop").map(\.result.status)
+        #expect(statuses == [.ineffective, .ineffective, .ineffective, .rejected])
+        #expect(h.engine.events(for: "loop", action: "restart").count == 3)
+        #expect(try await h.escalations().count == 1)
+        #expect(try await h.gate().status(container: "loop").breakerState == .open)
+        let unreported = try await h.auditRecords().filter { $0["reported"] == .bool(false) }
+        #expect(unreported.count == 1)
+    }
+
+    @Test func twoRespondersGivenTheSameRequestActOnce() async throws {
+        let engine = InMemoryRemediationEngine(actionDelay: .milliseconds(150))
+        let h = try ResponderHarness(engine: engine)
+        defer { Task { await h.cleanUp() } }
+        engine.add(name: "api", status: "exited", exitCode: 2)
+        // The analyzer published the same decision twice (new message ids, same alert and action).
+        let first = h.request("api", alertID: "alert-same")
+        let again = h.request("api", alertID: "alert-same")
+        try await h.publish(first)
+        try await h.publish(again)
+        try await h.running([h.service(host: "one"), h.service(host: "two")]) {
+            try await h.eventually("both handled") { try await h.auditRecords().count == 2 }
+            try await h.eventually("verified") { try await !h.completions("api").isEmpty }
+        }
+        #expect(engine.events(for: "api").count == 1)
+        #expect(try await h.completions("api").map(\.result.status) == [.success])
+        let decisions = try await h.auditRecords().compactMap { $0["gate"]?["decision"]?.stringValue }.sorted()
+        #expect(decisions == ["allowed", "duplicate"])
+    }
+
+    @Test func twoRequestsForOneContainerAtOnceActOnce() async throws {
+        let engine = InMemoryRemediationEngine(actionDelay: .milliseconds(150))
+        let h = try ResponderHarness(engine: engine)
+        defer { Task { await h.cleanUp() } }
+        engine.add(name: "db", status: "exited", exitCode: 3)
+        try await h.publish(h.request("db", alertID: "alert-a", incidentID: "inc-a"))
+        try await h.publish(h.request("db", alertID: "alert-b", incidentID: "inc-b"))
+        try await h.running([h.service(host: "one"), h.service(host: "two")]) {
+            try await h.eventually("both reported") { try await h.completions("db").count == 2 }
+        }
+        #expect(engine.events(for: "db").count == 1)
+        let statuses = try await h.completions("db").map(\.result.status).sorted { $0.rawValue < $1.rawValue }
+        #expect(statuses == [.rejected, .success])
+    }
+
+    @Test func dryRunTouchesNothingAndSpendsOnlyTheSimulatedBudget() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "cache", status: "exited", exitCode: 1)
+        h.engine.add(name: "queue", status: "exited", exitCode: 1)
+        // Globally dry: every request.
+        try await h.running([h.service(dryRun: true)]) {
+            try await h.publish(h.request("cache"))
+            try await h.eventually("dry-run result") { try await !h.completions("cache").isEmpty }
+        }
+        // Live responder, request marked dry-run by its rule.
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("queue", dryRun: true))
+            try await h.eventually("per-request dry-run result") { try await !h.completions("queue").isEmpty }
+        }
+        #expect(h.engine.events.isEmpty)
+        let results = try await h.completions()
+        #expect(results.allSatisfy { $0.dryRun && $0.result.status == .skipped && $0.result.reason.contains("would restart") })
+        #expect(try await h.gate(dryRun: true).status(container: "cache").actionsThisWindow == 1)
+        #expect(try await h.gate().status(container: "cache").actionsThisWindow == 0)
+        // (An entry the first responder handled but had not yet acknowledged when it was stopped
+        // is read again by the second and audited as a duplicate.)
+        let decided = try await h.auditRecords().filter { $0["gate"]?["decision"]?.stringValue != "duplicate" }
+        #expect(decided.count == 2)
+        #expect(decided.allSatisfy { $0["dry_run"] == .bool(true) })
+    }
+
+    @Test func protectedAndOperatorStoppedContainersAreNeverTouched() async throws {
+        let h = try ResponderHarness { $0.protectedPatterns = ["vault*"] }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "labelled", status: "exited", labels: ["hemostat.protect": "true"], exitCode: 1)
+        h.engine.add(name: "optout", status: "exited", labels: ["hemostat.enable": "false"], exitCode: 1)
+        h.engine.add(name: "vault-1", status: "exited", exitCode: 1)
+        h.engine.add(name: "stopped", status: "exited", exitCode: 143)
+        h.engine.add(name: "flagged", status: "exited", exitCode: 1)
+        h.engine.add(name: "test-redis", status: "exited", exitCode: 1)
+        h.engine.add(name: "hemostat-monitor", status: "exited", exitCode: 1)
+        let names = ["labelled", "optout", "vault-1", "stopped", "flagged", "test-redis", "hemostat-monitor", "gone"]
+        try await h.running([h.service()]) {
+            for name in names {
+                try await h.publish(h.request(name, stoppedByOperator: name == "flagged" ? true : nil))
+            }
+            try await h.eventually("all reported") { try await h.completions().count == names.count }
+        }
+        #expect(h.engine.events.isEmpty)
+        let byName = Dictionary(uniqueKeysWithValues: try await h.completions().map { ($0.container, $0.result) })
+        #expect(byName["labelled"]?.status == .rejected)
+        #expect(byName["optout"]?.status == .rejected)
+        #expect(byName["vault-1"]?.status == .rejected)
+        #expect(byName["test-redis"]?.status == .rejected)
+        #expect(byName["hemostat-monitor"]?.status == .rejected)
+        #expect(byName["stopped"]?.status == .skipped)
+        #expect(byName["stopped"]?.reason.hasPrefix("stopped_by_operator") == true)
+        #expect(byName["flagged"]?.reason.hasPrefix("stopped_by_operator") == true)
+        #expect(byName["gone"]?.reason.hasPrefix("container_gone") == true)
+    }
+
+    @Test func aRepeatedRefusalOfOneIncidentIsReportedOnce() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "locked", status: "exited", labels: ["hemostat.protect": "true"], exitCode: 1)
+        try await h.running([h.service()]) {
+            for n in 0..<3 { try await h.publish(h.request("locked", alertID: "a\(n)", incidentID: "same")) }
+            try await h.eventually("all audited") { try await h.auditRecords().count == 3 }
+        }
+        #expect(try await h.completions("locked").count == 1)
+    }
+
+    @Test func notifyEscalatesAndChangesNothing() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "odd", status: "running")
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("odd", .notify))
+            try await h.eventually("reported") { try await !h.completions("odd").isEmpty }
+        }
+        #expect(h.engine.events.isEmpty)
+        #expect(try await h.escalations().map(\.action) == [.notify])
+        #expect(try await h.completions("odd").first?.result.status == .skipped)
+    }
+
+    @Test func anUnknownActionIsRejectedWithItsReason() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "web", status: "exited", exitCode: 1)
+        var json = h.request("web").json
+        if case .object(var envelope) = json, case .object(var data)? = envelope["data"] {
+            data["action"] = "reboot"
+            envelope["data"] = .object(data)
+            json = .object(envelope)
+        }
+        try await h.running([h.service()]) {
+            try await MessageBus(redis: h.redis, keys: h.keys).publish(channel: h.keys.channel(.remediationNeeded), message: json.jsonText)
+            try await h.eventually("dead-lettered") { try await h.redis.xlen(h.keys.channel(.deadLetter)) == 1 }
+        }
+        #expect(h.engine.events.isEmpty)
+        let audit = try await h.auditRecords()
+        #expect(audit.count == 1)
+        #expect(audit.first?["action"]?.stringValue == "reboot")
+        #expect(audit.first?["gate"]?["reason"]?.stringValue == "unknown_action")
+    }
+
+    @Test func verificationDoesNotHoldUpOtherContainers() async throws {
+        let h = try ResponderHarness { $0.verificationWindow = .seconds(2) }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "first", status: "exited", exitCode: 1)
+        h.engine.add(name: "second", status: "exited", exitCode: 1)
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("first"))
+            try await h.eventually("first acted on") { !h.engine.events(for: "first").isEmpty }
+            try await h.publish(h.request("second"))
+            // The second action is issued while the first is still being verified.
+            try await h.eventually("second acted on") { !h.engine.events(for: "second").isEmpty }
+            #expect(try await h.completions("first").isEmpty)
+            try await h.eventually("both verified") { try await h.completions().count == 2 }
+        }
+        #expect(try await h.completions().allSatisfy { $0.result.status == .success })
+    }
+
+    @Test func holdReleaseAndResetAreAuditedWithWhoRanThem() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "maint", status: "exited", exitCode: 1)
+        let operators = OperatorCommands(context: h.context())
+        try await operators.hold(container: "maint", for: .seconds(600), reason: "upgrade", who: "alice")
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("maint", alertID: "held"))
+            try await h.eventually("rejected") { try await !h.completions("maint").isEmpty }
+            let reports = try await operators.status()
+            #expect(reports.first { $0.container == "maint" }?.heldBy == "alice")
+            try await operators.release(container: "maint", who: "alice")
+            try await h.publish(h.request("maint", alertID: "released"))
+            try await h.eventually("acted") { try await h.completions("maint").count == 2 }
+        }
+        try await operators.resetBreaker(container: "maint", who: "bob")
+        #expect(try await h.completions("maint").map(\.result.status) == [.rejected, .success])
+        #expect(h.engine.events(for: "maint").count == 1)
+        let operatorRecords = try await h.auditRecords().filter { $0["kind"]?.stringValue == "operator" }
+        #expect(operatorRecords.map { $0["action"]?.stringValue ?? "" } == ["hold", "release", "breaker_reset"])
+        #expect(operatorRecords.map { $0["who"]?.stringValue ?? "" } == ["alice", "alice", "bob"])
+        let status = try await operators.status().first { $0.container == "maint" }
+        #expect(status?.lastAction == "restart")
+        #expect(status?.lastResult == "success")
+    }
+
+    @Test func redisRestartedMidActionCausesNoCrashAndNoDuplicate() async throws {
+        let server = try RedisServerProcess()
+        let release = Mutex(false)
+        let entered = Mutex(false)
+        let engine = InMemoryRemediationEngine(beforeAction: { _, _ in
+            entered.withLock { $0 = true }
+            while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+        })
+        let h = try ResponderHarness(engine: engine, redisURL: server.tcpURL)
+        engine.add(name: "svc", status: "exited", exitCode: 1)
+        let request = h.request("svc", alertID: "alert-restart")
+        let service = h.service()
+        try await h.running([service]) {
+            try await h.publish(request)
+            try await h.eventually("action in progress") { entered.withLock { $0 } }
+            try server.restart()
+            release.withLock { $0 = true }
+            try await h.eventually("result published after the restart") { (try? await h.completions("svc").isEmpty == false) ?? false }
+            // The analyzer, restarted as well, publishes the same decision again.
+            try await h.publish(h.request("svc", alertID: "alert-restart"))
+            try await h.eventually("re-published request audited") {
+                ((try? await h.auditRecords()) ?? []).contains { $0["gate"]?["decision"]?.stringValue == "duplicate" }
+            }
+        }
+        #expect(engine.events(for: "svc").count == 1)
+        #expect(try await h.completions("svc").map(\.result.status) == [.success])
+        server.stop()
+    }
+
+    @Test func gracefulShutdownLetsTheActionInProgressFinish() async throws {
+        let release = Mutex(false)
+        let entered = Mutex(false)
+        let engine = InMemoryRemediationEngine(beforeAction: { _, _ in
+            entered.withLock { $0 = true }
+            while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+        })
+        let h = try ResponderHarness(engine: engine) { $0.verificationWindow = .seconds(30) }
+        defer { Task { await h.cleanUp() } }
+        engine.add(name: "busy", status: "exited", exitCode: 1)
+        let group = ServiceGroup(services: [h.service()], logger: Logger(label: "test"))
+        let running = Task { try await group.run() }
+        try await h.publish(h.request("busy"))
+        try await h.eventually("action in progress") { entered.withLock { $0 } }
+        await group.triggerGracefulShutdown()
+        release.withLock { $0 = true }
+        try await running.value
+        #expect(engine.events(for: "busy").map(\.succeeded) == [true])
+        let results = try await h.completions("busy")
+        #expect(results.map(\.result.status) == [.skipped])
+        #expect(results.first?.result.reason.contains("interrupted") == true)
+        #expect(try await h.gate().status(container: "busy").inFlight == false)
+    }
+}
