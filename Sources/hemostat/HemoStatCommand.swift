@@ -7,6 +7,8 @@ struct HemoStatCommand: AsyncParsableCommand {
         commandName: "hemostat",
         abstract: "Watches the containers on a Docker host and heals them safely.",
         version: HemoStatVersion.current,
-        subcommands: []
+        subcommands: [
+            DashboardCommand.self,
+        ]
     )
 }
