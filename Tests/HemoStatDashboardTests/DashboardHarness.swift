@@ -112,16 +112,42 @@ final class DashboardHarness: Sendable {
     }
 
     /// Runs curl and returns what it printed (for what URLSession hides: redirects, streams).
-    static func curl(_ arguments: [String]) throws -> String {
+    static func curl(_ arguments: [String]) async throws -> String {
+        try await run(["curl", "--max-time", "20"] + arguments).output
+    }
+
+    /// Runs a program to completion without blocking a thread of the cooperative pool (the
+    /// dashboard under test answers on that pool): output goes to a file, the exit is awaited
+    /// through the termination handler. Killed after `timeout`.
+    static func run(_ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
+        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("hemostat-test-\(UUID().uuidString).out")
+        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
+            throw TestEnvironmentError(message: "cannot create \(outputURL.path)")
+        }
+        defer { try? FileManager.default.removeItem(at: outputURL) }
+        let handle = try FileHandle(forWritingTo: outputURL)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl"] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        process.standardOutput = handle
+        process.standardError = handle
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+            let pid = process.processIdentifier
+            Task {
+                try? await Task.sleep(for: timeout)
+                if process.isRunning && process.processIdentifier == pid { process.terminate() }
+            }
+        }
+        try? handle.close()
+        return (status, (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "")
     }
 
     // MARK: - Seeding, in the shapes of docs/redis-keys.md

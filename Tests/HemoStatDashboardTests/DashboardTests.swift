@@ -203,11 +203,20 @@ struct DashboardAPITests {
                 "container": "cache", "action": "restart", "reason": "cpu pinned", "confidence": 0.9,
                 "rule": "cpu_runaway", "analysis_method": "rules", "dry_run": false, "incident_id": "inc-a",
             ], agent: "analyzer")
+            try await h.publish("health_alert", DashboardHarness.envelope("health_alert", data: ["container_name": "cache", "status": "running", "incident_id": "inc-older"]))
+            try await Task.sleep(for: .milliseconds(5))
             try await h.publish("health_alert", alert)
             try await h.publish("remediation_needed", decision)
             // A resolved incident does not show.
             try await h.publish("health_alert", DashboardHarness.envelope("health_alert", data: ["container_name": "old", "status": "exited", "incident_id": "inc-b"]))
             try await h.publish("false_alarm", DashboardHarness.envelope("false_alarm", data: ["container": "old", "reason": "planned", "incident_id": "inc-b"]))
+
+            // A failed action on a container that is healthy again is not "wrong now"; an older
+            // incident of a container is superseded by its newer one.
+            try await h.setStats("healed")
+            try await h.publish("remediation_complete", DashboardHarness.envelope("remediation_complete", data: [
+                "container": "healed", "action": "restart", "incident_id": "inc-c", "result": ["status": "failed", "reason": "timeout"],
+            ]))
 
             let incidents = try await h.get("/api/incidents").json["items"]?.array ?? []
             #expect(incidents.count == 1)
@@ -305,7 +314,7 @@ struct DashboardAPITests {
             #expect(page.headers["content-security-policy"]?.contains("script-src 'self'") == true)
 
             // ?token= on the page sets an HttpOnly cookie and redirects to a URL without it.
-            let head = try DashboardHarness.curl(["-s", "-o", "/dev/null", "-D", "-", h.baseURL + "/?token=\(token)"]).lowercased()
+            let head = try await DashboardHarness.curl(["-s", "-o", "/dev/null", "-D", "-", h.baseURL + "/?token=\(token)"]).lowercased()
             #expect(head.hasPrefix("http/1.1 303"))
             #expect(head.contains("location: /\r\n"))
             #expect(head.contains("set-cookie: hemostat_dashboard_token=\(token); path=/; httponly; samesite=strict"))

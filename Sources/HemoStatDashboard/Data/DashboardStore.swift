@@ -293,20 +293,45 @@ final class DashboardStore: Sendable {
             let key = env.incidentID ?? env.id ?? env.streamID ?? UUID().uuidString
             groups[key, default: []].append(env)
         }
-        var active: [(Int64, JSONNode)] = []
-        var incidentContainers = Set<String>()
+        let rows = try await loadContainers()
+        let rowsByName = Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Per container, only its latest incident counts: a newer one supersedes the older.
+        var latestPerContainer: [String: (id: String, events: [Envelope])] = [:]
+        var orphans: [(id: String, events: [Envelope])] = []
         for (incidentID, events) in groups {
             let sorted = events.sorted { $0.milliseconds < $1.milliseconds }
+            guard let container = sorted.first(where: { $0.container != nil })?.container else {
+                orphans.append((incidentID, sorted))
+                continue
+            }
+            if let current = latestPerContainer[container], (current.events.last?.milliseconds ?? 0) >= (sorted.last?.milliseconds ?? 0) {
+                continue
+            }
+            latestPerContainer[container] = (incidentID, sorted)
+        }
+        var active: [(Int64, JSONNode)] = []
+        var incidentContainers = Set<String>()
+        for (incidentID, sorted) in Array(latestPerContainer.values) + orphans {
             guard let latest = sorted.last else { continue }
             let state = Self.incidentState(latest)
             guard state.active else { continue }
-            if let c = sorted.first(where: { $0.container != nil })?.container { incidentContainers.insert(c) }
+            let container = sorted.first { $0.container != nil }?.container
+            // After an action, the incident stays open while the container is still unhealthy
+            // (or, without fresh stats, for half an hour).
+            if ["failed", "ineffective", "rejected", "escalated"].contains(state.state) {
+                if let name = container, let row = rowsByName[name], row.stats != nil {
+                    if !row.isUnhealthy { continue }
+                } else if nowMs - latest.milliseconds > 1_800_000 {
+                    continue
+                }
+            }
+            if let container { incidentContainers.insert(container) }
             let alert = sorted.last { $0.eventType == "health_alert" }
             let decision = sorted.last { $0.eventType == "remediation_needed" }
             let outcome = sorted.last { $0.eventType == "remediation_complete" }
             active.append((latest.milliseconds, .object([
                 "incident_id": .string(incidentID),
-                "container": .from(sorted.first { $0.container != nil }?.container),
+                "container": .from(container),
                 "state": .string(state.state),
                 "doing": .string(state.doing),
                 "problem": .from(alert?.summary),
@@ -323,7 +348,7 @@ final class DashboardStore: Sendable {
         active.sort { $0.0 > $1.0 }
         // Unhealthy now, and no incident yet.
         var detected: [JSONNode] = []
-        for row in try await loadContainers() where row.isUnhealthy && !row.excluded && !incidentContainers.contains(row.name) {
+        for row in rows where row.isUnhealthy && !row.excluded && !incidentContainers.contains(row.name) {
             let problem = Envelope(raw: .object(["event_type": "health_alert", "data": row.stats ?? .object([:])])).summary
             detected.append(.object([
                 "incident_id": .null,
