@@ -14,6 +14,7 @@ final class DashboardStore: Sendable {
     let logger: Logger
     private let remediationWindow: StreamWindow
     private let falseAlarmWindow: StreamWindow
+    private let containerRead = Mutex<(at: ContinuousClock.Instant, task: Task<[ContainerRow], any Error>)?>(nil)
     private let agentCache = Mutex<(at: ContinuousClock.Instant, agents: [AgentHeartbeat])?>(nil)
 
     /// Entries one history or audit query may examine before it answers with a cursor.
@@ -101,7 +102,20 @@ final class DashboardStore: Sendable {
     }
 
     /// Every watched container (bounded), with its latest stats when they have not expired.
+    /// Requests within half a second share one read: a page asks for the overview, the grid
+    /// and the incidents on every tick, and each needs the same rows.
     func loadContainers() async throws -> [ContainerRow] {
+        let now = ContinuousClock.now
+        let task: Task<[ContainerRow], any Error> = containerRead.withLock { cached in
+            if let cached, now - cached.at < .milliseconds(500) { return cached.task }
+            let task = Task { try await self.readContainers() }
+            cached = (now, task)
+            return task
+        }
+        return try await task.value
+    }
+
+    private func readContainers() async throws -> [ContainerRow] {
         let reply = try await redis.send(["ZREVRANGE", keys.containers, "0", String(configuration.maxContainers - 1), "WITHSCORES"])
         let flat = reply.array ?? []
         var rows: [ContainerRow] = []

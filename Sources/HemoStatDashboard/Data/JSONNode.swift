@@ -17,8 +17,24 @@ enum JSONNode: Sendable, Hashable {
 
     /// Parses UTF-8 JSON; nil when the bytes are not JSON.
     init?(parsing data: Data) {
-        guard let value = try? JSONDecoder().decode(JSONNode.self, from: data) else { return nil }
-        self = value
+        guard let any = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+        self.init(any: any)
+    }
+
+    private init(any: Any) {
+        switch any {
+        case let s as String:
+            self = .string(s)
+        case let n as NSNumber:
+            // JSONSerialization gives booleans as NSNumber of type "c" (char); numbers never are.
+            self = String(cString: n.objCType) == "c" ? .bool(n.boolValue) : .number(n.doubleValue)
+        case let a as [Any]:
+            self = .array(a.map(JSONNode.init(any:)))
+        case let d as [String: Any]:
+            self = .object(d.mapValues(JSONNode.init(any:)))
+        default:
+            self = .null
+        }
     }
 
     subscript(key: String) -> JSONNode? {
@@ -155,25 +171,6 @@ enum JSONNode: Sendable, Hashable {
             }
         }
         out += "\""
-    }
-}
-
-extension JSONNode: Decodable {
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let b = try? container.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? container.decode(Double.self) {
-            self = .number(n)
-        } else if let s = try? container.decode(String.self) {
-            self = .string(s)
-        } else if let a = try? container.decode([JSONNode].self) {
-            self = .array(a)
-        } else {
-            self = .object(try container.decode([String: JSONNode].self))
-        }
     }
 }
 
