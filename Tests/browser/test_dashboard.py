@@ -145,7 +145,8 @@ def main():
         page.click("#audit-close")
 
         if SCREENSHOT:
-            page.screenshot(path=SCREENSHOT, full_page=True)
+            page.screenshot(path=SCREENSHOT)
+            page.screenshot(path=SCREENSHOT.replace(".png", "-full.png"), full_page=True)
         check("no dialog fired", not dialogs, str(dialogs))
         check("no console errors", not console_errors, str(console_errors))
         browser.close()

@@ -264,7 +264,7 @@ final class DashboardStore: Sendable {
             "containers_watched": .number(Double(rows.filter { !$0.excluded }.count)),
             "containers_total": .number(Double(rows.count)),
             "containers_excluded": .number(Double(rows.filter(\.excluded).count)),
-            "unhealthy_now": .number(Double(rows.filter(\.isUnhealthy).count)),
+            "unhealthy_now": .number(Double(rows.filter { $0.isUnhealthy && !$0.excluded }.count)),
             "remediations_24h": .number(Double(remediations.count)),
             "remediations_by_status_24h": .object(byStatus.mapValues { .number(Double($0)) }),
             "remediations_attempted_24h": .number(Double(attempted)),
