@@ -5,7 +5,7 @@ import Foundation
 /// Defaults: `127.0.0.1:8080`, no token, refresh every 1.5 s, keys under `hemostat:`. A bind
 /// address other than loopback needs an ``accessToken``; ``validate()`` refuses the
 /// configuration otherwise, and ``DashboardService`` will not start.
-public struct DashboardConfiguration: Sendable, Hashable, CustomStringConvertible {
+public struct DashboardConfiguration: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// Interface to bind: `127.0.0.1` (default), `::1`, `localhost`, or any other address
     /// (then ``accessToken`` is required).
     public var host: String = "127.0.0.1"
@@ -24,8 +24,6 @@ public struct DashboardConfiguration: Sendable, Hashable, CustomStringConvertibl
     public var llmHourlyBudget: Int?
     /// At most this many containers are read for the grid and the overview (default 1000).
     public var maxContainers: Int = 1000
-
-    public init() {}
 
     public init(host: String = "127.0.0.1", port: Int = 8080, accessToken: String? = nil) {
         self.host = host
@@ -94,6 +92,15 @@ public struct DashboardConfiguration: Sendable, Hashable, CustomStringConvertibl
         guard keyPrefix.hasSuffix(":") else {
             throw DashboardError(code: .invalidConfiguration, message: "dashboard key prefix must end with ':'")
         }
+    }
+
+    /// What `dump` and debuggers show: the token as `***`.
+    public var customMirror: Mirror {
+        Mirror(self, children: [
+            "host": host, "port": port, "accessToken": accessToken == nil ? "none" : "***",
+            "refreshInterval": refreshInterval, "keyPrefix": keyPrefix,
+            "llmHourlyBudget": llmHourlyBudget as Any, "maxContainers": maxContainers,
+        ])
     }
 
     /// Never shows the token.

@@ -23,8 +23,6 @@ final class LiveFeed: Sendable {
     /// True while the pub/sub subscription is open.
     var isConnected: Bool { connected.load(ordering: .relaxed) }
 
-    var clientCount: Int { clients.withLock { $0.continuations.count } }
-
     /// A stream of SSE frames for one page; it ends when the page goes or the feed shuts down.
     func subscribe() -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferPerClient))
