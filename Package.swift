@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // C boundary: module map + shim header, nothing else.
@@ -68,6 +70,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The web dashboard, /metrics, /healthz and /readyz.
+        .target(
+            name: "HemoStatDashboard",
+            dependencies: [
+                "HemoStatCore", "HemoStatRedis",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // Shared by the test targets: where the private Redis and Docker engine are, fault
         // containers, extra servers. Never linked into the executable.
         .target(
@@ -80,10 +95,12 @@ let package = Package(
         .executableTarget(
             name: "hemostat",
             dependencies: [
-                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker",
+                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,5 +129,15 @@ let package = Package(
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HemoStatDashboardTests",
+            dependencies: [
+                "HemoStatDashboard", "HemoStatCore", "HemoStatRedis", "HemoStatTestSupport",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 
 packages=(libhiredis-dev liblua5.4-dev libcurl4-openssl-dev redis-server ca-certificates pkg-config)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(docker.io busybox-static openssl python3)
+    packages+=(docker.io busybox-static openssl python3 python3-pip chromium)
 fi
 
 missing=()
@@ -20,6 +20,13 @@ if ((${#missing[@]})); then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The dashboard's browser test: Playwright from PyPI drives Debian's Chromium (its own browser
+# download is never used).
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import playwright.sync_api" 2>/dev/null; then
+    hs_log "installing playwright (pip)"
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check playwright >/dev/null
 fi
 
 command -v swift >/dev/null || [[ -x /opt/swift/usr/bin/swift ]] || hs_die "no Swift toolchain found (expected swift on PATH or /opt/swift)"

@@ -15,6 +15,7 @@ struct HemoStatCommand: AsyncParsableCommand {
             BreakerCommand.self,
             HoldCommand.self,
             ReleaseCommand.self,
+            DashboardCommand.self,
         ]
     )
 }

@@ -1,0 +1,613 @@
+import Foundation
+import HemoStatCore
+import HemoStatRedis
+import Logging
+import Synchronization
+
+/// Reads what the agents keep in Redis and shapes it for the page. Every read is bounded:
+/// containers by ``DashboardConfiguration/maxContainers``, streams by COUNT and a scan budget,
+/// lists by LRANGE windows.
+final class DashboardStore: Sendable {
+    let redis: RedisClient
+    let keys: DashboardKeys
+    let configuration: DashboardConfiguration
+    let logger: Logger
+    private let remediationWindow: StreamWindow
+    private let falseAlarmWindow: StreamWindow
+    private let containerRead = Mutex<(at: ContinuousClock.Instant, task: Task<[ContainerRow], any Error>)?>(nil)
+    private let agentCache = Mutex<(at: ContinuousClock.Instant, agents: [AgentHeartbeat])?>(nil)
+
+    /// Entries one history or audit query may examine before it answers with a cursor.
+    static let scanBudget = 10_000
+    static let scanBatch = 500
+
+    init(redis: RedisClient, configuration: DashboardConfiguration, logger: Logger) {
+        self.redis = redis
+        self.keys = DashboardKeys(prefix: configuration.keyPrefix)
+        self.configuration = configuration
+        self.logger = logger
+        remediationWindow = StreamWindow(stream: keys.channel("remediation_complete"))
+        falseAlarmWindow = StreamWindow(stream: keys.channel("false_alarm"))
+    }
+
+    // MARK: - Agents and mode
+
+    struct AgentHeartbeat: Sendable {
+        var agent: String
+        var host: String
+        var document: JSONNode
+        var dryRun: Bool? { document["dry_run"]?.bool }
+    }
+
+    /// Live heartbeats (`agents:<agent>:<host>`), read with a bounded SCAN and cached for a second.
+    func agents() async throws -> [AgentHeartbeat] {
+        if let cached = agentCache.withLock({ $0 }), ContinuousClock.now - cached.at < .seconds(1) {
+            return cached.agents
+        }
+        var cursor = "0"
+        var found: [String] = []
+        var rounds = 0
+        repeat {
+            let reply = try await redis.send(["SCAN", cursor, "MATCH", keys.agentsPattern, "COUNT", "1000"])
+            guard let parts = reply.array, parts.count == 2 else { break }
+            cursor = parts[0].string ?? "0"
+            found += (parts[1].array ?? []).compactMap(\.string)
+            rounds += 1
+        } while cursor != "0" && rounds < 200 && found.count < 500
+        var agents: [AgentHeartbeat] = []
+        if !found.isEmpty {
+            let values = try await redis.send(["MGET"] + found)
+            for (key, value) in zip(found, values.array ?? []) {
+                guard let text = value.string, let doc = JSONNode(parsing: text) else { continue }
+                let rest = key.dropFirst(keys.prefix.count + "agents:".count)
+                let pieces = rest.split(separator: ":", maxSplits: 1).map(String.init)
+                agents.append(AgentHeartbeat(agent: pieces.first ?? "?", host: pieces.count > 1 ? pieces[1] : "", document: doc))
+            }
+        }
+        agents.sort { ($0.agent, $0.host) < ($1.agent, $1.host) }
+        let result = agents
+        agentCache.withLock { $0 = (ContinuousClock.now, result) }
+        return result
+    }
+
+    /// Dry-run when a live responder says so.
+    func isDryRun(_ agents: [AgentHeartbeat]) -> Bool {
+        agents.contains { $0.agent == "responder" && $0.dryRun == true }
+    }
+
+    func gate(dryRun: Bool) -> SafetyGate {
+        SafetyGate(redis: redis, policy: SafetyPolicy(), namespace: dryRun ? keys.dryRunGateNamespace : keys.liveGateNamespace)
+    }
+
+    // MARK: - Containers
+
+    struct ContainerRow: Sendable {
+        var name: String
+        var lastSeenMs: Int64
+        var stats: JSONNode?
+
+        var status: String { stats?["status"]?.string ?? "unknown" }
+        var health: String { stats?["health_status"]?.string ?? "none" }
+        var anomalies: [JSONNode] { stats?["anomalies"]?.array ?? [] }
+        var excluded: Bool {
+            stats?["excluded"]?.bool == true || stats?["labels"]?["hemostat.enable"]?.string?.lowercased() == "false"
+        }
+        var protected: Bool { stats?["protected"]?.bool == true }
+        /// Something is wrong with it now.
+        var isUnhealthy: Bool {
+            guard stats != nil else { return false }
+            if health == "unhealthy" || stats?["oom_killed"]?.bool == true || !anomalies.isEmpty { return true }
+            return !["running", "unknown"].contains(status)
+        }
+    }
+
+    /// Every watched container (bounded), with its latest stats when they have not expired.
+    /// Requests within half a second share one read: a page asks for the overview, the grid
+    /// and the incidents on every tick, and each needs the same rows.
+    func loadContainers() async throws -> [ContainerRow] {
+        let now = ContinuousClock.now
+        let task: Task<[ContainerRow], any Error> = containerRead.withLock { cached in
+            if let cached, now - cached.at < .milliseconds(500) { return cached.task }
+            let task = Task { try await self.readContainers() }
+            cached = (now, task)
+            return task
+        }
+        return try await task.value
+    }
+
+    private func readContainers() async throws -> [ContainerRow] {
+        let reply = try await redis.send(["ZREVRANGE", keys.containers, "0", String(configuration.maxContainers - 1), "WITHSCORES"])
+        let flat = reply.array ?? []
+        var rows: [ContainerRow] = []
+        var i = 0
+        while i + 1 < flat.count {
+            if let name = flat[i].string {
+                let score = flat[i + 1].string.flatMap(Double.init) ?? 0
+                rows.append(ContainerRow(name: name, lastSeenMs: Int64(score), stats: nil))
+            }
+            i += 2
+        }
+        var offset = 0
+        while offset < rows.count {
+            let chunk = rows[offset..<min(offset + 250, rows.count)]
+            let values = try await redis.send(["MGET"] + chunk.map { keys.stats($0.name) })
+            for (j, value) in (values.array ?? []).enumerated() {
+                if let text = value.string { rows[offset + j].stats = JSONNode(parsing: text) }
+            }
+            offset += chunk.count
+        }
+        return rows
+    }
+
+    /// The grid: problems first, then by name; `query` filters by a substring of the name.
+    func containers(query: String?, limit: Int, offset: Int) async throws -> JSONNode {
+        let agents = try await agents()
+        let dryRun = isDryRun(agents)
+        var rows = try await loadContainers()
+        if let q = query?.lowercased(), !q.isEmpty {
+            rows = rows.filter { $0.name.lowercased().contains(q) }
+        }
+        rows.sort { a, b in
+            if a.isUnhealthy != b.isUnhealthy { return a.isUnhealthy }
+            return a.name < b.name
+        }
+        let page = rows.dropFirst(offset).prefix(limit)
+        let gate = gate(dryRun: dryRun)
+        var items: [JSONNode] = []
+        for row in page {
+            let status = try? await gate.status(container: row.name)
+            items.append(containerItem(row, gate: status))
+        }
+        return .object([
+            "total": .number(Double(rows.count)),
+            "offset": .number(Double(offset)),
+            "limit": .number(Double(limit)),
+            "dry_run": .bool(dryRun),
+            "items": .array(items),
+        ])
+    }
+
+    private func containerItem(_ row: ContainerRow, gate: ContainerGateStatus?) -> JSONNode {
+        let s = row.stats
+        let metrics = s?["metrics"]
+        let history = (s?["history"]?.array ?? []).suffix(60)
+        var labels: JSONNode = .object([:])
+        if case .object(let o)? = s?["labels"] {
+            // Bounded: a container can carry many labels; the grid shows a handful.
+            labels = .object(Dictionary(uniqueKeysWithValues: o.sorted { $0.key < $1.key }.prefix(20).map { ($0.key, $0.value) }))
+                .redactingSecrets()
+        }
+        var gateJSON: JSONNode = .null
+        if let g = gate {
+            gateJSON = .object([
+                "cooldown_remaining_seconds": .number(Double(g.cooldownRemainingSeconds)),
+                "actions_this_window": .number(Double(g.actionsThisWindow)),
+                "breaker_state": .string(g.breakerState.rawValue),
+                "breaker_failures": .number(Double(g.breakerFailures)),
+                "held_until": .from(g.heldUntil.map(ISOTime.format)),
+                "held_by": .from(g.heldBy),
+                "last_action": .from(g.lastAction),
+                "last_result": .from(g.lastResult),
+                "last_action_at": .from(g.lastActionAt.map(ISOTime.format)),
+                "in_flight": .bool(g.inFlight),
+            ])
+        }
+        return .object([
+            "name": .string(row.name),
+            "id": .from(s?["container_id"]?.string.map { String($0.prefix(12)) }),
+            "image": .from(s?["image"]?.string),
+            "host": .from(s?["host"]?.string),
+            "status": .string(row.status),
+            "health": .string(row.health),
+            "exit_code": .from(s?["exit_code"]?.int),
+            "oom_killed": .from(s?["oom_killed"]?.bool),
+            "restart_count": .from(s?["restart_count"]?.int),
+            "cpu_percent": .from(metrics?["cpu_percent"]?.double),
+            "memory_percent": .from(metrics?["memory_percent"]?.double),
+            "memory_usage": .from(metrics?["memory_usage"]?.double),
+            "memory_limit": .from(metrics?["memory_limit"]?.double),
+            "updated_at": .from(s?["updated_at"]?.string),
+            "last_seen": .number(Double(row.lastSeenMs)),
+            "stale": .bool(s == nil),
+            "excluded": .bool(row.excluded),
+            "protected": .bool(row.protected),
+            "unhealthy": .bool(row.isUnhealthy),
+            "labels": labels,
+            "anomalies": .array(row.anomalies.prefix(10).map { $0.redactingSecrets() }),
+            "cpu_history": .array(history.map { .from($0["cpu_percent"]?.double) }),
+            "memory_history": .array(history.map { .from($0["memory_percent"]?.double) }),
+            "gate": gateJSON,
+        ])
+    }
+
+    // MARK: - Overview
+
+    func overview() async throws -> JSONNode {
+        let agents = try await agents()
+        let dryRun = isDryRun(agents)
+        let rows = try await loadContainers()
+        let gate = gate(dryRun: dryRun)
+        var breakersOpen = 0
+        var breakersHalfOpen = 0
+        for row in rows {
+            guard let status = try? await gate.status(container: row.name) else { continue }
+            if status.breakerState == .open { breakersOpen += 1 }
+            if status.breakerState == .halfOpen { breakersHalfOpen += 1 }
+        }
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let since = nowMs - 86_400_000
+        let remediations = try await remediationWindow.refresh(redis: redis, since: since)
+        var byStatus: [String: Int] = [:]
+        for entry in remediations { byStatus[entry.status, default: 0] += 1 }
+        let attempted = (byStatus["success"] ?? 0) + (byStatus["failed"] ?? 0) + (byStatus["ineffective"] ?? 0)
+        let falseAlarms = try await falseAlarmWindow.refresh(redis: redis, since: since).count
+
+        // LLM calls: one counter per UTC hour.
+        var hours: [String] = []
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMddHH"
+        let now = Date()
+        for h in 0..<24 { hours.append(formatter.string(from: now.addingTimeInterval(Double(-3600 * h)))) }
+        let counts = try await redis.send(["MGET"] + hours.map { keys.llmBudget(hour: $0) }).array ?? []
+        let perHour = counts.map { Int($0.integer ?? 0) }
+        let callsThisHour = perHour.first ?? 0
+        let calls24h = perHour.reduce(0, +)
+        let budgetLeft: JSONNode = configuration.llmHourlyBudget.map { .number(Double(max(0, $0 - callsThisHour))) } ?? .null
+
+        let responders = agents.filter { $0.agent == "responder" }
+        return .object([
+            "generated_at": .string(ISOTime.format(now)),
+            "dry_run": .bool(dryRun),
+            "responder_running": .bool(!responders.isEmpty),
+            "containers_watched": .number(Double(rows.filter { !$0.excluded }.count)),
+            "containers_total": .number(Double(rows.count)),
+            "containers_excluded": .number(Double(rows.filter(\.excluded).count)),
+            "unhealthy_now": .number(Double(rows.filter { $0.isUnhealthy && !$0.excluded }.count)),
+            "remediations_24h": .number(Double(remediations.count)),
+            "remediations_by_status_24h": .object(byStatus.mapValues { .number(Double($0)) }),
+            "remediations_attempted_24h": .number(Double(attempted)),
+            "success_rate_24h": attempted > 0 ? .number(Double(byStatus["success"] ?? 0) / Double(attempted)) : .null,
+            "false_alarms_24h": .number(Double(falseAlarms)),
+            "breakers_open": .number(Double(breakersOpen)),
+            "breakers_half_open": .number(Double(breakersHalfOpen)),
+            "llm_calls_this_hour": .number(Double(callsThisHour)),
+            "llm_calls_24h": .number(Double(calls24h)),
+            "llm_hourly_budget": .from(configuration.llmHourlyBudget),
+            "llm_budget_left": budgetLeft,
+            "agents": .array(agents.map { a in
+                .object([
+                    "agent": .string(a.agent),
+                    "host": .string(a.host),
+                    "version": .from(a.document["version"]?.string),
+                    "started_at": .from(a.document["started_at"]?.string),
+                    "dry_run": .from(a.dryRun),
+                ])
+            }),
+        ])
+    }
+
+    // MARK: - Incidents
+
+    /// What is wrong now: incidents (by `incident_id`) from the last six hours of the channel
+    /// streams whose latest stage is not a resolution, plus unhealthy containers that have none.
+    func incidents() async throws -> JSONNode {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = String(nowMs - 6 * 3_600_000)
+        var envelopes: [Envelope] = []
+        for channel in DashboardKeys.incidentChannels {
+            let entries = try await redis.xrevrange(keys.channel(channel), end: "+", start: start, count: 300)
+            for entry in entries {
+                if let text = entry[field: "message"], let env = Envelope(text, streamID: entry.id) { envelopes.append(env) }
+            }
+        }
+        var groups: [String: [Envelope]] = [:]
+        for env in envelopes {
+            let key = env.incidentID ?? env.id ?? env.streamID ?? UUID().uuidString
+            groups[key, default: []].append(env)
+        }
+        let rows = try await loadContainers()
+        let rowsByName = Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        // Per container, only its latest incident counts: a newer one supersedes the older.
+        var latestPerContainer: [String: (id: String, events: [Envelope])] = [:]
+        var orphans: [(id: String, events: [Envelope])] = []
+        for (incidentID, events) in groups {
+            let sorted = events.sorted { $0.milliseconds < $1.milliseconds }
+            guard let container = sorted.first(where: { $0.container != nil })?.container else {
+                orphans.append((incidentID, sorted))
+                continue
+            }
+            if let current = latestPerContainer[container], (current.events.last?.milliseconds ?? 0) >= (sorted.last?.milliseconds ?? 0) {
+                continue
+            }
+            latestPerContainer[container] = (incidentID, sorted)
+        }
+        var active: [(Int64, JSONNode)] = []
+        var incidentContainers = Set<String>()
+        for (incidentID, sorted) in Array(latestPerContainer.values) + orphans {
+            guard let latest = sorted.last else { continue }
+            let state = Self.incidentState(latest)
+            guard state.active else { continue }
+            let container = sorted.first { $0.container != nil }?.container
+            // After an action, the incident stays open while the container is still unhealthy
+            // (or, without fresh stats, for half an hour).
+            if ["failed", "ineffective", "rejected", "escalated"].contains(state.state) {
+                if let name = container, let row = rowsByName[name], row.stats != nil {
+                    if !row.isUnhealthy { continue }
+                } else if nowMs - latest.milliseconds > 1_800_000 {
+                    continue
+                }
+            }
+            if let container { incidentContainers.insert(container) }
+            let alert = sorted.last { $0.eventType == "health_alert" }
+            let decision = sorted.last { $0.eventType == "remediation_needed" }
+            let outcome = sorted.last { $0.eventType == "remediation_complete" }
+            active.append((latest.milliseconds, .object([
+                "incident_id": .string(incidentID),
+                "container": .from(container),
+                "state": .string(state.state),
+                "doing": .string(state.doing),
+                "problem": .from(alert?.summary),
+                "action": .from(decision?.action ?? outcome?.action),
+                "rule": .from(decision?.rule ?? outcome?.rule),
+                "reason": .from(decision?.reason ?? outcome?.reason),
+                "analysis_method": .from(decision?.analysisMethod ?? outcome?.analysisMethod),
+                "dry_run": .bool(sorted.contains { $0.dryRun }),
+                "started_at": .number(Double(sorted.first?.milliseconds ?? 0)),
+                "updated_at": .number(Double(latest.milliseconds)),
+                "events": .array(sorted.suffix(20).map(\.listItem)),
+            ])))
+        }
+        active.sort { $0.0 > $1.0 }
+        // Unhealthy now, and no incident yet.
+        var detected: [JSONNode] = []
+        for row in rows where row.isUnhealthy && !row.excluded && !incidentContainers.contains(row.name) {
+            let problem = Envelope(raw: .object(["event_type": "health_alert", "data": row.stats ?? .object([:])])).summary
+            detected.append(.object([
+                "incident_id": .null,
+                "container": .string(row.name),
+                "state": "unhealthy",
+                "doing": .string(row.excluded ? "excluded: HemoStat will not act" : "watching: no alert raised yet"),
+                "problem": .string(problem),
+                "updated_at": .number(Double(row.lastSeenMs)),
+                "events": .array([]),
+            ]))
+            if detected.count >= 100 { break }
+        }
+        return .object(["items": .array(active.prefix(200).map(\.1) + detected)])
+    }
+
+    static func incidentState(_ latest: Envelope) -> (active: Bool, state: String, doing: String) {
+        switch latest.eventType {
+        case "health_alert":
+            return (true, "detected", "analyzing the alert")
+        case "remediation_needed":
+            return (true, "remediating", "\(latest.dryRun ? "dry-run: would " : "")\(latest.action ?? "act") (\(latest.analysisMethod ?? "rules"))")
+        case "remediation_complete":
+            let status = latest.status ?? "?"
+            switch status {
+            case "success", "skipped":
+                return (false, status, "")
+            case "rejected":
+                let retry = latest.result?["retry_after_seconds"]?.int
+                return (true, "rejected", "gate refused: \(latest.result?["reason"]?.string ?? "?")" + (retry.map { ", retry in \($0) s" } ?? ""))
+            default:
+                return (true, status, "\(latest.action ?? "action") \(status): waiting for the next alert or a human")
+            }
+        case "escalation":
+            return (true, "escalated", "escalated to a human" + (latest.reason.map { ": \($0)" } ?? ""))
+        default:
+            return (false, latest.eventType, "")
+        }
+    }
+
+    // MARK: - History
+
+    struct HistoryFilter: Sendable {
+        var container: String?
+        var status: String?
+        var sinceMs: Int64?
+        var untilMs: Int64?
+        /// Exclusive: continue below this stream id.
+        var cursor: String?
+        var limit: Int = 50
+    }
+
+    /// Remediation outcomes, newest first, from the `remediation_complete` stream. Time bounds
+    /// become stream-id bounds; the other filters examine at most ``scanBudget`` entries and
+    /// answer with `next_cursor` to continue.
+    func history(_ filter: HistoryFilter) async throws -> JSONNode {
+        let stream = keys.channel("remediation_complete")
+        var end = filter.untilMs.map(String.init) ?? "+"
+        if let cursor = filter.cursor { end = "(" + cursor }
+        let start = filter.sinceMs.map(String.init) ?? "-"
+        var items: [JSONNode] = []
+        var scanned = 0
+        var lastID: String?
+        var exhausted = false
+        scan: while scanned < Self.scanBudget {
+            let batch = try await redis.xrevrange(stream, end: end, start: start, count: Self.scanBatch)
+            for (index, entry) in batch.enumerated() {
+                scanned += 1
+                lastID = entry.id
+                guard let text = entry[field: "message"] else { continue }
+                // Cheap test on the raw text before parsing.
+                if let c = filter.container, !text.contains(c) { continue }
+                if let s = filter.status, !text.contains(s) { continue }
+                guard let env = Envelope(text, streamID: entry.id) else { continue }
+                if let c = filter.container, env.container != c { continue }
+                if let s = filter.status, env.status != s { continue }
+                items.append(historyItem(env))
+                if items.count >= filter.limit {
+                    exhausted = batch.count < Self.scanBatch && index == batch.count - 1
+                    break scan
+                }
+            }
+            guard batch.count == Self.scanBatch, let lastID else {
+                exhausted = true
+                break
+            }
+            end = "(" + lastID
+        }
+        return .object([
+            "items": .array(items),
+            "next_cursor": exhausted ? .null : .from(lastID),
+            "scanned": .number(Double(scanned)),
+        ])
+    }
+
+    private func historyItem(_ env: Envelope) -> JSONNode {
+        let d = env.data
+        return .object([
+            "stream_id": .from(env.streamID),
+            "id": .from(env.id),
+            "at": .number(Double(env.milliseconds)),
+            "timestamp": .from(env.timestamp),
+            "container": .from(env.container),
+            "action": .from(env.action),
+            "status": .from(env.status),
+            "reason": .from(env.result?["reason"]?.string ?? env.reason),
+            "request_reason": .from(d["request"]?["reason"]?.string ?? d["reason"]?.string),
+            "rule": .from(env.rule),
+            "confidence": .from(d["confidence"]?.double ?? d["request"]?["confidence"]?.double),
+            "analysis_method": .from(env.analysisMethod),
+            "dry_run": .bool(env.dryRun),
+            "retry_after_seconds": .from(env.result?["retry_after_seconds"]?.int),
+            "incident_id": .from(env.incidentID),
+            "request_id": .from(d["request_id"]?.string),
+            "host": .from(env.host),
+        ])
+    }
+
+    // MARK: - Audit
+
+    /// Audit records whose incident or request id matches, newest first (at most 50, scanning
+    /// at most ``scanBudget`` records).
+    func audit(id: String) async throws -> JSONNode {
+        var end = "+"
+        var scanned = 0
+        var records: [JSONNode] = []
+        while scanned < Self.scanBudget && records.count < 50 {
+            let batch = try await redis.xrevrange(keys.audit, end: end, start: "-", count: Self.scanBatch)
+            for entry in batch {
+                scanned += 1
+                guard let text = entry[field: "record"] ?? entry[field: "message"], text.contains(id),
+                      let record = JSONNode(parsing: text), Self.mentions(record, id: id, depth: 0)
+                else { continue }
+                records.append(.object([
+                    "stream_id": .string(entry.id),
+                    "at": .from(StreamID.milliseconds(entry.id).map(Int.init)),
+                    "record": record.redactingSecrets(),
+                ]))
+            }
+            guard batch.count == Self.scanBatch, let last = batch.last else { break }
+            end = "(" + last.id
+        }
+        return .object(["id": .string(id), "items": .array(records), "scanned": .number(Double(scanned))])
+    }
+
+    static let idKeys: Set<String> = ["incident_id", "request_id", "id", "message_id"]
+
+    static func mentions(_ value: JSONNode, id: String, depth: Int) -> Bool {
+        guard depth < 4, case .object(let o) = value else { return false }
+        for (k, v) in o {
+            if idKeys.contains(k), v.string == id { return true }
+            if case .object = v, mentions(v, id: id, depth: depth + 1) { return true }
+        }
+        return false
+    }
+
+    // MARK: - Timeline, rules, dead letters
+
+    func timeline(limit: Int, offset: Int, type: String?) async throws -> JSONNode {
+        let key = type.map { keys.events($0) } ?? keys.eventsAll
+        let replies = try await redis.pipeline([
+            ["LRANGE", key, String(offset), String(offset + limit - 1)],
+            ["LLEN", key],
+        ])
+        let items = (replies[0].array ?? []).compactMap { $0.string.flatMap { Envelope($0) }?.listItem }
+        return .object([
+            "items": .array(items),
+            "total": .number(Double(replies[1].integer ?? 0)),
+            "offset": .number(Double(offset)),
+            "limit": .number(Double(limit)),
+        ])
+    }
+
+    func rules() async throws -> JSONNode {
+        guard let text = try await redis.send(["GET", keys.rulesStatus]).string, let doc = JSONNode(parsing: text) else {
+            return .object(["available": false])
+        }
+        return .object(["available": true, "status": doc.redactingSecrets()])
+    }
+
+    func deadLetters(limit: Int, cursor: String?) async throws -> JSONNode {
+        let entries = try await redis.xrevrange(keys.deadLetter, end: cursor.map { "(" + $0 } ?? "+", start: "-", count: limit)
+        let items: [JSONNode] = entries.map { e in
+            let message = e[field: "message"] ?? ""
+            return .object([
+                "stream_id": .string(e.id),
+                "at": .from(StreamID.milliseconds(e.id).map(Int.init)),
+                "channel": .from(e[field: "channel"]),
+                "source_stream_id": .from(e[field: "stream_id"]),
+                "group": .from(e[field: "group"]),
+                "reason": .from(e[field: "reason"]),
+                "message": .string(String(message.prefix(4000))),
+            ])
+        }
+        return .object([
+            "items": .array(items),
+            "next_cursor": entries.count == limit ? .from(entries.last?.id) : .null,
+        ])
+    }
+}
+
+/// An in-memory copy of the last 24 hours of one stream's outcomes, refreshed incrementally
+/// (only entries newer than the last one read), so the overview never re-reads thousands.
+final class StreamWindow: Sendable {
+    struct Entry: Sendable {
+        var ms: Int64
+        var status: String
+    }
+
+    let stream: String
+    private let state = Mutex<(lastID: String?, entries: [Entry])>((nil, []))
+
+    init(stream: String) { self.stream = stream }
+
+    func refresh(redis: RedisClient, since: Int64) async throws -> [Entry] {
+        let lastID = state.withLock { $0.lastID }
+        var fresh: [Entry] = []
+        var newLast = lastID
+        if let lastID {
+            var start = "(" + lastID
+            for _ in 0..<20 {
+                let batch = try await redis.xrange(stream, start: start, end: "+", count: 1000)
+                fresh += batch.map(Self.entry)
+                guard let last = batch.last else { break }
+                newLast = last.id
+                start = "(" + last.id
+                if batch.count < 1000 { break }
+            }
+        } else {
+            let batch = try await redis.xrevrange(stream, end: "+", start: String(since), count: DashboardStore.scanBudget)
+            fresh = batch.reversed().map(Self.entry)
+            newLast = batch.first?.id ?? "0-0"
+        }
+        return state.withLock { s in
+            // A concurrent refresh may have moved on; keep the furthest position.
+            if s.lastID == lastID {
+                s.entries += fresh
+                s.lastID = newLast
+            }
+            s.entries.removeAll { $0.ms < since }
+            return s.entries
+        }
+    }
+
+    private static func entry(_ e: RedisStreamEntry) -> Entry {
+        let env = e[field: "message"].flatMap { Envelope($0, streamID: e.id) }
+        return Entry(ms: StreamID.milliseconds(e.id) ?? 0, status: env?.status ?? "unknown")
+    }
+}

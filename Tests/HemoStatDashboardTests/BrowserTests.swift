@@ -1,0 +1,79 @@
+import Foundation
+import HemoStatTestSupport
+import Testing
+@testable import HemoStatDashboard
+
+/// Debian's Chromium, headless, driven by Playwright (`Tests/browser/test_dashboard.py`).
+enum Browser {
+    static let chromium = "/usr/bin/chromium"
+
+    /// Checked once, before any dashboard is serving.
+    static let hasPlaywright: Bool = {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import playwright.sync_api"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }()
+
+    /// Outside CI the browser test is skipped when Chromium or Playwright is missing; in CI it
+    /// runs and fails, so a missing browser is never a silent skip.
+    static var enabled: Bool {
+        TestEnvironment.integration && (TestEnvironment.isCI || (FileManager.default.isExecutableFile(atPath: chromium) && hasPlaywright))
+    }
+
+    static var script: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("browser/test_dashboard.py")
+    }
+}
+
+@Suite(.enabled(if: Browser.enabled))
+struct BrowserTests {
+    @Test func pageWorksInARealBrowser() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Browser.chromium), "install Debian's chromium (scripts/install-deps.sh --test)")
+        #expect(Browser.hasPlaywright, "pip install playwright (scripts/install-deps.sh --test)")
+        let h = try await DashboardHarness()
+        do {
+            try await h.setHeartbeat(agent: "responder", dryRun: true)
+            try await h.setHeartbeat(agent: "monitor", dryRun: false)
+            try await h.setStats("web", labels: ["app": "web", "note": "<img src=x onerror=alert(1)>"], cpu: 4, memory: 22)
+            try await h.setStats("<b>bold</b>", cpu: 1, memory: 5)
+            try await h.setStats("db", status: "running", health: "unhealthy", cpu: 88, memory: 71, anomalies: [["type": "cpu_high", "severity": "high", "value": 88, "threshold": 80]], restartCount: 2)
+            try await h.setStats("batch", status: "exited", excluded: true)
+            let base = Int64(Date().timeIntervalSince1970 * 1000) - 600_000
+            let statuses = ["success", "failed", "rejected", "success", "ineffective", "skipped"]
+            for n in 0..<30 {
+                let container = ["api", "worker", "db"][n % 3]
+                let message = DashboardHarness.envelope("remediation_complete", data: [
+                    "container": container, "action": n % 4 == 0 ? "stop" : "restart", "incident_id": "hist-\(n)",
+                    "dry_run": n % 5 == 0, "analysis_method": n % 3 == 0 ? "llm" : "rules", "rule": "restart_on_exit",
+                    "result": ["status": statuses[n % statuses.count], "reason": "attempt \(n) <script>alert(2)</script>"],
+                ])
+                try await h.publish("remediation_complete", message, atMs: base + Int64(n) * 10_000)
+                _ = try await h.redis.send(["XADD", h.prefix + "audit", "\(base + Int64(n) * 10_000)-*", "record",
+                    #"{"incident_id":"hist-\#(n)","decision":"allowed","rule":"restart_on_exit","gate":{"breaker_state":"closed"}}"#])
+            }
+            _ = try await h.redis.send(["SET", h.prefix + "rules:status",
+                #"{"last_reload":"\#(ISOTime.format(Date()))","files":["default.lua"],"load_errors":[],"rules":[{"name":"restart_on_exit","fired":30,"errors":0},{"name":"cpu_runaway","fired":4,"errors":1}]}"#])
+
+            let socket = try TestEnvironment.redisURL().replacingOccurrences(of: "unix://", with: "")
+            let screenshot = ProcessInfo.processInfo.environment["HEMOSTAT_DASHBOARD_SCREENSHOT"]
+            var env = ProcessInfo.processInfo.environment
+            env["DASHBOARD_URL"] = h.baseURL
+            env["REDIS_SOCKET"] = socket
+            env["KEY_PREFIX"] = h.prefix
+            if let screenshot { env["SCREENSHOT"] = screenshot }
+            let (status, text) = try await DashboardHarness.run(["python3", Browser.script.path], environment: env, timeout: .seconds(180))
+            #expect(status == 0, "browser test failed:\n\(text)")
+            #expect(text.contains(" passed, 0 failed"), "\(text)")
+        } catch {
+            try await h.shutdown()
+            throw error
+        }
+        try await h.shutdown()
+    }
+}
