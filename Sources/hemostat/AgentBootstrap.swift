@@ -15,9 +15,7 @@ struct CommandEnvironment {
         do {
             configuration = try HemoStatConfiguration.load(file: configFile, environment: ProcessInfo.processInfo.environment)
         } catch {
-            for problem in error.problems {
-                FileHandle.standardError.write(Data((problem.description + "\n").utf8))
-            }
+            for problem in error.problems { printError(problem.description) }
             throw ExitCode(1)
         }
         if bootstrapLogging {

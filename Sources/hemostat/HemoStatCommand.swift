@@ -8,6 +8,8 @@ struct HemoStatCommand: AsyncParsableCommand {
         abstract: "Watches the containers on a Docker host and heals them safely.",
         version: HemoStatVersion.current,
         subcommands: [
+            RunCommand.self,
+            AlertCommand.self,
             ConfigCommand.self,
             RulesCommand.self,
             ResponderCommand.self,

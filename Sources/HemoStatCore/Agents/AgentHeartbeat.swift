@@ -36,7 +36,8 @@ public struct AgentHeartbeat: Service {
             } catch {
                 context.logger.warning("heartbeat not written", metadata: ["agent": "\(agent)", "error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            // Returns at once on graceful shutdown, so the agent's process can exit promptly.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
         _ = try? await context.redis.send(["DEL", key])
     }
