@@ -398,11 +398,11 @@ public struct AlertConfiguration: Sendable, Hashable {
     /// Event types sent to the webhook.
     public var webhookEvents: [Channel]
     public var retry: RetryConfiguration
-    /// Entries kept per `hemostat:events:<type>` list, default 100.
+    /// Entries kept per `hemostat:events:<type>` list, default 1000.
     public var eventLogSize: Int
     /// Lifetime of the event lists, default 86400 s.
     public var eventLogTTL: Duration
-    /// Also read `hemostat:health_alert` (into the event log and to sinks that list it). Default false.
+    /// Also read `hemostat:health_alert` (into the event log and to sinks that list it). Default true.
     public var includeHealthAlerts: Bool
     /// The dashboard's public URL, for links in notifications.
     public var dashboardURL: String?
@@ -414,7 +414,7 @@ public struct AlertConfiguration: Sendable, Hashable {
         slackWebhookURL: Secret? = nil, webhookURL: Secret? = nil, groupingWindow: Duration = .seconds(60),
         minimumSeverity: Severity = .warning, slackEvents: [Channel] = AlertConfiguration.defaultSlackEvents,
         webhookEvents: [Channel] = AlertConfiguration.defaultWebhookEvents, retry: RetryConfiguration = RetryConfiguration(),
-        eventLogSize: Int = 100, eventLogTTL: Duration = .seconds(86400), includeHealthAlerts: Bool = false, dashboardURL: String? = nil
+        eventLogSize: Int = 1000, eventLogTTL: Duration = .seconds(86400), includeHealthAlerts: Bool = true, dashboardURL: String? = nil
     ) {
         self.slackWebhookURL = slackWebhookURL
         self.webhookURL = webhookURL

@@ -1,0 +1,133 @@
+import Foundation
+
+/// A local HTTP server that receives webhooks the way Slack's incoming webhooks do: it accepts
+/// a JSON POST on any path, answers `200` with the body `ok`, and records every request.
+///
+/// It can be told to answer the first N requests with `429` and a `Retry-After` header, or
+/// with `500`, to exercise retries. Stop it with ``stop()``.
+public final class WebhookReceiver: @unchecked Sendable {
+    // @unchecked: every stored property is a `let` set in init; Process is only read.
+    public let port: Int
+    private let process: Process
+    private let directory: String
+    private let log: String
+
+    /// One request as received.
+    public struct Request: Sendable {
+        public var path: String
+        public var headers: [String: String]
+        public var body: String
+        /// The body parsed as JSON, if it is.
+        public var json: [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        }
+    }
+
+    /// - Parameters:
+    ///   - failFirst: how many requests to refuse before accepting.
+    ///   - failStatus: the status of a refusal (`429` comes with `Retry-After: retryAfter`).
+    ///   - delay: seconds to wait before answering each request (a slow webhook).
+    public init(failFirst: Int = 0, failStatus: Int = 429, retryAfter: Int = 1, delay: Double = 0) throws {
+        directory = NSTemporaryDirectory() + "hemostat-webhook-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        log = directory + "/requests.jsonl"
+        let script = directory + "/receiver.py"
+        try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
+        let ready = directory + "/ready"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", script, ready, log, String(failFirst), String(failStatus), String(retryAfter), String(delay),
+        ]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, !FileManager.default.fileExists(atPath: ready), process.isRunning {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        guard let text = try? String(contentsOfFile: ready, encoding: .utf8),
+              let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
+            if process.isRunning { process.terminate() }
+            throw TestEnvironmentError(message: "the webhook receiver did not start")
+        }
+        self.port = port
+    }
+
+    deinit { stop() }
+
+    /// `http://127.0.0.1:<port>`; append any path (Slack's look like `/services/T…/B…/…`).
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Every request received so far, in order (refused ones included).
+    public func requests() -> [Request] {
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return nil }
+            return Request(
+                path: object["path"] as? String ?? "",
+                headers: object["headers"] as? [String: String] ?? [:],
+                body: object["body"] as? String ?? "")
+        }
+    }
+
+    /// Waits until `condition` holds for the requests received, or the timeout passes.
+    public func wait(timeout: Duration = .seconds(20), until condition: ([Request]) -> Bool) async -> [Request] {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let current = requests()
+            if condition(current) { return current }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return requests()
+    }
+
+    public func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    static let script = #"""
+    import http.server, json, sys, threading, time
+
+    ready, log, fail_first, fail_status, retry_after, delay = sys.argv[1:7]
+    fail_first, fail_status, retry_after, delay = int(fail_first), int(fail_status), int(retry_after), float(delay)
+    lock = threading.Lock()
+    count = [0]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def log_message(self, *args): pass
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode("utf-8", "replace")
+            with lock:
+                count[0] += 1
+                n = count[0]
+                with open(log, "a") as f:
+                    f.write(json.dumps({"path": self.path, "headers": dict(self.headers), "body": body}) + "\n")
+            if delay: time.sleep(delay)
+            if n <= fail_first:
+                payload = b"rate_limited" if fail_status == 429 else b"error"
+                self.send_response(fail_status)
+                if fail_status == 429: self.send_header("Retry-After", str(retry_after))
+            else:
+                payload = b"ok"
+                self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(ready + ".tmp", "w") as f: f.write(str(server.server_address[1]))
+    import os; os.rename(ready + ".tmp", ready)
+    server.serve_forever()
+    """#
+}
