@@ -148,7 +148,7 @@ public struct AnalyzerService: Service {
             llm = await advisor.advise(alert: alert.data, verdict: verdict, history: history, allowed: allowed)
         }
         let decision = AnalyzerDecision.make(alert: alert, verdict: evaluation.decisive, llm: llm, llmLabel: advisor.label)
-        logger.info("alert decided", metadata: [
+        logger.debug("alert decided", metadata: [
             "analyzer.outcome": "\(decision.outcomeLabel)", "analyzer.method": "\(decision.method.rawValue)",
             "rules.rule": "\(evaluation.decisive?.rule ?? "-")",
         ])
