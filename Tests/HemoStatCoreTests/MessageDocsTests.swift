@@ -13,7 +13,7 @@ import Testing
         if let start = docs.range(of: "message '"), let end = docs[start.upperBound...].range(of: "}'") {
             examples.append(String(docs[start.upperBound..<end.lowerBound]) + "}")
         }
-        #expect(examples.count == 6)
+        #expect(examples.count == 7)
         var channels: Set<Channel> = []
         for example in examples {
             let message = try Message.decode(example)

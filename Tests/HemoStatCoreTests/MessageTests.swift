@@ -107,7 +107,8 @@ import Testing
     @Test func channelNames() {
         #expect(Channel.allCases.map(\.rawValue) == [
             "hemostat:health_alert", "hemostat:remediation_needed", "hemostat:false_alarm",
-            "hemostat:remediation_complete", "hemostat:escalation", "hemostat:dead_letter",
+            "hemostat:remediation_complete", "hemostat:escalation", "hemostat:container_recovered",
+            "hemostat:dead_letter",
         ])
         #expect(Channel.healthAlert.eventType == "health_alert")
         #expect(Channel.falseAlarm.key(prefix: "staging:") == "staging:false_alarm")

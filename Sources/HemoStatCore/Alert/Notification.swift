@@ -80,6 +80,15 @@ extension Notification {
                 detail: escalation.reason, action: escalation.action?.rawValue, result: nil,
                 rule: escalation.rule, analysisMethod: nil, confidence: nil,
                 dryRun: false, incidentID: escalation.incidentID, messageID: m.id, timestamp: m.timestamp)
+        case .containerRecovered(let m):
+            let recovered = m.data
+            let kinds = recovered.resolvedAnomalies.map(\.rawValue).joined(separator: ", ")
+            self.init(
+                eventType: m.eventType, container: recovered.containerName, host: m.host, severity: .info,
+                title: "\(recovered.containerName) recovered",
+                detail: "\(kinds.isEmpty ? "incident" : kinds) resolved after \(Self.number(recovered.durationSeconds.rounded())) s; now \(recovered.status)",
+                action: nil, result: nil, rule: nil, analysisMethod: nil, confidence: nil,
+                dryRun: false, incidentID: recovered.incidentID, messageID: m.id, timestamp: m.timestamp)
         case .deadLetter(let m):
             self.init(
                 eventType: m.eventType, container: "-", host: m.host, severity: .warning,

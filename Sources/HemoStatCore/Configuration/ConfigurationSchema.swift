@@ -82,7 +82,9 @@ enum ConfigurationSchema {
             ConfigField("monitor.history_length", \.monitor.historyLength, p.integer(2...10_000)),
             ConfigField("monitor.include", \.monitor.include, p.list(p.string())),
             ConfigField("monitor.exclude", \.monitor.exclude, p.list(p.string())),
-            ConfigField("monitor.stats_concurrency", \.monitor.statsConcurrency, p.integer(1...256)),
+            ConfigField("monitor.own_containers", \.monitor.ownContainers, p.list(p.string())),
+            ConfigField("monitor.stats_concurrency", \.monitor.statsConcurrency, p.integer(1...1024)),
+            ConfigField("monitor.pending_alert_limit", \.monitor.pendingAlertLimit, p.integer(1...1_000_000)),
 
             ConfigField("analyzer.rules_directory", \.analyzer.rulesDirectory, p.string(), env: "HEMOSTAT_RULES_DIRECTORY"),
             ConfigField("analyzer.rule_thresholds", \.analyzer.ruleThresholds, p.numberMap()),

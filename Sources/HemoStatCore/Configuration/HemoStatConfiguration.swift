@@ -165,15 +165,21 @@ public struct MonitorConfiguration: Sendable, Hashable {
     public var include: [String]
     /// Container name patterns never watched.
     public var exclude: [String]
-    /// Stats requests in flight at once, default 4.
+    /// Name patterns of HemoStat's own containers and its Redis, never alerted on, default
+    /// `hemostat*`. Containers labelled `hemostat.role` are HemoStat's own whatever their name.
+    public var ownContainers: [String]
+    /// Inspect and stats requests in flight at once, default 200 (one cycle over 200 running
+    /// containers then waits about one engine stats tick).
     public var statsConcurrency: Int
+    /// Alerts kept in memory while Redis is unreachable, default 10,000.
+    public var pendingAlertLimit: Int
 
     public init(
         pollInterval: Duration = .seconds(30), cpuThresholdPercent: Double = 85, memoryThresholdPercent: Double = 80,
         sustainedSamples: Int = 3, restartLoopCount: Int = 3, restartLoopWindow: Duration = .seconds(300),
         memoryGrowthHorizon: Duration = .seconds(900), reminderInterval: Duration = .seconds(900),
         statsTTL: Duration = .seconds(300), historyLength: Int = 20, include: [String] = [], exclude: [String] = [],
-        statsConcurrency: Int = 4
+        ownContainers: [String] = ["hemostat*"], statsConcurrency: Int = 200, pendingAlertLimit: Int = 10_000
     ) {
         self.pollInterval = pollInterval
         self.cpuThresholdPercent = cpuThresholdPercent
@@ -187,7 +193,9 @@ public struct MonitorConfiguration: Sendable, Hashable {
         self.historyLength = historyLength
         self.include = include
         self.exclude = exclude
+        self.ownContainers = ownContainers
         self.statsConcurrency = statsConcurrency
+        self.pendingAlertLimit = pendingAlertLimit
     }
 }
 

@@ -14,6 +14,8 @@ public enum Channel: String, Sendable, Hashable, CaseIterable {
     case remediationComplete = "hemostat:remediation_complete"
     /// Responder or Analyzer -> Alert: a human must look (breaker open, budget spent, action failed).
     case escalation = "hemostat:escalation"
+    /// Monitor -> Alert: a container that had an open incident is healthy again.
+    case containerRecovered = "hemostat:container_recovered"
     /// Messages a consumer could not read or process, with the reason.
     case deadLetter = "hemostat:dead_letter"
 

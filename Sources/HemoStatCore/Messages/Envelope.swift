@@ -166,6 +166,7 @@ public enum Message: Sendable, Hashable {
     case falseAlarm(Envelope<FalseAlarm>)
     case remediationComplete(Envelope<RemediationComplete>)
     case escalation(Envelope<Escalation>)
+    case containerRecovered(Envelope<ContainerRecovered>)
     case deadLetter(Envelope<DeadLetter>)
 
     /// Reads a message. With `channel` the payload type is the channel's and `event_type` must
@@ -201,6 +202,7 @@ public enum Message: Sendable, Hashable {
         case .falseAlarm: return .falseAlarm(try .decode(json: json))
         case .remediationComplete: return .remediationComplete(try .decode(json: json))
         case .escalation: return .escalation(try .decode(json: json))
+        case .containerRecovered: return .containerRecovered(try .decode(json: json))
         case .deadLetter: return .deadLetter(try .decode(json: json))
         }
     }
@@ -208,7 +210,8 @@ public enum Message: Sendable, Hashable {
     private static func channel(forEventType eventType: String) -> Channel? {
         if let channel = Channel(eventType: eventType) { return channel }
         let payloads: [any MessagePayload.Type] = [
-            HealthAlert.self, RemediationNeeded.self, FalseAlarm.self, RemediationComplete.self, Escalation.self, DeadLetter.self,
+            HealthAlert.self, RemediationNeeded.self, FalseAlarm.self, RemediationComplete.self, Escalation.self,
+            ContainerRecovered.self, DeadLetter.self,
         ]
         return payloads.first { $0.alternativeEventTypes.contains(eventType) }?.channel
     }
@@ -220,6 +223,7 @@ public enum Message: Sendable, Hashable {
         case .falseAlarm(let m): (m.eventType, m.timestamp, m.agent, m.host, m.id, m.incidentID, m.channel)
         case .remediationComplete(let m): (m.eventType, m.timestamp, m.agent, m.host, m.id, m.incidentID, m.channel)
         case .escalation(let m): (m.eventType, m.timestamp, m.agent, m.host, m.id, m.incidentID, m.channel)
+        case .containerRecovered(let m): (m.eventType, m.timestamp, m.agent, m.host, m.id, m.incidentID, m.channel)
         case .deadLetter(let m): (m.eventType, m.timestamp, m.agent, m.host, m.id, m.incidentID, m.channel)
         }
     }
@@ -240,6 +244,7 @@ public enum Message: Sendable, Hashable {
         case .falseAlarm(let m): m.encode()
         case .remediationComplete(let m): m.encode()
         case .escalation(let m): m.encode()
+        case .containerRecovered(let m): m.encode()
         case .deadLetter(let m): m.encode()
         }
     }

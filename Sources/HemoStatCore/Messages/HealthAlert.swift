@@ -36,6 +36,11 @@ public struct AnomalyType: RawRepresentable, Sendable, Hashable, ExpressibleBySt
     public static let unhealthy: AnomalyType = "unhealthy"
     /// The container exited with a non-zero code.
     public static let exited: AnomalyType = "exited"
+    /// The container exited with a non-zero code that no operator stop explains (what the
+    /// monitor reports for a crash).
+    public static let nonZeroExit: AnomalyType = "non_zero_exit"
+    /// The container was stopped or killed through the API (`stopped_by_operator` is true).
+    public static let containerStopped: AnomalyType = "container_stopped"
     /// The kernel killed the container for exceeding its memory limit.
     public static let oomKilled: AnomalyType = "oom_killed"
     /// The container restarted more often than allowed within the window.

@@ -1,0 +1,293 @@
+public import Foundation
+
+/// What the service must do after the state machine saw something.
+public enum WatchAction: Sendable, Hashable {
+    /// Publish this alert. `reminder` is true for a repeat of an open incident; `faultAt` is when
+    /// the fault happened (the event's time, or the sample's), for the fault-to-alert metric.
+    case alert(HealthAlert, reminder: Bool, faultAt: Date)
+    /// Publish that the incident is over.
+    case recovered(ContainerRecovered)
+    /// Call ``ContainerWatch/tick(now:)`` of this container at this time (a pending OOM waits
+    /// for its `die`).
+    case checkAgain(containerID: String, at: Date)
+}
+
+/// The anomaly state of one container: a value type with no I/O.
+///
+/// Samples (from the poll) and events (from the event stream) go in; ``WatchAction``s come out.
+/// An incident opens when the first anomaly appears and gets one `health_alert` with a new
+/// `incident_id`; while it lasts, a new anomaly type alerts again under the same id, and the
+/// alert is repeated every `reminderInterval`; a poll that finds no anomaly closes it with one
+/// `container_recovered`. Only a poll closes an incident, so a crash loop's brief running
+/// phases do not end it.
+public struct ContainerWatch: Sendable {
+    public struct Incident: Sendable, Hashable {
+        public var id: String
+        public var detectedAt: Date
+        public var lastAlertAt: Date
+        /// Every anomaly type announced for this incident.
+        public var announced: Set<AnomalyType>
+        public var types: [AnomalyType]
+    }
+
+    public let policy: MonitorPolicy
+    public private(set) var latest: ContainerSample
+    /// Recent samples, oldest first, at most `policy.historyLength`.
+    public private(set) var history: [HistoryPoint] = []
+    public private(set) var incident: Incident?
+    /// The anomalies of the last evaluation.
+    public private(set) var anomalies: [Anomaly] = []
+    /// True when the last exit was caused by a stop or kill through the API.
+    public private(set) var stoppedByOperator = false
+
+    private var cpuStreak = 0
+    private var memoryStreak = 0
+    private var restartObservations: [(at: Date, count: Int)] = []
+    private var lastStopRequest: (at: Date, action: String, signal: String?)?
+    private var operatorStopDetail: String?
+    private var pendingOOM: Date?
+    private var oomSeen: Date?
+    private var firstObservation = true
+
+    public init(sample: ContainerSample, policy: MonitorPolicy) {
+        self.policy = policy
+        self.latest = sample
+    }
+
+    public var containerID: String { latest.container.id }
+    public var isExcluded: Bool { latest.isExcluded }
+
+    // MARK: Inputs
+
+    /// A poll sample of this container.
+    public mutating func observe(sample: ContainerSample, now: Date) -> [WatchAction] {
+        let previous = latest
+        latest = sample
+        if previous.container.restartCount != sample.container.restartCount || previous.container.startedAt != sample.container.startedAt {
+            if sample.container.isRunning { clearRunState() }
+        }
+        if let oom = oomSeen, pendingOOM == nil, sample.container.isRunning, sample.sampledAt.timeIntervalSince(oom) > policy.oomGrace {
+            // A process inside was OOM-killed but the container kept running: announced once by
+            // the event path, not a lasting condition.
+            oomSeen = nil
+        }
+        record(sample)
+        if let metrics = sample.metrics, sample.container.isRunning {
+            if sample.cpuKnown {
+                cpuStreak = metrics.cpuPercent > policy.cpuThresholdPercent ? cpuStreak + 1 : 0
+            }
+            memoryStreak = metrics.memoryPercent > policy.memoryThresholdPercent ? memoryStreak + 1 : 0
+        } else if !sample.container.isRunning {
+            cpuStreak = 0
+            memoryStreak = 0
+        }
+        defer { firstObservation = false }
+        return reconcile(now: now, source: .poll, faultAt: sample.sampledAt, closing: true)
+    }
+
+    /// An engine event about this container. `inspection`, when the service could read one right
+    /// after the event, replaces what the event implies.
+    public mutating func observe(event: EngineEvent, inspection: EngineInspection?, now: Date) -> [WatchAction] {
+        if let inspection { latest.container = inspection }
+        firstObservation = false
+        switch event.action {
+        case "kill", "stop":
+            // `docker stop` sends `kill` before `die` and `stop` after it; `docker kill` sends `kill`.
+            if event.action == "kill" || lastStopRequest == nil {
+                lastStopRequest = (event.time, event.action, event.attributes["signal"])
+            }
+            return []
+        case "die":
+            pendingOOM = nil
+            if inspection == nil {
+                latest.container.status = "exited"
+                if let code = event.exitCode { latest.container.exitCode = code }
+                latest.container.finishedAt = event.time
+            } else if let code = event.exitCode {
+                latest.container.exitCode = code
+            }
+            if let request = lastStopRequest, event.time.timeIntervalSince(request.at) <= policy.operatorStopWindow, event.time >= request.at.addingTimeInterval(-1) {
+                stoppedByOperator = true
+                operatorStopDetail = request.action == "kill"
+                    ? "stopped through the API (kill, signal \(request.signal ?? "unknown"))"
+                    : "stopped through the API (stop)"
+            } else {
+                stoppedByOperator = false
+                operatorStopDetail = nil
+            }
+            if oomSeen != nil { latest.container.oomKilled = true }
+            latest.metrics = nil
+            return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
+        case "oom":
+            oomSeen = event.time
+            pendingOOM = event.time
+            return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
+        case "health_status":
+            if let status = event.healthStatus { latest.container.healthStatus = status }
+            return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
+        case "start":
+            latest.container.status = "running"
+            clearRunState()
+            return []
+        case "pause":
+            latest.container.status = "paused"
+            return []
+        case "unpause":
+            latest.container.status = "running"
+            return []
+        default:
+            return []
+        }
+    }
+
+    /// Time passed: a pending OOM whose `die` did not come is alerted now.
+    public mutating func tick(now: Date) -> [WatchAction] {
+        guard let pending = pendingOOM else { return [] }
+        guard now.timeIntervalSince(pending) >= policy.oomGrace - 0.001 else { return [.checkAgain(containerID: containerID, at: pending.addingTimeInterval(policy.oomGrace))] }
+        pendingOOM = nil
+        return reconcile(now: now, source: .event, faultAt: pending, closing: false)
+    }
+
+    /// The container is gone: forget its incident without a recovery message.
+    public mutating func destroyed() {
+        incident = nil
+        anomalies = []
+    }
+
+    // MARK: Evaluation
+
+    /// The anomalies the current state shows.
+    public func currentAnomalies(now: Date) -> [Anomaly] {
+        let c = latest.container
+        var found: [Anomaly] = []
+        let down = c.status == "exited" || c.status == "dead"
+        if down, stoppedByOperator {
+            found.append(Anomaly(type: .containerStopped, severity: .info, value: Double(c.exitCode), threshold: 0, message: operatorStopDetail))
+        } else if down, c.exitCode != 0 {
+            let before = firstObservation && pendingOOM == nil && oomSeen == nil
+            found.append(Anomaly(
+                type: .nonZeroExit, severity: before ? .warning : .critical, value: Double(c.exitCode), threshold: 0,
+                message: before ? "exited with code \(c.exitCode) before the monitor started watching; cause unknown" : "exited with code \(c.exitCode)"))
+        }
+        if !stoppedByOperator, (c.oomKilled && down) || (oomSeen != nil && pendingOOM == nil) {
+            found.append(Anomaly(type: .oomKilled, severity: .critical, value: 1, threshold: 0, message: "killed by the kernel for exceeding its memory limit"))
+        }
+        if c.healthStatus == "unhealthy", !down {
+            found.append(Anomaly(type: .unhealthy, severity: .critical, value: 1, threshold: 0, message: "health check failing"))
+        }
+        if c.isRunning, let m = latest.metrics {
+            if cpuStreak >= policy.sustainedSamples {
+                found.append(Anomaly(
+                    type: .highCPU, severity: .warning, value: m.cpuPercent, threshold: policy.cpuThresholdPercent,
+                    message: "CPU above \(format(policy.cpuThresholdPercent)) % for \(cpuStreak) samples"))
+            }
+            if memoryStreak >= policy.sustainedSamples {
+                found.append(Anomaly(
+                    type: .highMemory, severity: m.memoryPercent >= policy.memoryCriticalPercent ? .critical : .warning,
+                    value: m.memoryPercent, threshold: policy.memoryThresholdPercent,
+                    message: "memory above \(format(policy.memoryThresholdPercent)) % for \(memoryStreak) samples"))
+            }
+            if let growth = memoryGrowth() { found.append(growth) }
+        }
+        let restarts = restartsInWindow(now: now)
+        if restarts >= policy.restartLoopCount {
+            found.append(Anomaly(
+                type: .restartLoop, severity: .critical, value: Double(restarts), threshold: Double(policy.restartLoopCount),
+                message: "\(restarts) restarts within \(format(policy.restartLoopWindow)) s"))
+        }
+        return found
+    }
+
+    private func memoryGrowth() -> Anomaly? {
+        let run = latest.container.restartCount
+        var points: [(x: Double, y: Double)] = []
+        var limit = 0
+        for p in history.reversed() {
+            guard p.restartCount == run, p.status == "running" else { break }
+            guard let usage = p.memoryUsage else { continue }
+            points.append((p.timestamp.timeIntervalSince1970, Double(usage)))
+            limit = max(limit, p.memoryLimit ?? 0)
+        }
+        guard points.count >= policy.memoryGrowthMinimumSamples, limit > 0,
+              let fit = MetricMath.linearFit(points), fit.slope > 0, fit.r2 >= policy.memoryGrowthMinimumFit,
+              let current = points.first?.y else { return nil }
+        let remaining = max(0, Double(limit) - current)
+        let seconds = remaining / fit.slope
+        guard seconds <= policy.memoryGrowthHorizon else { return nil }
+        return Anomaly(
+            type: .memoryGrowth, severity: .warning, value: fit.slope, threshold: Double(limit),
+            message: "memory grows \(Int(fit.slope)) bytes/s; the limit is reached in about \(Int(seconds)) s",
+            projectedSecondsToLimit: seconds)
+    }
+
+    private func restartsInWindow(now: Date) -> Int {
+        let recent = restartObservations.filter { now.timeIntervalSince($0.at) <= policy.restartLoopWindow }
+        guard let first = recent.first?.count, let last = recent.last?.count else { return 0 }
+        return max(0, last - first)
+    }
+
+    private mutating func record(_ sample: ContainerSample) {
+        history.append(HistoryPoint(sample: sample))
+        if history.count > policy.historyLength { history.removeFirst(history.count - policy.historyLength) }
+        restartObservations.append((sample.sampledAt, sample.container.restartCount))
+        restartObservations.removeAll { sample.sampledAt.timeIntervalSince($0.at) > policy.restartLoopWindow * 2 }
+    }
+
+    private mutating func clearRunState() {
+        stoppedByOperator = false
+        operatorStopDetail = nil
+        lastStopRequest = nil
+        oomSeen = nil
+        pendingOOM = nil
+    }
+
+    /// Compares what is wrong now with the open incident and says what to announce.
+    private mutating func reconcile(now: Date, source: AlertSource, faultAt: Date, closing: Bool) -> [WatchAction] {
+        guard !latest.isExcluded else {
+            anomalies = []
+            incident = nil
+            return []
+        }
+        let found = currentAnomalies(now: now)
+        anomalies = found
+        if found.isEmpty {
+            guard closing, let open = incident else { return [] }
+            incident = nil
+            let c = latest.container
+            return [.recovered(ContainerRecovered(
+                containerID: c.id, containerName: c.name, image: c.image, status: c.status, healthStatus: c.healthStatus,
+                restartCount: c.restartCount, resolvedAnomalies: open.types, incidentID: open.id, detectedAt: open.detectedAt, recoveredAt: now))]
+        }
+        let types = found.map(\.type)
+        guard var open = incident else {
+            let id = UUID().uuidString.lowercased()
+            incident = Incident(id: id, detectedAt: faultAt, lastAlertAt: now, announced: Set(types), types: types)
+            return [.alert(makeAlert(found, source: source, incidentID: id, detectedAt: faultAt), reminder: false, faultAt: faultAt)]
+        }
+        for type in types where !open.types.contains(type) { open.types.append(type) }
+        let fresh = !Set(types).isSubset(of: open.announced)
+        let remind = now.timeIntervalSince(open.lastAlertAt) >= policy.reminderInterval && !found.allSatisfy { $0.severity == .info }
+        guard fresh || remind else {
+            incident = open
+            return []
+        }
+        open.announced.formUnion(types)
+        open.lastAlertAt = now
+        incident = open
+        let alert = makeAlert(found, source: source, incidentID: open.id, detectedAt: open.detectedAt)
+        return [.alert(alert, reminder: !fresh, faultAt: fresh ? faultAt : open.detectedAt)]
+    }
+
+    private func makeAlert(_ found: [Anomaly], source: AlertSource, incidentID: String, detectedAt: Date) -> HealthAlert {
+        let c = latest.container
+        return HealthAlert(
+            containerID: c.id, containerName: c.name, image: c.image, status: c.status, healthStatus: c.healthStatus,
+            exitCode: c.exitCode, oomKilled: c.oomKilled || found.contains { $0.type == .oomKilled }, restartCount: c.restartCount,
+            labels: c.labels, stoppedByOperator: stoppedByOperator, startedAt: c.startedAt, finishedAt: c.finishedAt,
+            metrics: c.isRunning ? latest.metrics : nil, anomalies: found, source: source, incidentID: incidentID, detectedAt: detectedAt)
+    }
+
+    private func format(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
+    }
+}
