@@ -124,6 +124,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Alert-to-decision latency through Redis: `swift run -c release HemoStatAnalyzerBenchmark [REDIS_URL]`.
+        .executableTarget(
+            name: "HemoStatAnalyzerBenchmark",
+            dependencies: ["HemoStatCore", "HemoStatRedis", .product(name: "Logging", package: "swift-log")],
+            path: "bench/analyzer",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),

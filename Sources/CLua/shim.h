@@ -54,6 +54,8 @@ typedef struct hs_lua_limits {
     int hit;              /* 0: none, 1: instruction limit, 2: memory limit */
     int err_line;         /* where the last error happened in a rule file (0: unknown) */
     char err_file[512];
+    long long instructions; /* the armed instruction limit, for hs_lua_budget_reset */
+    size_t memory;        /* the armed memory allowance, for hs_lua_budget_reset */
 } hs_lua_limits;
 
 enum { HS_LIMIT_NONE = 0, HS_LIMIT_INSTRUCTIONS = 1, HS_LIMIT_MEMORY = 2 };
@@ -98,6 +100,10 @@ static int hs_lua_msgh(lua_State *L) {
     hs_lua_limits *limits = (hs_lua_limits *)ud;
     lua_Debug ar;
     int level = 1;
+    /* The instruction limit fired: the error now unwinds to the protected call that runs the
+     * rule (rules cannot catch errors), so the per-instruction hook is no longer needed; the
+     * next rule is re-armed by hs_lua_budget_reset. */
+    if (limits->hit == HS_LIMIT_INSTRUCTIONS) lua_sethook(L, NULL, 0, 0);
     limits->err_line = 0;
     limits->err_file[0] = '\0';
     while (lua_getstack(L, level++, &ar)) {
@@ -126,6 +132,8 @@ static inline void hs_lua_limits_arm(lua_State *L, hs_lua_limits *limits, long l
     limits->err_line = 0;
     limits->err_file[0] = '\0';
     limits->cap = memory == 0 ? 0 : limits->used + memory;
+    limits->instructions = instructions;
+    limits->memory = memory;
     if (instructions > 0) {
         limits->budget = instructions;
         limits->step = instructions < 1000 ? (int)instructions : 1000;
@@ -141,6 +149,41 @@ static inline void hs_lua_limits_disarm(lua_State *L, hs_lua_limits *limits) {
 }
 
 static inline const char *hs_lua_limits_err_file(const hs_lua_limits *limits) { return limits->err_file; }
+
+/* budget_reset(): re-arms the limits armed by hs_lua_limits_arm for the next rule of an
+ * evaluation loop that runs inside Lua: a fresh instruction budget, a memory allowance on top
+ * of what the state holds now, no recorded error. */
+static int hs_lua_budget_reset(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    hs_lua_limits *limits = (hs_lua_limits *)ud;
+    limits->hit = HS_LIMIT_NONE;
+    limits->err_line = 0;
+    limits->err_file[0] = '\0';
+    limits->cap = limits->memory == 0 ? 0 : limits->used + limits->memory;
+    if (limits->instructions > 0) {
+        limits->budget = limits->instructions;
+        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
+    }
+    return 0;
+}
+
+/* take_error() -> hit (0 none, 1 instructions, 2 memory), file or nil, line: what the limits
+ * and the message handler recorded about the last failure. */
+static int hs_lua_take_error(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    hs_lua_limits *limits = (hs_lua_limits *)ud;
+    /* After a refused allocation the loop itself must be able to allocate its bookkeeping. */
+    if (limits->hit == HS_LIMIT_MEMORY) limits->cap = 0;
+    lua_pushinteger(L, limits->hit);
+    if (limits->err_line > 0) lua_pushstring(L, limits->err_file); else lua_pushnil(L);
+    lua_pushinteger(L, limits->err_line);
+    return 3;
+}
+
+static inline void hs_lua_push_budget_reset(lua_State *L) { lua_pushcfunction(L, hs_lua_budget_reset); }
+static inline void hs_lua_push_take_error(lua_State *L) { lua_pushcfunction(L, hs_lua_take_error); }
 
 /* Calls the function in upvalue 1 as f(file, line, ...), where file:line is the caller's
  * current position. A C function keeps its caller's frame even when called in tail

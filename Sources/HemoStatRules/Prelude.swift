@@ -12,8 +12,8 @@ enum Prelude {
     static let source = #"""
 local with_caller, function_line, thresholds = ...
 
-local type, error, pairs, ipairs, tostring, tonumber, select, next =
-      type, error, pairs, ipairs, tostring, tonumber, select, next
+local type, error, pairs, ipairs, tostring, tonumber, select, next, xpcall =
+      type, error, pairs, ipairs, tostring, tonumber, select, next, xpcall
 local setmetatable, getmetatable, rawget, rawequal, rawlen, load =
       setmetatable, getmetatable, rawget, rawequal, rawlen, load
 local lower = string.lower
@@ -39,7 +39,9 @@ local function strict(t, what)
 end
 
 local M = {}
-local state = { alert = nil }
+-- alert: the alert being evaluated; anomalies: its anomalies by type (first of each), built
+-- on first use in an evaluation.
+local state = { alert = nil, anomalies = nil }
 M.state = state
 
 ---------------------------------------------------------------------------------------------
@@ -377,6 +379,13 @@ function h.time_to(field, limit, seconds)
   return (limit - latest) / s
 end
 
+-- "hemostat.rules.<key>" per key, built once.
+local THRESHOLD_LABELS = setmetatable({}, { __index = function(t, key)
+  local name = "hemostat.rules." .. key
+  t[key] = name
+  return name
+end })
+
 function h.label(name, default)
   local labels = state.alert and state.alert.labels
   local v = type(labels) == "table" and labels[name] or nil
@@ -403,7 +412,7 @@ end
 
 function h.threshold(key)
   if type(key) ~= "string" then error("h.threshold: key must be a string", 2) end
-  local v = tonumber(h.label("hemostat.rules." .. key, nil))
+  local v = tonumber(h.label(THRESHOLD_LABELS[key], nil))
   if v ~= nil then return v end
   v = config_real[key]
   if v == nil then error("h.threshold: unknown config key '" .. key .. "'", 2) end
@@ -411,12 +420,19 @@ function h.threshold(key)
 end
 
 function h.anomaly(kind)
-  local list = state.alert and state.alert.anomalies
-  if type(list) ~= "table" then return nil end
-  for _, a in ipairs(list) do
-    if a.type == kind then return a end
+  local index = state.anomalies
+  if index == nil then
+    index = {}
+    local list = state.alert and state.alert.anomalies
+    if type(list) == "table" then
+      for i = #list, 1, -1 do
+        local a = list[i]
+        if type(a) == "table" and a.type ~= nil then index[a.type] = a end
+      end
+    end
+    state.anomalies = index
   end
-  return nil
+  return index[kind]
 end
 
 local helpers = readonly(strict(h, "helper"), "h")
@@ -476,6 +492,40 @@ function M.load_file(text, file)
   if chunk == nil then return nil, err end
   chunk()
   return rules
+end
+
+---------------------------------------------------------------------------------------------
+-- the evaluation loop: every rule of `whens` against one alert, each under fresh limits
+---------------------------------------------------------------------------------------------
+-- Outputs, reused between evaluations; entries 1..count are valid after a run:
+-- rule index, value returned (false for an error), and for errors the message, the limit hit,
+-- and the rule-file position.
+local out_rule, out_value, out_message, out_hit, out_file, out_line = {}, {}, {}, {}, {}, {}
+M.outputs = { out_rule, out_value, out_message, out_hit, out_file, out_line }
+
+function M.make_runner(budget_reset, take_error, msgh)
+  return function(whens, alert, helpers)
+    state.alert = alert
+    state.anomalies = nil
+    local count = 0
+    for i = 1, #whens do
+      budget_reset()
+      local ok, v = xpcall(whens[i], msgh, alert, helpers)
+      if not ok then
+        count = count + 1
+        out_rule[count], out_value[count] = i, false
+        local hit, file, line = take_error()
+        out_message[count] = type(v) == "string" and v or nil
+        out_hit[count], out_file[count], out_line[count] = hit, file or false, line
+      elseif v ~= nil then
+        count = count + 1
+        out_rule[count], out_value[count], out_hit[count] = i, v, -1
+      end
+    end
+    state.alert = nil
+    state.anomalies = nil
+    return count
+  end
 end
 
 return M

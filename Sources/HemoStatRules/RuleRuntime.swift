@@ -36,7 +36,20 @@ final class RuleRuntime {
     private let moduleIndex: Int32 = 3
     private let stateIndex: Int32 = 4
     private let verdictMTIndex: Int32 = 5
-    private let baseTop: Int32 = 5
+    /// The evaluation loop (`make_runner(...)` of the prelude).
+    private let runnerIndex: Int32 = 6
+    /// Its outputs: rule index, value, error message, limit hit, error file, error line.
+    private let outRuleIndex: Int32 = 7
+    private let outValueIndex: Int32 = 8
+    private let outMessageIndex: Int32 = 9
+    private let outHitIndex: Int32 = 10
+    private let outFileIndex: Int32 = 11
+    private let outLineIndex: Int32 = 12
+    private let baseTop: Int32 = 12
+    /// Registry reference to the array of `when` functions of the enabled rules, in order.
+    private var whensRef: Int32 = LUA_NOREF
+    /// The rules `whensRef` holds, by position.
+    private var enabledRules: [LoadedRule] = []
 
     init(sources: [RuleSource], thresholds: [String: Double], instructionLimit: Int, memoryLimit: Int) {
         self.instructionLimit = instructionLimit
@@ -66,6 +79,15 @@ final class RuleRuntime {
         hs_lua_insert(L, 2)  // msgh, helpers, module
         lua_getfield(L, 3, "state")  // 4
         lua_getfield(L, 3, "verdict_mt")  // 5
+        lua_getfield(L, 3, "make_runner")
+        hs_lua_push_budget_reset(L)
+        hs_lua_push_take_error(L)
+        lua_pushvalue(L, msghIndex)
+        let made = hs_lua_pcall(L, 3, 1, msghIndex)  // 6
+        precondition(made == LUA_OK, "rules runner failed: \(lua.string(at: -1) ?? "")")
+        lua_getfield(L, 3, "outputs")
+        for i in 1...6 { lua_rawgeti(L, 7, lua_Integer(i)) }  // 8...13
+        hs_lua_remove(L, 7)  // 7...12
         precondition(lua.top == baseTop)
 
         // Strip what the prelude no longer needs from the real globals.
@@ -88,7 +110,20 @@ final class RuleRuntime {
             }
             return a.offset < b.offset
         }.map(\.element)
+        enabledRules = rules.filter(\.info.enabled)
+        whensRef = makeWhens(enabledRules)
         lua.setTop(baseTop)
+    }
+
+    /// An array of the rules' `when` functions, in registry; returns its reference.
+    private func makeWhens(_ list: [LoadedRule]) -> Int32 {
+        let L = lua.L
+        lua_createtable(L, Int32(list.count), 0)
+        for (i, rule) in list.enumerated() {
+            lua_rawgeti(L, hs_lua_registryindex(), lua_Integer(rule.when))
+            lua_rawseti(L, -2, lua_Integer(i + 1))
+        }
+        return luaL_ref(L, hs_lua_registryindex())
     }
 
     private func load(_ source: RuleSource, names: inout [String: SourceLocation]) {
@@ -162,54 +197,105 @@ final class RuleRuntime {
     }
 
     /// Evaluates the enabled rules (or only those named in `only`) against `alert`.
+    ///
+    /// The loop over the rules runs inside Lua (one protected call per rule, each with a fresh
+    /// instruction budget and memory allowance re-armed from C); Swift reads back only the
+    /// rules that returned something or failed.
     func evaluate(_ alert: RuleValue, only: Set<String>?) -> RuleEvaluation {
         let L = lua.L
         lua.setTop(baseTop)
+        let selected: [LoadedRule]
+        lua_pushvalue(L, runnerIndex)
+        if let only {
+            selected = enabledRules.filter { only.contains($0.info.name) }
+            let ref = makeWhens(selected)
+            lua_rawgeti(L, hs_lua_registryindex(), lua_Integer(ref))
+            luaL_unref(L, hs_lua_registryindex(), ref)
+        } else {
+            selected = enabledRules
+            lua_rawgeti(L, hs_lua_registryindex(), lua_Integer(whensRef))
+        }
         lua.push(alert)
-        let alertIndex = lua.top
-        lua_pushvalue(L, alertIndex)
-        lua_setfield(L, stateIndex, "alert")
+        lua_pushvalue(L, helpersIndex)
+        lua.arm(instructions: instructionLimit, memory: memoryLimit)
+        let status = hs_lua_pcall(L, 3, 1, msghIndex)
+        lua.disarm()
 
         var matches: [RuleVerdict] = []
         var errors: [RuleError] = []
         var decisive: RuleVerdict?
-        var evaluated = 0
-        for rule in rules where rule.info.enabled {
-            if let only, !only.contains(rule.info.name) { continue }
-            evaluated += 1
-            lua_rawgeti(L, hs_lua_registryindex(), lua_Integer(rule.when))
-            lua_pushvalue(L, alertIndex)
-            lua_pushvalue(L, helpersIndex)
-            lua.arm(instructions: instructionLimit, memory: memoryLimit)
-            let status = hs_lua_pcall(L, 2, 1, msghIndex)
-            lua.disarm()
-            if status != LUA_OK {
-                var error = takeError(status: status, fallback: rule.info.location, loading: false)
-                error.rule = rule.info.name
-                errors.append(error)
-                lua.setTop(alertIndex)
+        guard status == LUA_OK else {
+            // The loop itself failed (out of memory between rules): report it against every rule.
+            let error = takeError(status: status, fallback: SourceLocation(file: "hemostat", line: 0), loading: false)
+            lua.setTop(baseTop)
+            return RuleEvaluation(decisive: nil, matches: [], errors: [error], rulesEvaluated: selected.count)
+        }
+        let count = Int(hs_lua_tointeger(L, -1, nil))
+        lua.pop()
+        for k in 1...max(1, count) where count > 0 {
+            let position = Int(lua_rawgeti(L, outRuleIndex, lua_Integer(k)) == LUA_TNUMBER ? hs_lua_tointeger(L, -1, nil) : 0)
+            lua.pop()
+            guard position >= 1, position <= selected.count else { continue }
+            let rule = selected[position - 1]
+            lua_rawgeti(L, outHitIndex, lua_Integer(k))
+            let hit = Int32(hs_lua_tointeger(L, -1, nil))
+            lua.pop()
+            if hit >= 0 {
+                errors.append(readError(k, hit: hit, rule: rule.info))
                 continue
             }
-            switch lua_type(L, -1) {
-            case LUA_TNIL:
-                break
-            case LUA_TTABLE where isVerdict(at: -1):
+            lua_rawgeti(L, outValueIndex, lua_Integer(k))
+            if lua_type(L, -1) == LUA_TTABLE && isVerdict(at: -1) {
                 var verdict = readVerdict(at: lua.top, rule: rule.info)
                 if rule.info.dryRun { verdict.dryRun = true }
                 matches.append(verdict)
                 if decisive == nil { decisive = verdict }
-            default:
+            } else {
                 errors.append(RuleError(
                     code: .api,
                     message: "rule returned a \(lua.typeName(at: -1)); expected a verdict such as restart{...}, false_alarm{...}, escalate{...}, ambiguous{...} or nil",
                     location: rule.info.location, rule: rule.info.name))
             }
-            lua.setTop(alertIndex)
+            lua.pop()
         }
-        lua_pushnil(L)
-        lua_setfield(L, stateIndex, "alert")
+        // Drop the references to this alert's values so the collector can reclaim them.
+        for index in [outValueIndex, outMessageIndex] {
+            for k in 1...max(1, count) where count > 0 {
+                lua_pushnil(L)
+                lua_rawseti(L, index, lua_Integer(k))
+            }
+        }
         lua.setTop(baseTop)
-        return RuleEvaluation(decisive: decisive, matches: matches, errors: errors, rulesEvaluated: evaluated)
+        return RuleEvaluation(decisive: decisive, matches: matches, errors: errors, rulesEvaluated: selected.count)
+    }
+
+    /// The failure recorded at output `k` of the last run as a `RuleError`.
+    private func readError(_ k: Int, hit: Int32, rule: RuleInfo) -> RuleError {
+        let L = lua.L
+        lua_rawgeti(L, outFileIndex, lua_Integer(k))
+        let file = lua.string(at: -1)
+        lua.pop()
+        lua_rawgeti(L, outLineIndex, lua_Integer(k))
+        let line = Int(hs_lua_tointeger(L, -1, nil))
+        lua.pop()
+        let recorded = file.flatMap { line > 0 ? SourceLocation(file: $0, line: line) : nil }
+        var error: RuleError
+        switch hit {
+        case 1:  // HS_LIMIT_INSTRUCTIONS
+            error = RuleError(
+                code: .instructionLimit, message: "instruction limit exceeded (\(instructionLimit) instructions)",
+                location: recorded ?? rule.location)
+        case 2:  // HS_LIMIT_MEMORY
+            error = RuleError(code: .memoryLimit, message: "memory limit exceeded (\(memoryLimit) bytes)", location: rule.location)
+        default:
+            lua_rawgeti(L, outMessageIndex, lua_Integer(k))
+            let raw = lua.string(at: -1) ?? "error object is not a string"
+            lua.pop()
+            let (prefixed, message) = Self.splitLocation(raw)
+            error = RuleError(code: .runtime, message: message, location: recorded ?? prefixed ?? rule.location)
+        }
+        error.rule = rule.name
+        return error
     }
 
     /// Bytes the state holds now.

@@ -135,14 +135,18 @@ public final class RulesEngine: Sendable {
 
     /// Calls `reloadIfChanged()` every `interval` until the task is cancelled. Errors are
     /// logged and kept in `status`; they never stop the watch.
-    public func watch(every interval: Duration = .seconds(1)) async {
+    ///
+    /// - Parameter onChange: called after each check that changed the rule set or its load
+    ///   errors, with the new status.
+    public func watch(every interval: Duration = .seconds(1), onChange: (@Sendable (RulesStatus) async -> Void)? = nil) async {
         while !Task.isCancelled {
+            let errorsBefore = status.loadErrors
+            var changed = false
             do {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                changed = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
                     queue.async {
                         do {
-                            _ = try self.reloadIfChanged()
-                            continuation.resume()
+                            continuation.resume(returning: try self.reloadIfChanged())
                         } catch {
                             continuation.resume(throwing: error)
                         }
@@ -150,6 +154,10 @@ public final class RulesEngine: Sendable {
                 }
             } catch {
                 logger.warning("rules directory unreadable", metadata: ["rules.error": "\(error)"])
+            }
+            if let onChange {
+                let now = status
+                if changed || now.loadErrors != errorsBefore { await onChange(now) }
             }
             try? await Task.sleep(for: interval)
         }

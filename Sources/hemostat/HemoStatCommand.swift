@@ -18,6 +18,7 @@ struct HemoStatCommand: AsyncParsableCommand {
             HoldCommand.self,
             ReleaseCommand.self,
             DashboardCommand.self,
+            AnalyzerCommand.self,
         ]
     )
 }

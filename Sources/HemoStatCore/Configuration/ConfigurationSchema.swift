@@ -90,6 +90,9 @@ enum ConfigurationSchema {
             ConfigField("analyzer.rule_thresholds", \.analyzer.ruleThresholds, p.numberMap()),
             ConfigField("analyzer.instruction_limit", \.analyzer.instructionLimit, p.integer(1000...1_000_000_000)),
             ConfigField("analyzer.memory_limit_bytes", \.analyzer.memoryLimitBytes, p.integer(1_048_576...4_294_967_296)),
+            ConfigField("analyzer.max_alert_age", \.analyzer.maxAlertAge, p.duration(minimum: .seconds(1))),
+            ConfigField("analyzer.reload_interval", \.analyzer.reloadInterval, p.duration(minimum: .milliseconds(100), maximum: .seconds(3600))),
+            ConfigField("analyzer.status_interval", \.analyzer.statusInterval, p.duration(minimum: .seconds(1), maximum: .seconds(3600))),
             ConfigField("analyzer.llm.provider", \.analyzer.llm.provider, p.choice(LLMProvider.self), env: "HEMOSTAT_LLM_PROVIDER"),
             ConfigField("analyzer.llm.model", \.analyzer.llm.model, p.string().optional, env: "HEMOSTAT_LLM_MODEL"),
             ConfigField("analyzer.llm.base_url", \.analyzer.llm.baseURL, p.string().checked { value in
@@ -99,6 +102,8 @@ enum ConfigurationSchema {
             ConfigField("analyzer.llm.max_tokens", \.analyzer.llm.maxTokens, p.integer(1...200_000)),
             ConfigField("analyzer.llm.hourly_call_budget", \.analyzer.llm.hourlyCallBudget, p.integer(0...100_000), env: "HEMOSTAT_LLM_HOURLY_CALL_BUDGET"),
             ConfigField("analyzer.llm.cache_ttl", \.analyzer.llm.cacheTTL, p.duration()),
+            ConfigField("analyzer.llm.max_attempts", \.analyzer.llm.maxAttempts, p.integer(1...10)),
+            ConfigField("analyzer.llm.ca_file", \.analyzer.llm.caFile, p.string().optional),
             ConfigField("analyzer.llm.anthropic_api_key", \.analyzer.llm.anthropicAPIKey, p.secret().optional, env: "ANTHROPIC_API_KEY", secret: true, fileAllowed: false),
             ConfigField("analyzer.llm.openai_api_key", \.analyzer.llm.openAIAPIKey, p.secret().optional, env: "OPENAI_API_KEY", secret: true, fileAllowed: false),
             ConfigField("analyzer.llm.api_key", \.analyzer.llm.compatibleAPIKey, p.secret().optional, env: "HEMOSTAT_LLM_API_KEY", secret: true, fileAllowed: false),

@@ -230,11 +230,18 @@ public struct LLMConfiguration: Sendable, Hashable {
     public var openAIAPIKey: Secret?
     /// From `HEMOSTAT_LLM_API_KEY`, for `openai_compatible` endpoints.
     public var compatibleAPIKey: Secret?
+    /// Attempts per question, the first included, when the provider answers 429 or 5xx or the
+    /// connection fails; default 3.
+    public var maxAttempts: Int
+    /// A PEM file of extra certificate authorities for the provider's TLS certificate (a
+    /// private gateway); nil trusts the system bundle only.
+    public var caFile: String?
 
     public init(
         provider: LLMProvider = .none, model: String? = nil, baseURL: String? = nil, timeout: Duration = .seconds(30),
         maxTokens: Int = 1024, hourlyCallBudget: Int = 60, cacheTTL: Duration = .seconds(600),
-        anthropicAPIKey: Secret? = nil, openAIAPIKey: Secret? = nil, compatibleAPIKey: Secret? = nil
+        anthropicAPIKey: Secret? = nil, openAIAPIKey: Secret? = nil, compatibleAPIKey: Secret? = nil,
+        maxAttempts: Int = 3, caFile: String? = nil
     ) {
         self.provider = provider
         self.model = model
@@ -246,6 +253,8 @@ public struct LLMConfiguration: Sendable, Hashable {
         self.anthropicAPIKey = anthropicAPIKey
         self.openAIAPIKey = openAIAPIKey
         self.compatibleAPIKey = compatibleAPIKey
+        self.maxAttempts = maxAttempts
+        self.caFile = caFile
     }
 
     /// The key for the configured provider; for `openai_compatible`, `HEMOSTAT_LLM_API_KEY`
@@ -270,17 +279,35 @@ public struct AnalyzerConfiguration: Sendable, Hashable {
     public var instructionLimit: Int
     /// Memory one Lua state may allocate, default 16 MiB.
     public var memoryLimitBytes: Int
+    /// Alerts older than this when read are dropped unanswered (the monitor announces a fault
+    /// that is still there again); default 600 s.
+    public var maxAlertAge: Duration
+    /// How often the rules directory is checked for edited files; default 2 s.
+    public var reloadInterval: Duration
+    /// How often `hemostat:rules:status` is rewritten besides after each reload; default 30 s.
+    public var statusInterval: Duration
     public var llm: LLMConfiguration
 
     public init(
         rulesDirectory: String = "rules", ruleThresholds: [String: Double] = [:], instructionLimit: Int = 1_000_000,
-        memoryLimitBytes: Int = 16 * 1024 * 1024, llm: LLMConfiguration = LLMConfiguration()
+        memoryLimitBytes: Int = 16 * 1024 * 1024, maxAlertAge: Duration = .seconds(600),
+        reloadInterval: Duration = .seconds(2), statusInterval: Duration = .seconds(30), llm: LLMConfiguration = LLMConfiguration()
     ) {
         self.rulesDirectory = rulesDirectory
         self.ruleThresholds = ruleThresholds
         self.instructionLimit = instructionLimit
         self.memoryLimitBytes = memoryLimitBytes
+        self.maxAlertAge = maxAlertAge
+        self.reloadInterval = reloadInterval
+        self.statusInterval = statusInterval
         self.llm = llm
+    }
+
+    /// The rules engine's configuration: directory, thresholds and limits.
+    public var rules: RulesConfiguration {
+        RulesConfiguration(
+            directory: rulesDirectory, thresholds: ruleThresholds, instructionLimit: instructionLimit,
+            memoryLimit: memoryLimitBytes)
     }
 }
 

@@ -341,8 +341,15 @@ public struct Escalation: MessagePayload {
     public var action: RuleAction?
     public var rule: String?
     public var incidentID: String
+    /// How the analyzer reached the escalation, when the analyzer sent it.
+    public var analysisMethod: AnalysisMethod?
+    /// The `id` of the health alert message this answers, when the analyzer sent it.
+    public var alertID: String?
 
-    public init(container: String, containerID: String, severity: Severity, reason: String, action: RuleAction? = nil, rule: String? = nil, incidentID: String) {
+    public init(
+        container: String, containerID: String, severity: Severity, reason: String, action: RuleAction? = nil, rule: String? = nil,
+        incidentID: String, analysisMethod: AnalysisMethod? = nil, alertID: String? = nil
+    ) {
         self.container = container
         self.containerID = containerID
         self.severity = severity
@@ -350,6 +357,8 @@ public struct Escalation: MessagePayload {
         self.action = action
         self.rule = rule
         self.incidentID = incidentID
+        self.analysisMethod = analysisMethod
+        self.alertID = alertID
     }
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
@@ -361,6 +370,8 @@ public struct Escalation: MessagePayload {
         action = reader.optionalValue("action") == nil ? nil : try reader.enumeration("action", RuleAction.self)
         rule = try reader.optionalString("rule")
         incidentID = try reader.string("incident_id", nonEmpty: true)
+        analysisMethod = reader.optionalValue("analysis_method") == nil ? nil : try reader.enumeration("analysis_method", AnalysisMethod.self)
+        alertID = try reader.optionalString("alert_id")
     }
 
     public var json: JSONValue {
@@ -372,6 +383,8 @@ public struct Escalation: MessagePayload {
         o.set("action", action?.rawValue)
         o.set("rule", rule)
         o.set("incident_id", incidentID)
+        o.set("analysis_method", analysisMethod?.rawValue)
+        o.set("alert_id", alertID)
         return o.value
     }
 }

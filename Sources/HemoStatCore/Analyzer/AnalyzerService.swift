@@ -1,0 +1,174 @@
+import Foundation
+public import HemoStatRules
+public import Logging
+import Metrics
+public import ServiceLifecycle
+
+/// The analyzer: reads `health_alert` through the consumer group `analyzer`, lets the Lua
+/// rules decide (the LLM only for cases they call ambiguous) and publishes
+/// `remediation_needed`, `false_alarm` or `escalation`.
+///
+/// - Several analyzers share one stream: the consumer group hands each entry to one of them.
+/// - A message that is not a valid health alert goes to the dead-letter stream.
+/// - Alerts older than `analyzer.max_alert_age` are dropped with a log line (the monitor
+///   announces a fault that persists again).
+/// - The rules directory is watched (`analyzer.reload_interval`); `hemostat:rules:status` is
+///   written at start, after each reload and every `analyzer.status_interval`.
+/// - Published decisions carry `alert_id` (the alert's envelope id) so the responder can drop
+///   redeliveries; a failed publish leaves the alert pending for a retry.
+///
+/// `run()` returns on graceful shutdown after the alert in hand is decided.
+public struct AnalyzerService: Service {
+    public static let agent = "analyzer"
+    public static let group = "analyzer"
+
+    public let context: AgentContext
+    public let engine: RulesEngine
+    public let advisor: LLMAdvisor
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - engine: the rules; by default loaded from `analyzer.rules_directory`.
+    ///   - llmTransport: how LLM requests are sent; nil means no LLM is used whatever the
+    ///     configuration says.
+    /// - Throws: `RuleError` when the rules directory cannot be read.
+    public init(context: AgentContext, engine: RulesEngine? = nil, llmTransport: (any LLMTransport)? = nil) throws {
+        var logger = context.logger
+        logger[metadataKey: "agent"] = .string(Self.agent)
+        let engine = try engine ?? RulesEngine(configuration: context.configuration.analyzer.rules, logger: logger)
+        let llm = context.configuration.analyzer.llm
+        let made: (client: (any LLMClient)?, reason: String) =
+            llmTransport.map { LLMClients.make(configuration: llm, transport: $0) } ?? (nil, "no LLM configured")
+        let advisor = LLMAdvisor(
+            client: made.client, unconfiguredReason: made.reason, configuration: llm, redis: context.redis, keys: context.keys,
+            clock: context.clock, logger: logger)
+        self.init(context: context, engine: engine, advisor: advisor)
+    }
+
+    /// An analyzer with a given LLM advisor (tests, benchmarks).
+    public init(context: AgentContext, engine: RulesEngine, advisor: LLMAdvisor) {
+        var logger = context.logger
+        logger[metadataKey: "agent"] = .string(Self.agent)
+        self.context = context
+        self.engine = engine
+        self.advisor = advisor
+        self.logger = logger
+        if let client = advisor.client {
+            logger.info("LLM enabled for ambiguous cases", metadata: ["llm.provider": "\(client.provider)", "llm.model": "\(client.model)"])
+        }
+    }
+
+    public func run() async throws {
+        let consumer = context.consumer(channel: .healthAlert, group: Self.group, agent: Self.agent) { delivery in
+            try await self.handle(delivery)
+        }
+        await writeStatus()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await engine.watch(every: context.configuration.analyzer.reloadInterval) { _ in
+                    await self.writeStatus()
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: context.configuration.analyzer.statusInterval)
+                    if Task.isCancelled { break }
+                    await self.writeStatus()
+                }
+            }
+            group.addTask {
+                try await consumer.run()
+            }
+            // The consumer returns on graceful shutdown; the watchers follow.
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        await writeStatus()
+    }
+
+    /// Decides one delivery from the `health_alert` stream and publishes the decision.
+    ///
+    /// - Returns: `.deadLetter` for a message that is not a health alert, `.ack` otherwise.
+    /// - Throws: when Redis fails (reading history, publishing); the entry stays pending.
+    public func handle(_ delivery: BusDelivery) async throws -> BusDisposition {
+        let started = ContinuousClock.now
+        let alert: Envelope<HealthAlert>
+        do {
+            alert = try Envelope<HealthAlert>.decode(delivery.message ?? "")
+        } catch {
+            Counter(label: MetricNames.deadLetters, dimensions: [("channel", Channel.healthAlert.eventType)]).increment()
+            return .deadLetter(reason: error.reason)
+        }
+        var logger = logger
+        logger[metadataKey: "container.name"] = .string(alert.data.containerName)
+        logger[metadataKey: "incident.id"] = .string(alert.data.incidentID)
+        logger[metadataKey: "alert.id"] = .string(alert.id)
+
+        let age = context.clock.now.timeIntervalSince(alert.timestamp)
+        if age > context.configuration.analyzer.maxAlertAge.timeInterval {
+            logger.info("stale alert dropped", metadata: ["alert.age_s": "\(Int(age))"])
+            Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", "rules"), ("outcome", "stale")]).increment()
+            return .ack
+        }
+
+        let decision = try await decide(alert, logger: logger)
+        switch decision.outcome {
+        case .remediate(let payload): try await context.publish(payload, agent: Self.agent)
+        case .falseAlarm(let payload):
+            try await context.publish(payload, agent: Self.agent)
+            Counter(label: MetricNames.falseAlarms).increment()
+        case .escalate(let payload): try await context.publish(payload, agent: Self.agent)
+        case .none: logger.debug("no rule had an opinion; nothing published")
+        }
+        Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", decision.method.rawValue), ("outcome", decision.outcomeLabel)])
+            .increment()
+        Metrics.Timer(label: MetricNames.analyzerDecisionSeconds, dimensions: [("method", decision.method.rawValue)])
+            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        return .ack
+    }
+
+    /// Evaluates the rules on `alert` with the container's history and consults the LLM for an
+    /// ambiguous verdict. Reads Redis (history, LLM cache and budget); publishes nothing.
+    public func decide(_ alert: Envelope<HealthAlert>, logger: Logger? = nil) async throws -> AnalyzerDecision {
+        let logger = logger ?? self.logger
+        let stats = try await context.redis.send(["GET", context.keys.stats(alert.data.containerName)]).string
+        let history = AlertInput.history(statsDocument: stats)
+        let evaluation = await engine.evaluate(AlertInput.ruleValue(alert: alert.data, history: history))
+        for error in evaluation.errors {
+            Counter(label: MetricNames.ruleErrors, dimensions: [("kind", error.code.rawValue)]).increment()
+            logger.warning("rule failed and was skipped", metadata: [
+                "rules.rule": "\(error.rule ?? "?")", "rules.location": "\(error.location?.description ?? "")",
+                "rules.error": "\(error.message)",
+            ])
+        }
+        var llm: LLMAdvisor.Outcome?
+        if let verdict = evaluation.decisive, verdict.kind == .ambiguous {
+            let allowed = AllowedActions.forLLM(
+                configured: context.configuration.responder.allowedActions, labels: alert.data.labels)
+            llm = await advisor.advise(alert: alert.data, verdict: verdict, history: history, allowed: allowed)
+        }
+        let decision = AnalyzerDecision.make(alert: alert, verdict: evaluation.decisive, llm: llm, llmLabel: advisor.label)
+        logger.debug("alert decided", metadata: [
+            "analyzer.outcome": "\(decision.outcomeLabel)", "analyzer.method": "\(decision.method.rawValue)",
+            "rules.rule": "\(evaluation.decisive?.rule ?? "-")",
+        ])
+        return decision
+    }
+
+    /// Writes `hemostat:rules:status`; failures are logged.
+    public func writeStatus() async {
+        let document = engine.status.document(host: context.hostID, now: context.clock.now)
+        do {
+            try await context.redis.send(["SET", context.keys.rulesStatus, document.jsonText])
+        } catch {
+            logger.warning("rules status not written", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
