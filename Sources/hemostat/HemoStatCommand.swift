@@ -10,6 +10,7 @@ struct HemoStatCommand: AsyncParsableCommand {
         subcommands: [
             ConfigCommand.self,
             RulesCommand.self,
+            MonitorCommand.self,
         ]
     )
 }
