@@ -9,16 +9,17 @@ struct HemoStatCommand: AsyncParsableCommand {
         version: HemoStatVersion.current,
         subcommands: [
             RunCommand.self,
-            AlertCommand.self,
-            ConfigCommand.self,
-            RulesCommand.self,
+            MonitorCommand.self,
+            AnalyzerCommand.self,
             ResponderCommand.self,
+            AlertCommand.self,
+            DashboardCommand.self,
             StatusCommand.self,
-            BreakerCommand.self,
             HoldCommand.self,
             ReleaseCommand.self,
-            DashboardCommand.self,
-            AnalyzerCommand.self,
+            BreakerCommand.self,
+            RulesCommand.self,
+            ConfigCommand.self,
         ]
     )
 }

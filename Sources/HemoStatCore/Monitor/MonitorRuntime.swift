@@ -16,6 +16,8 @@ actor MonitorRuntime {
     private(set) var watches: [String: ContainerWatch] = [:]
     private var readings: [String: StatsReading] = [:]
     private(set) var pending: PendingMessages
+    /// Cycles that listed the engine since start.
+    private(set) var cycles = 0
     private var faultTimes: [String: (Date, AlertSource)] = [:]
     private var flushing = false
     private var cycleRunning = false
@@ -76,6 +78,7 @@ actor MonitorRuntime {
         }
         for (operation, count) in round.errors { countDockerError(operation, count: count) }
         readings = round.readings
+        cycles += 1
 
         let now = clock.now
         var messages: [WatchAction] = []
