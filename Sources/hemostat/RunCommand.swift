@@ -59,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         let monitor = MonitorService(context: context, engine: DockerContainerEngine(client: docker))
         let analyzer: AnalyzerService
         do {
-            analyzer = try AnalyzerService(context: context, llmTransport: HTTPClientLLMTransport(client: http))
+            analyzer = try AnalyzerService(context: context, llmTransport: AnalyzerCommand.llmTransport(configuration, logger: logger))
         } catch {
             printError("hemostat: \(error)")
             throw ExitCode(1)

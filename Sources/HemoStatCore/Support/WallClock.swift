@@ -49,6 +49,12 @@ extension Duration {
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 
+    /// The duration in whole nanoseconds (for swift-metrics timers).
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
     /// The duration in whole milliseconds.
     public var milliseconds: Int64 {
         let (seconds, attoseconds) = components
