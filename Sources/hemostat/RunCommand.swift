@@ -52,7 +52,6 @@ struct RunCommand: AsyncParsableCommand {
         try await requireDocker(docker, configuration: configuration)
 
         let (redisConfiguration, embedded) = try await connectRedis(report: report, logger: logger)
-        defer { embedded?.stop() }
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         let context = AgentContext(configuration: configuration, redis: redis, logger: logger)
 
@@ -85,8 +84,13 @@ struct RunCommand: AsyncParsableCommand {
             "llm": "\(configuration.analyzer.llm.provider == .none || configuration.analyzer.llm.apiKey == nil && configuration.analyzer.llm.provider != .openaiCompatible ? "off (rules only)" : configuration.analyzer.llm.provider.rawValue)",
         ])
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped on an error", metadata: ["error": "\(error)"])
+        }
         http.shutdown()
+        await embedded?.stop()
     }
 
     /// Redis from the configuration; when none was configured (no `redis.*` in the file, no
@@ -100,7 +104,18 @@ struct RunCommand: AsyncParsableCommand {
             try await probe.ping()
             return (configured, nil)
         } catch {
-            let explicit = report.values.contains { $0.key.hasPrefix("redis.") && $0.source != .default }
+            // Configured means: set in the environment, or in the file to something other than
+            // the default (the shipped file spells out the defaults).
+            let defaults = RedisSettings()
+            let explicit = report.values.contains { value in
+                guard ["redis.url", "redis.host", "redis.port", "redis.db"].contains(value.key) else { return false }
+                switch value.source {
+                case .environment: return true
+                case .file: return configuration.redis.host != defaults.host || configuration.redis.port != defaults.port
+                    || configuration.redis.socketPath != nil || configuration.redis.database != defaults.database
+                case .default: return false
+                }
+            }
             if explicit {
                 printError("""
                     hemostat: Redis at \(configuration.redis.displayURL) does not answer (\(error)).

@@ -59,13 +59,9 @@ public struct MonitorService: Service {
                     await runtime.waitForNextCycle(wait)
                 }
             }
-            await withGracefulShutdownHandler {
-                while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: .seconds(3600))
-                }
-            } onGracefulShutdown: {
-                Task { await runtime.shutdown() }
-            }
+            // Returns when graceful shutdown begins (or the task is cancelled).
+            try? await gracefulShutdown()
+            await runtime.shutdown()
             group.cancelAll()
         }
         await runtime.finish()

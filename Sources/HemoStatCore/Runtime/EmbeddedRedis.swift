@@ -75,11 +75,22 @@ public final class EmbeddedRedis: Sendable {
         throw RuntimeError(code: .redisUnavailable, message: "the private redis-server did not come up; see \(directory)/redis.log")
     }
 
-    /// Stops the server if this process started it (it saves its data first).
-    public func stop() {
+    /// Stops the server if this process started it, saving its data first.
+    ///
+    /// Asks with `SHUTDOWN SAVE` rather than a signal: a child of a process that handles
+    /// SIGTERM through dispatch inherits a mask that blocks it. Falls back to SIGKILL after 10 s.
+    public func stop() async {
         guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        let client = RedisClient(configuration: configuration, logger: Logger(label: "hemostat.redis", factory: { _ in SwiftLogNoOpLogHandler() }))
+        _ = try? await client.send(["SHUTDOWN", "SAVE"])
+        client.close()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+        }
         logger.info("stopped the private Redis")
     }
 
