@@ -135,10 +135,7 @@ final class E2EStack: @unchecked Sendable {
             }
             return true
         }
-        if !up {
-            Issue.record("agents \(agents) did not report a heartbeat\n\(diagnostics())")
-            throw TestEnvironmentError(message: "agents not up")
-        }
+        if !up { throw TestEnvironmentError(message: "agents \(agents) did not report a heartbeat") }
     }
 
     /// Every process started so far.
@@ -175,8 +172,7 @@ final class E2EStack: @unchecked Sendable {
             return condition(last)
         }
         if !held {
-            Issue.record("timed out waiting for \(what) on \(channel) for \(container)\n\(diagnostics())")
-            throw TestEnvironmentError(message: "timed out waiting for \(what)")
+            throw TestEnvironmentError(message: "timed out waiting for \(what) on \(channel) for \(container); last: \(last.map(\.data))")
         }
         return last
     }

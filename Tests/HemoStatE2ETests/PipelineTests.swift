@@ -136,6 +136,8 @@ extension PipelineTests {
                 "HEMOSTAT_RESPONDER_BREAKER_FAILURE_THRESHOLD": "2",
                 "HEMOSTAT_RESPONDER_VERIFICATION_WINDOW": "5s",
                 "RESPONDER_COOLDOWN_SECONDS": "1s",
+                // A fault still there is announced again soon, so HemoStat tries again.
+                "HEMOSTAT_MONITOR_REMINDER_INTERVAL": "3s",
             ])
             let container = try await stack.faults.start(.crash(exitCode: 1, after: 1))
             let escalations = try await stack.waitForMessages("escalation", container: container.name, timeout: .seconds(120), "an escalation") {
