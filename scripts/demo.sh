@@ -37,7 +37,8 @@ cleanup() {
     trap - EXIT INT TERM
     echo
     hs_log "cleaning up…"
-    for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+    # SIGTERM: a background job of a script ignores SIGINT.
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do
         for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
@@ -92,10 +93,12 @@ export HEMOSTAT_RULES_DIRECTORY="$root/rules"
 export HEMOSTAT_MONITOR_INCLUDE="demo-*"
 export HEMOSTAT_DASHBOARD_PORT=$dashboard_port
 export HEMOSTAT_LOG_LEVEL=${HEMOSTAT_LOG_LEVEL:-warning}
-# Short intervals so the demo moves: poll every 2 s, verify for 8 s, 10 s cooldown, the
-# breaker opens after 2 ineffective restarts, CPU above 40% for 3 samples counts.
+# Short intervals so the demo moves: poll every 2 s, 2 s grace on restart, verify for 10 s,
+# 10 s cooldown, an open incident announced again after 15 s, the breaker opens after 2
+# ineffective restarts, CPU above 40% for 3 samples counts.
 export AGENT_POLL_INTERVAL=2s RESPONDER_COOLDOWN_SECONDS=10s RESPONDER_MAX_RETRIES_PER_HOUR=10
-export HEMOSTAT_RESPONDER_VERIFICATION_WINDOW=8s HEMOSTAT_RESPONDER_BREAKER_FAILURE_THRESHOLD=2
+export HEMOSTAT_RESPONDER_STOP_TIMEOUT=2s HEMOSTAT_MONITOR_REMINDER_INTERVAL=15s
+export HEMOSTAT_RESPONDER_VERIFICATION_WINDOW=10s HEMOSTAT_RESPONDER_BREAKER_FAILURE_THRESHOLD=2
 export HEMOSTAT_ALERT_GROUPING_WINDOW=10s THRESHOLD_CPU_PERCENT=40
 export HEMOSTAT_DASHBOARD_URL="http://127.0.0.1:$dashboard_port"
 
@@ -193,7 +196,7 @@ run_phase() {
     hs_log "dashboard: http://127.0.0.1:$dashboard_port  (hemostat log: $state/hemostat-$name.log)"
     if [[ -z "$seconds" ]]; then hs_log "press Enter to end this phase, Ctrl-C to stop the demo"; fi
     wait_phase "$seconds"
-    kill -INT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
 }
