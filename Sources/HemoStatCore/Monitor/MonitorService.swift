@@ -59,13 +59,10 @@ public struct MonitorService: Service {
                     await runtime.waitForNextCycle(wait)
                 }
             }
-            await withGracefulShutdownHandler {
-                while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    try? await Task.sleep(for: .seconds(3600))
-                }
-            } onGracefulShutdown: {
-                Task { await runtime.shutdown() }
-            }
+            // Returns when a graceful shutdown is requested (or throws on cancellation); the
+            // event stream and the waits are then cancelled.
+            try? await gracefulShutdown()
+            await runtime.shutdown()
             group.cancelAll()
         }
         await runtime.finish()
