@@ -132,6 +132,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Monitor cycle time and fault-to-alert latency against a real engine and Redis (docs/performance.md).
+        .executableTarget(
+            name: "HemoStatMonitorBenchmark",
+            dependencies: [
+                "HemoStatCore", "HemoStatDocker", "HemoStatHTTP", "HemoStatRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/monitor",
+            exclude: ["engine-stats.sh"],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
