@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "hemostat",
             dependencies: [
-                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatDashboard",
+                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatHTTP", "HemoStatDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HemoStatDashboardTests",
             dependencies: [
