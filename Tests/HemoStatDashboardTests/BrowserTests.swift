@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatCore
 import HemoStatTestSupport
 import Testing
 @testable import HemoStatDashboard
@@ -58,7 +59,7 @@ struct BrowserTests {
                     #"{"incident_id":"hist-\#(n)","decision":"allowed","rule":"restart_on_exit","gate":{"breaker_state":"closed"}}"#])
             }
             _ = try await h.redis.send(["SET", h.prefix + "rules:status",
-                #"{"last_reload":"\#(ISOTime.format(Date()))","files":["default.lua"],"load_errors":[],"rules":[{"name":"restart_on_exit","fired":30,"errors":0},{"name":"cpu_runaway","fired":4,"errors":1}]}"#])
+                #"{"last_reload":"\#(Timestamp.format(Date()))","files":["default.lua"],"load_errors":[],"rules":[{"name":"restart_on_exit","fired":30,"errors":0},{"name":"cpu_runaway","fired":4,"errors":1}]}"#])
 
             let socket = try TestEnvironment.redisURL().replacingOccurrences(of: "unix://", with: "")
             let screenshot = ProcessInfo.processInfo.environment["HEMOSTAT_DASHBOARD_SCREENSHOT"]
