@@ -270,6 +270,12 @@ struct PrometheusText {
         samples.first { sample in sample.name == name && labels.allSatisfy { k, v in sample.labels[k] == v } }?.value
     }
 
+    /// The sum of every sample of `name` whose labels include `labels` (0 when there is none).
+    func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
+        samples.filter { sample in sample.name == name && labels.allSatisfy { k, v in sample.labels[k] == v } }
+            .reduce(0) { $0 + $1.value }
+    }
+
     struct ParseError: Error, CustomStringConvertible {
         var line: String
         var description: String { "not Prometheus text format: \(line)" }

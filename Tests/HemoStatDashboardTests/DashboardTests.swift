@@ -193,6 +193,39 @@ struct DashboardAPITests {
         try await h.shutdown()
     }
 
+    /// In dry-run nothing was done: the incident stays open, saying what would have been done,
+    /// while the container is still unhealthy, and closes once it is healthy again.
+    @Test func aDryRunOutcomeKeepsTheIncidentOpenWhileTheContainerIsUnhealthy() async throws {
+        let h = try await DashboardHarness()
+        do {
+            try await h.setStats("crashy", status: "exited")
+            try await h.publish("health_alert", DashboardHarness.envelope("health_alert", data: [
+                "container_name": "crashy", "status": "exited", "exit_code": 1, "incident_id": "inc-d",
+                "anomalies": [["type": "non_zero_exit", "severity": "high", "value": 1, "threshold": 0]],
+            ]))
+            try await h.publish("remediation_complete", DashboardHarness.envelope("remediation_complete", data: [
+                "container": "crashy", "action": "restart", "incident_id": "inc-d", "dry_run": true,
+                "result": ["status": "skipped", "reason": "dry run: would restart (stop timeout 10 s)"],
+            ]))
+            let open = try await h.get("/api/incidents").json["items"]?.arrayValue ?? []
+            #expect(open.count == 1)
+            #expect(open.first?["incident_id"]?.stringValue == "inc-d" && open.first?["state"]?.stringValue == "dry-run")
+            #expect(open.first?["doing"]?.stringValue == "would restart (stop timeout 10 s); dry-run, so nothing was changed")
+            #expect(open.first?["problem"]?.stringValue == "crashy: exited, exit 1", "the exit code is not said twice")
+
+            try await h.setStats("crashy")
+            // Stats are re-read at most every half second.
+            let closed = try await TestProcess.waitUntil(timeout: .seconds(5)) {
+                try await h.get("/api/incidents").json["items"]?.arrayValue?.isEmpty == true
+            }
+            #expect(closed)
+        } catch {
+            try await h.shutdown()
+            throw error
+        }
+        try await h.shutdown()
+    }
+
     @Test func incidentsTimelineRulesAndDeadLetters() async throws {
         let h = try await DashboardHarness(llmBudget: 30)
         do {

@@ -332,7 +332,7 @@ final class DashboardStore: Sendable {
             let container = sorted.first { $0.container != nil }?.container
             // After an action, the incident stays open while the container is still unhealthy
             // (or, without fresh stats, for half an hour).
-            if ["failed", "ineffective", "rejected", "escalated"].contains(state.state) {
+            if ["failed", "ineffective", "rejected", "escalated", "dry-run"].contains(state.state) {
                 if let name = container, let row = rowsByName[name], row.stats != nil {
                     if !row.isUnhealthy { continue }
                 } else if nowMs - latest.milliseconds > 1_800_000 {
@@ -387,6 +387,11 @@ final class DashboardStore: Sendable {
         case "remediation_complete":
             let status = latest.status ?? "?"
             switch status {
+            case "skipped" where latest.dryRun:
+                // Nothing was done: the problem is still there, and so is the incident.
+                var would = latest.result?["reason"]?.stringValue ?? "would \(latest.action ?? "act")"
+                if would.lowercased().hasPrefix("dry run: ") { would = String(would.dropFirst("dry run: ".count)) }
+                return (true, "dry-run", "\(would); dry-run, so nothing was changed")
             case "success", "skipped":
                 return (false, status, "")
             case "rejected":

@@ -50,9 +50,19 @@ struct Envelope: Sendable {
         case "health_alert":
             var parts = ["\(name): \(data["status"]?.stringValue ?? "?")"]
             if let health = data["health_status"]?.stringValue, !health.isEmpty, health != "none" { parts.append("health \(health)") }
-            if data["oom_killed"]?.boolValue == true { parts.append("OOM killed") }
-            if let code = data["exit_code"]?.intValue, code != 0 { parts.append("exit \(code)") }
-            let anomalies = (data["anomalies"]?.arrayValue ?? []).compactMap(Self.describeAnomaly)
+            // An anomaly already said as OOM killed or an exit code is not said again.
+            var said: Set<String> = []
+            if data["oom_killed"]?.boolValue == true {
+                parts.append("OOM killed")
+                said.insert("oom_killed")
+            }
+            if let code = data["exit_code"]?.intValue, code != 0 {
+                parts.append("exit \(code)")
+                said.insert("non_zero_exit")
+            }
+            let anomalies = (data["anomalies"]?.arrayValue ?? [])
+                .filter { !said.contains($0["type"]?.stringValue ?? "") }
+                .compactMap(Self.describeAnomaly)
             if !anomalies.isEmpty { parts.append(anomalies.joined(separator: ", ")) }
             return parts.joined(separator: ", ")
         case "remediation_needed":
