@@ -15,6 +15,7 @@ final class DashboardStore: Sendable {
     private let remediationWindow: StreamWindow
     private let falseAlarmWindow: StreamWindow
     private let containerRead = Mutex<(at: ContinuousClock.Instant, task: Task<[ContainerRow], any Error>)?>(nil)
+    private let statsCache = Mutex<[String: (text: String, value: JSONValue?)]>([:])
     private let agentCache = Mutex<(at: ContinuousClock.Instant, agents: [AgentHeartbeat])?>(nil)
 
     /// Entries one history or audit query may examine before it answers with a cursor.
@@ -132,11 +133,23 @@ final class DashboardStore: Sendable {
             let chunk = rows[offset..<min(offset + 250, rows.count)]
             let values = try await redis.send(["MGET"] + chunk.map { keys.stats($0.name) })
             for (j, value) in (values.array ?? []).enumerated() {
-                if let text = value.string { rows[offset + j].stats = (try? JSONValue.parse(text)) }
+                if let text = value.string { rows[offset + j].stats = parsedStats(rows[offset + j].name, text) }
             }
             offset += chunk.count
         }
         return rows
+    }
+
+    /// A container's stats document, parsed again only when its text changed since the last
+    /// read (the monitor rewrites it once a poll; pages re-read it every tick).
+    private func parsedStats(_ name: String, _ text: String) -> JSONValue? {
+        if let cached = statsCache.withLock({ $0[name] }), cached.text == text { return cached.value }
+        let value = try? JSONValue.parse(text)
+        statsCache.withLock { cache in
+            if cache.count >= 2 * configuration.maxContainers { cache.removeAll() }
+            cache[name] = (text, value)
+        }
+        return value
     }
 
     /// The grid: problems first, then by name; `query` filters by a substring of the name.
@@ -151,13 +164,9 @@ final class DashboardStore: Sendable {
             if a.isUnhealthy != b.isUnhealthy { return a.isUnhealthy }
             return a.name < b.name
         }
-        let page = rows.dropFirst(offset).prefix(limit)
-        let gate = gate(dryRun: dryRun)
-        var items: [JSONValue] = []
-        for row in page {
-            let status = try? await gate.status(container: row.name)
-            items.append(containerItem(row, gate: status))
-        }
+        let page = Array(rows.dropFirst(offset).prefix(limit))
+        let statuses = try? await gate(dryRun: dryRun).statuses(containers: page.map(\.name))
+        let items = page.enumerated().map { index, row in containerItem(row, gate: statuses?[index]) }
         return .object([
             "total": .integer(rows.count),
             "offset": .integer(offset),
@@ -226,14 +235,9 @@ final class DashboardStore: Sendable {
         let agents = try await agents()
         let dryRun = isDryRun(agents)
         let rows = try await loadContainers()
-        let gate = gate(dryRun: dryRun)
-        var breakersOpen = 0
-        var breakersHalfOpen = 0
-        for row in rows {
-            guard let status = try? await gate.status(container: row.name) else { continue }
-            if status.breakerState == .open { breakersOpen += 1 }
-            if status.breakerState == .halfOpen { breakersHalfOpen += 1 }
-        }
+        let statuses = (try? await gate(dryRun: dryRun).statuses(containers: rows.map(\.name))) ?? []
+        let breakersOpen = statuses.filter { $0.breakerState == .open }.count
+        let breakersHalfOpen = statuses.filter { $0.breakerState == .halfOpen }.count
         let nowMs = Int(Date().timeIntervalSince1970 * 1000)
         let since = nowMs - 86_400_000
         let remediations = try await remediationWindow.refresh(redis: redis, since: since)
