@@ -20,6 +20,16 @@ class Checks:
         self.passed += 1
         print(f"ok   {name}", flush=True)
 
+    def finish(self, page, errors, dialogs, screenshot=None):
+        """Saves the screenshots (viewport, and `-full` for the whole page) when asked, checks
+        that no dialog fired and nothing was logged as an error, and prints the total."""
+        if screenshot:
+            page.screenshot(path=screenshot)
+            page.screenshot(path=screenshot.replace(".png", "-full.png"), full_page=True)
+        self.check("no dialog fired", not dialogs, str(dialogs))
+        self.check("no console errors", not errors, str(errors))
+        self.done()
+
     def done(self):
         print(f"{self.passed} passed, 0 failed", flush=True)
 

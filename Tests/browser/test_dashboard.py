@@ -118,12 +118,7 @@ def main():
             page.screenshot(path=SCREENSHOT.replace(".png", "-audit.png"))
         page.click("#audit-close")
 
-        if SCREENSHOT:
-            page.screenshot(path=SCREENSHOT)
-            page.screenshot(path=SCREENSHOT.replace(".png", "-full.png"), full_page=True)
-        check("no dialog fired", not dialogs, str(dialogs))
-        check("no console errors", not console_errors, str(console_errors))
-    checks.done()
+        checks.finish(page, console_errors, dialogs, SCREENSHOT)
 
 
 if __name__ == "__main__":

@@ -54,12 +54,7 @@ def main():
         check("the rules panel counts the rule that matched",
               wait_until(lambda: rule.count() == 1 and rule.locator("td").nth(1).inner_text() == "1", 15),
               rule.all_inner_texts())
-        if SCREENSHOT:
-            page.screenshot(path=SCREENSHOT)
-            page.screenshot(path=SCREENSHOT.replace(".png", "-full.png"), full_page=True)
-        check("no dialog fired", not dialogs, str(dialogs))
-        check("no console errors", not console_errors, str(console_errors))
-    checks.done()
+        checks.finish(page, console_errors, dialogs, SCREENSHOT)
 
 
 if __name__ == "__main__":
