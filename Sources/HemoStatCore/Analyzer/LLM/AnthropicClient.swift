@@ -165,31 +165,3 @@ struct LLMEndpoint: Sendable {
         }
     }
 }
-
-extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[key] }
-        return nil
-    }
-
-    var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-
-    var intValue: Int? {
-        switch self {
-        case .integer(let i): i
-        case .number(let d) where d.rounded() == d && abs(d) < 9e15: Int(d)
-        default: nil
-        }
-    }
-
-    var doubleValue: Double? {
-        switch self {
-        case .integer(let i): Double(i)
-        case .number(let d): d
-        default: nil
-        }
-    }
-}
