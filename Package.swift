@@ -150,6 +150,9 @@ let package = Package(
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        // The built `hemostat` binary against the private Redis and Docker engine and a local
+        // Slack-style receiver, in one process and as separate agents.
+        .testTarget(name: "HemoStatE2ETests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HemoStatDashboardTests",
             dependencies: [

@@ -23,3 +23,66 @@ print(s.getsockname()[1])
 s.close()
 PY
 }
+
+# Starts a private dockerd with its state under DIR (socket DIR/docker.sock, data root, exec root,
+# pidfile, log), isolated from any other engine: no bridge, no iptables, vfs storage. Returns
+# at once when one is already running there; dies when it does not answer within 30 s.
+hs_start_dockerd() {
+    local dir=$1
+    if [[ -f "$dir/docker.pid" ]] && kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null; then
+        return
+    fi
+    mkdir -p "$dir/data" "$dir/exec"
+    rm -f "$dir/docker.sock"
+    setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+        -H "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
+        --pidfile "$dir/docker.pid" >"$dir/dockerd.log" 2>&1 < /dev/null &
+    for _ in $(seq 150); do
+        curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && break
+        sleep 0.2
+    done
+    curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null \
+        || hs_die "dockerd did not start; see $dir/dockerd.log"
+}
+
+# Stops the private dockerd under DIR (started by hs_start_dockerd) after removing its
+# containers, unmounts what it left and removes DIR.
+hs_stop_dockerd() {
+    local dir=$1
+    if [[ -S "$dir/docker.sock" ]]; then
+        DOCKER_HOST="unix://$dir/docker.sock" DOCKER_API_VERSION=1.41 docker ps -aq 2>/dev/null \
+            | xargs -r env DOCKER_HOST="unix://$dir/docker.sock" DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
+    fi
+    hs_stop_pidfile "$dir/docker.pid"
+    if [[ -d "$dir/exec" ]]; then
+        grep -o "$dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    fi
+    rm -rf "$dir"
+}
+
+# Stops the process whose id is in PIDFILE: SIGTERM, then SIGKILL after 10 s.
+hs_stop_pidfile() {
+    local pidfile=$1
+    [[ -f "$pidfile" ]] || return 0
+    local pid; pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
+# Builds IMAGE (busybox with every applet under /bin, no network needed) with `docker import`
+# on the engine in DOCKER_HOST, unless it exists.
+hs_busybox_image() {
+    local image=$1
+    if docker image inspect "$image" >/dev/null 2>&1; then return; fi
+    local busybox; busybox=$(command -v busybox || echo /bin/busybox)
+    [[ -x "$busybox" ]] || hs_die "busybox is not installed (apt-get install busybox-static)"
+    local rootfs; rootfs=$(mktemp -d)
+    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc"
+    cp "$busybox" "$rootfs/bin/busybox"
+    for applet in $("$busybox" --list); do
+        [[ "$applet" == busybox ]] || ln -sf busybox "$rootfs/bin/$applet"
+    done
+    tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$image" >/dev/null
+    rm -rf "$rootfs"
+}

@@ -36,34 +36,12 @@ start_redis() {
 }
 
 start_docker() {
-    local dir="$state/docker"
-    if [[ -f "$dir/docker.pid" ]] && kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null; then
-        return
-    fi
-    mkdir -p "$dir/data" "$dir/exec"
-    rm -f "$dir/docker.sock"
-    setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
-        -H "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
-        --pidfile "$dir/docker.pid" >"$dir/dockerd.log" 2>&1 < /dev/null &
-    for _ in $(seq 150); do
-        curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && break
-        sleep 0.2
-    done
-    curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null \
-        || hs_die "dockerd did not start; see $dir/dockerd.log"
+    hs_start_dockerd "$state/docker"
 }
 
 build_image() {
     export DOCKER_HOST="unix://$state/docker/docker.sock" DOCKER_API_VERSION=1.41
-    if docker image inspect "$image" >/dev/null 2>&1; then return; fi
-    local rootfs; rootfs=$(mktemp -d)
-    mkdir -p "$rootfs/bin" "$rootfs/tmp" "$rootfs/proc" "$rootfs/sys" "$rootfs/dev" "$rootfs/etc"
-    cp /bin/busybox "$rootfs/bin/busybox"
-    for applet in $(/bin/busybox --list); do
-        [[ "$applet" == busybox ]] || ln -sf busybox "$rootfs/bin/$applet"
-    done
-    tar -C "$rootfs" -c . | docker import -c 'ENV PATH=/bin' -c 'CMD ["sh"]' - "$image" >/dev/null
-    rm -rf "$rootfs"
+    hs_busybox_image "$image"
 }
 
 write_env() {
@@ -77,23 +55,9 @@ ENV
 }
 
 stop_all() {
-    if [[ -f "$state/docker/docker.sock" || -S "$state/docker/docker.sock" ]]; then
-        DOCKER_HOST="unix://$state/docker/docker.sock" DOCKER_API_VERSION=1.41 \
-            docker ps -aq 2>/dev/null | xargs -r env DOCKER_HOST="unix://$state/docker/docker.sock" \
-            DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
-    fi
-    for pidfile in "$state/docker/docker.pid" "$state/redis/redis.pid"; do
-        if [[ -f "$pidfile" ]]; then
-            local pid; pid=$(cat "$pidfile")
-            kill "$pid" 2>/dev/null || true
-            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    done
+    hs_stop_dockerd "$state/docker"
+    hs_stop_pidfile "$state/redis/redis.pid"
     # vfs layers and container state are large; keep nothing between runs.
-    if [[ -d "$state/docker/exec" ]]; then
-        grep -o "$state/docker/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    fi
     rm -rf "$state"
 }
 

@@ -4,6 +4,11 @@ import Foundation
 public struct FaultContainer: Sendable, Hashable {
     public var name: String
     public var id: String
+
+    public init(name: String, id: String) {
+        self.name = name
+        self.id = id
+    }
 }
 
 /// The misbehaviours ``FaultContainers`` can start.

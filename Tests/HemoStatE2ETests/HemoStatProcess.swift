@@ -1,0 +1,86 @@
+import Foundation
+import HemoStatTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The built `hemostat` binary running as a child process, its standard output and error in a
+/// log file.
+final class HemoStatProcess: @unchecked Sendable {
+    // @unchecked Sendable: every stored property is a `let`; `Process` is only started here and
+    // then read (isRunning, processIdentifier), which Foundation allows from any thread.
+    let name: String
+    let arguments: [String]
+    let logPath: String
+    private let process: Process
+
+    /// The package root: this file is `Tests/HemoStatE2ETests/HemoStatProcess.swift`.
+    static let packageRoot: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// The debug binary `swift build --build-tests` leaves beside the test bundle, else in the
+    /// package's `.build/debug`.
+    static func binary() throws -> String {
+        var candidates: [String] = []
+        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+            candidates.append(URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().appendingPathComponent("hemostat").path)
+        }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("hemostat").path)
+        candidates.append(packageRoot + "/.build/debug/hemostat")
+        if let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) { return found }
+        throw TestEnvironmentError(message: "the hemostat binary was not found (tried \(candidates.joined(separator: ", "))); run `swift build --build-tests`")
+    }
+
+    /// Starts `hemostat <arguments>` in the package root (so `config/hemostat.yaml` and the
+    /// `rules` directory are found) with exactly `environment`.
+    init(name: String, arguments: [String], environment: [String: String], logDirectory: String) throws {
+        self.name = name
+        self.arguments = arguments
+        logPath = "\(logDirectory)/\(name)-\(UUID().uuidString.prefix(4).lowercased()).log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.arguments = arguments
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: Self.packageRoot)
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try? log.close()
+        self.process = process
+    }
+
+    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { process.processIdentifier }
+
+    /// Asks the process to stop (SIGINT, then SIGTERM: a child of the test runner may have
+    /// either blocked) and kills it when it has not exited within `grace`. Returns whether it
+    /// stopped by itself.
+    @discardableResult
+    func stop(grace: Duration = .seconds(8)) async -> Bool {
+        guard process.isRunning else { return true }
+        Glibc.kill(process.processIdentifier, SIGINT)
+        Glibc.kill(process.processIdentifier, SIGTERM)
+        let exited = await TestProcess.waitUntil(timeout: grace) { !self.process.isRunning }
+        if !exited { await self.kill() }
+        return exited
+    }
+
+    /// SIGKILL, as in a crash; waits until the process is gone.
+    func kill() async {
+        guard process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        _ = await TestProcess.waitUntil(timeout: .seconds(10)) { !self.process.isRunning }
+    }
+
+    /// The last `lines` lines of what the process wrote.
+    func logTail(lines: Int = 40) -> String {
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    /// Everything the process wrote.
+    func log() -> String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+}
