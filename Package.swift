@@ -95,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "hemostat",
             dependencies: [
-                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatDashboard",
+                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatHTTP", "HemoStatDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -132,11 +132,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Monitor cycle time and fault-to-alert latency against a real engine and Redis (docs/performance.md).
+        .executableTarget(
+            name: "HemoStatMonitorBenchmark",
+            dependencies: [
+                "HemoStatCore", "HemoStatDocker", "HemoStatHTTP", "HemoStatRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/monitor",
+            exclude: ["engine-stats.sh"],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         // The built `hemostat` binary against the private Redis and Docker engine and a local
         // Slack-style receiver, in one process and as separate agents.
         .testTarget(name: "HemoStatE2ETests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),

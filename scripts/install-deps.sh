@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs, idempotently, the Debian packages HemoStat needs to build, run and test.
-# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite needs)
+# Usage: scripts/install-deps.sh [--test | --docker]
+#   --test    adds what the test suite needs (Docker, busybox, Chromium, Playwright, …)
+#   --docker  adds the Docker engine (for scripts/run.sh when no engine is running)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 packages=(libhiredis-dev liblua5.4-dev libcurl4-openssl-dev redis-server ca-certificates pkg-config)
-if [[ "${1:-}" == "--test" ]]; then
-    packages+=(docker.io busybox-static openssl python3 python3-pip chromium)
-fi
+case "${1:-}" in
+    --test) packages+=(docker.io busybox-static openssl python3 python3-pip chromium) ;;
+    --docker) packages+=(docker.io) ;;
+    "") ;;
+    *) hs_die "unknown option: $1 (expected --test or --docker)" ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@ public import Logging
 public import Prometheus
 public import ServiceLifecycle
 import Foundation
+import HemoStatCore
 import Hummingbird
 import Synchronization
 
@@ -47,7 +48,7 @@ public final class DashboardService: Service, Sendable {
     ) {
         self.configuration = configuration
         self.store = DashboardStore(redis: redis, configuration: configuration, logger: logger)
-        self.feed = LiveFeed(keys: DashboardKeys(prefix: configuration.keyPrefix), logger: logger)
+        self.feed = LiveFeed(keys: KeySpace(prefix: configuration.keyPrefix), logger: logger)
         self.redisConfiguration = redisConfiguration
         self.registry = registry
         self.readiness = readiness

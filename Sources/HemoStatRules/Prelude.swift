@@ -261,9 +261,9 @@ function h.min(field, seconds)
   return (aggregate(field, seconds, "h.min", function(acc, v) if acc == nil or v < acc then return v end return acc end))
 end
 
-function h.streak(field, op, value)
-  check_field(field, "h.streak")
-  local f = op_fn(op, "h.streak")
+-- How many of the newest samples in a row have `field` `f` `value`, and the seconds from the
+-- oldest of them to the newest (0 when a timestamp is missing).
+local function trailing_run(field, f, value)
   local hist, n = history()
   local count, i = 0, n
   while i >= 1 and compare(f, hist[i][field], value) do
@@ -277,6 +277,13 @@ function h.streak(field, op, value)
   return count, span
 end
 
+function h.streak(field, op, value)
+  check_field(field, "h.streak")
+  local f = op_fn(op, "h.streak")
+  local count, span = trailing_run(field, f, value)
+  return count, span
+end
+
 function h.sustained(field, op, value, seconds, min_samples)
   check_field(field, "h.sustained")
   if type(seconds) ~= "number" or seconds < 0 then
@@ -286,16 +293,8 @@ function h.sustained(field, op, value, seconds, min_samples)
     error("h.sustained: min_samples must be a number", 2)
   end
   local f = op_fn(op, "h.sustained")
-  local hist, n = history()
-  local count, i = 0, n
-  while i >= 1 and compare(f, hist[i][field], value) do
-    count = count + 1
-    i = i - 1
-  end
+  local count, span = trailing_run(field, f, value)
   if count == 0 then return false, 0 end
-  local newest, oldest = hist[n].timestamp, hist[n - count + 1].timestamp
-  local span = 0
-  if type(newest) == "number" and type(oldest) == "number" then span = newest - oldest end
   return span >= seconds and count >= (min_samples or 2), span
 end
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HemoStatCore
+import HemoStatHTTP
 import HemoStatRedis
 import Logging
 import ServiceLifecycle
@@ -59,7 +60,11 @@ struct AnalyzerCommand: AsyncParsableCommand {
         redis.close()
     }
 
+    /// The HTTPS transport for the LLM, only when a provider is configured.
     static func llmTransport(_ configuration: HemoStatConfiguration, logger: Logger) -> (any LLMTransport)? {
-        nil
+        let llm = configuration.analyzer.llm
+        guard llm.provider != .none else { return nil }
+        let client = HTTPClient(configuration: HTTPClientConfiguration(totalTimeout: llm.timeout, caFile: llm.caFile), logger: logger)
+        return HTTPClientLLMTransport(client: client, caFile: llm.caFile)
     }
 }

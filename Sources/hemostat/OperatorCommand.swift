@@ -19,13 +19,8 @@ struct StatusCommand: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
-        let reports: [ContainerStatusReport]
-        do {
-            reports = try await OperatorCommands(context: environment.context).status(dryRun: dryRun)
-        } catch {
-            printError("hemostat status: \(error)")
-            throw ExitCode(1)
+        let reports = try await withOperatorCommands(config: config, command: "hemostat status") { commands in
+            try await commands.status(dryRun: dryRun)
         }
         if json {
             print(JSONValue.array(reports.map(\.json)).jsonText)
@@ -89,13 +84,9 @@ struct BreakerResetCommand: AsyncParsableCommand {
     var container: String
 
     func run() async throws {
-        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
         let who = operatorIdentity()
-        do {
-            try await OperatorCommands(context: environment.context).resetBreaker(container: container, who: who)
-        } catch {
-            printError("hemostat breaker reset: \(error)")
-            throw ExitCode(1)
+        try await withOperatorCommands(config: config, command: "hemostat breaker reset") { commands in
+            try await commands.resetBreaker(container: container, who: who)
         }
         print("breaker of \(container) closed (by \(who))")
     }
@@ -127,15 +118,9 @@ struct HoldCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
         let who = operatorIdentity()
-        let until: Date
-        do {
-            until = try await OperatorCommands(context: environment.context)
-                .hold(container: container, for: parseDuration(duration)!, reason: reason, who: who)
-        } catch {
-            printError("hemostat hold: \(error)")
-            throw ExitCode(1)
+        let until = try await withOperatorCommands(config: config, command: "hemostat hold") { commands in
+            try await commands.hold(container: container, for: parseDuration(duration)!, reason: reason, who: who)
         }
         print("\(container) held until \(Timestamp.format(until)) (by \(who))")
     }
@@ -155,14 +140,25 @@ struct ReleaseCommand: AsyncParsableCommand {
     var container: String
 
     func run() async throws {
-        let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
         let who = operatorIdentity()
-        do {
-            try await OperatorCommands(context: environment.context).release(container: container, who: who)
-        } catch {
-            printError("hemostat release: \(error)")
-            throw ExitCode(1)
+        try await withOperatorCommands(config: config, command: "hemostat release") { commands in
+            try await commands.release(container: container, who: who)
         }
         print("hold on \(container) released (by \(who))")
+    }
+}
+
+/// Loads the configuration from `config`, then runs `body` with the operator commands over it.
+/// A failure of `body` is printed to standard error as `command: error` and ends the process
+/// with exit code 1; a configuration that does not load ends it as ``CommandEnvironment`` does.
+private func withOperatorCommands<T>(
+    config: String?, command: String, _ body: (OperatorCommands) async throws -> T
+) async throws -> T {
+    let environment = try CommandEnvironment(configFile: config, label: "hemostat.cli", bootstrapLogging: false)
+    do {
+        return try await body(OperatorCommands(context: environment.context))
+    } catch {
+        printError("\(command): \(error)")
+        throw ExitCode(1)
     }
 }

@@ -27,6 +27,17 @@ struct RulesOptions: ParsableArguments {
         }
         return RulesConfiguration(directory: directory, thresholds: overrides)
     }
+
+    /// Runs `body` with the configuration for `directory`; a ``RuleError`` it throws is printed
+    /// to standard error and ends the command with exit code 1.
+    func withConfiguration<T>(directory: String, _ body: (RulesConfiguration) throws -> T) throws -> T {
+        do {
+            return try body(configuration(directory: directory))
+        } catch let error as RuleError {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+    }
 }
 
 func printError(_ text: String) {
@@ -43,12 +54,8 @@ struct RulesLint: ParsableCommand {
     @OptionGroup var options: RulesOptions
 
     func run() throws {
-        let problems: [RuleError]
-        do {
-            problems = try RulesLinter.lint(directory: directory, configuration: options.configuration(directory: directory))
-        } catch let error as RuleError {
-            printError("\(error)")
-            throw ExitCode(1)
+        let problems = try options.withConfiguration(directory: directory) { configuration in
+            try RulesLinter.lint(directory: directory, configuration: configuration)
         }
         for problem in problems { print(problem) }
         if !problems.isEmpty { throw ExitCode(1) }
@@ -65,12 +72,8 @@ struct RulesTest: ParsableCommand {
     @OptionGroup var options: RulesOptions
 
     func run() throws {
-        let outcome: (loadErrors: [RuleError], results: [RuleTestResult])
-        do {
-            outcome = try RuleTestRunner.run(directory: directory, configuration: options.configuration(directory: directory))
-        } catch let error as RuleError {
-            printError("\(error)")
-            throw ExitCode(1)
+        let outcome = try options.withConfiguration(directory: directory) { configuration in
+            try RuleTestRunner.run(directory: directory, configuration: configuration)
         }
         for error in outcome.loadErrors { print(error) }
         var failed = 0

@@ -177,6 +177,29 @@ import Testing
         #expect(watch.tick(now: at(10.3)).isEmpty)
     }
 
+    @Test func dieBeforeOOMIsOneAlertWithBoth() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        let first = watch.observe(event: event("die", 10, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(10.01))
+        #expect(first == [.checkAgain(containerID: "c1", at: at(10.31))])
+        let a = alerts(watch.observe(event: event("oom", 10.02), inspection: nil, now: at(10.03)))
+        try #require(a.count == 1)
+        #expect(Set(a[0].0.anomalies.map(\.type)) == [.nonZeroExit, .oomKilled])
+        #expect(a[0].0.oomKilled)
+        #expect(a[0].0.detectedAt == at(10))
+        #expect(watch.tick(now: at(10.31)).isEmpty)
+    }
+
+    @Test func sigkillExitWithoutOOMIsAlertedAfterTheGrace() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        #expect(alerts(watch.observe(event: event("die", 10, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(10))).isEmpty)
+        #expect(watch.tick(now: at(10.1)) == [.checkAgain(containerID: "c1", at: at(10.3))])
+        let a = alerts(watch.tick(now: at(10.3)))
+        try #require(a.count == 1)
+        #expect(a[0].0.anomalies.map(\.type) == [.nonZeroExit])
+        #expect(!a[0].0.oomKilled)
+        #expect(a[0].0.detectedAt == at(10))
+    }
+
     @Test func oomWithoutDieIsAlertedAfterTheGrace() throws {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         _ = watch.observe(event: event("oom", 10), inspection: container(), now: at(10))

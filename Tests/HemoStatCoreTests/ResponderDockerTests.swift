@@ -106,7 +106,10 @@ struct ResponderDockerTests {
 
     @Test func aCrashLoopOpensTheBreakerAfterThreeAttemptsAndThereIsNoFourth() async throws {
         let engine = DockerRemediationEngine(client: docker)
-        let h = try harness(engine)
+        // The container exits a second after each start; a window far longer than that keeps a
+        // slow start on a loaded machine from passing for a fix. The fault coming back ends the
+        // window early, so this costs no time.
+        let h = try harness(engine) { $0.verificationWindow = .seconds(15) }
         let loop = try await faults.start(.crash(exitCode: 1, after: 1))
         try await waitExited(loop.name, engine: engine, h: h)
         let recorder = Recorder(docker: docker, prefix: faults.prefix)

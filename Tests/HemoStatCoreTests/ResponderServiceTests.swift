@@ -66,13 +66,16 @@ struct ResponderServiceTests {
         try await h.publish(first)
         try await h.publish(again)
         try await h.running([h.service(host: "one"), h.service(host: "two")]) {
-            try await h.eventually("both handled") { try await h.auditRecords().count == 2 }
+            // At least once: under load the bus may hand an entry to a second member after the
+            // short reclaim time used here, which must still not act twice.
+            try await h.eventually("both handled") { try await h.auditRecords().count >= 2 }
             try await h.eventually("verified") { try await !h.completions("api").isEmpty }
         }
         #expect(engine.events(for: "api").count == 1)
         #expect(try await h.completions("api").map(\.result.status) == [.success])
-        let decisions = try await h.auditRecords().compactMap { $0["gate"]?["decision"]?.stringValue }.sorted()
-        #expect(decisions == ["allowed", "duplicate"])
+        let decisions = try await h.auditRecords().compactMap { $0["gate"]?["decision"]?.stringValue }
+        #expect(decisions.filter { $0 == "allowed" }.count == 1)
+        #expect(decisions.filter { $0 == "duplicate" }.count == decisions.count - 1)
     }
 
     @Test func twoRequestsForOneContainerAtOnceActOnce() async throws {

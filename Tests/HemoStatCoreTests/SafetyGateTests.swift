@@ -159,6 +159,20 @@ struct SafetyGateTests {
         #expect(try await gate.status(container: "m").breakerState == .closed)
     }
 
+    @Test func statusesOfSeveralContainersInOnePipeline() async throws {
+        let gate = gate { $0.cooldown = .zero; $0.breakerThreshold = 1 }
+        try await gate.hold(container: "s1", until: clock.now.addingTimeInterval(300), by: "bob", reason: "maintenance")
+        #expect(try await gate.acquire(container: "s2", requestID: "f1", action: "restart", incidentID: "i").isAllowed)
+        #expect(try await gate.complete(container: "s2", requestID: "f1", outcome: .failed).tripped)
+        let all = try await gate.statuses(containers: ["s1", "s2", "s3"])
+        #expect(all.map(\.container) == ["s1", "s2", "s3"])
+        #expect(all[0].heldBy == "bob" && all[0].breakerState == .closed)
+        #expect(all[1].heldBy == nil && all[1].breakerState == .open && all[1].lastAction == "restart" && all[1].actionsThisWindow == 1)
+        #expect(all[2].heldBy == nil && all[2].breakerState == .closed && all[2].lastAction == nil)
+        #expect(try await gate.status(container: "s2").breakerFailures == all[1].breakerFailures)
+        #expect(try await gate.statuses(containers: []).isEmpty)
+    }
+
     @Test func dryRunNamespaceNeverConsumesTheLiveBudget() async throws {
         let live = gate()
         let dry = SafetyGate(redis: redis, policy: live.policy, namespace: namespace + ":dryrun", clock: clock)

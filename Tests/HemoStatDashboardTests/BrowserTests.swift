@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatCore
 import HemoStatTestSupport
 import Testing
 @testable import HemoStatDashboard
@@ -58,7 +59,7 @@ struct BrowserTests {
                     #"{"incident_id":"hist-\#(n)","decision":"allowed","rule":"restart_on_exit","gate":{"breaker_state":"closed"}}"#])
             }
             _ = try await h.redis.send(["SET", h.prefix + "rules:status",
-                #"{"last_reload":"\#(ISOTime.format(Date()))","files":["default.lua"],"load_errors":[],"rules":[{"name":"restart_on_exit","fired":30,"errors":0},{"name":"cpu_runaway","fired":4,"errors":1}]}"#])
+                #"{"updated_at":"\#(Timestamp.format(Date()))","last_reload":"\#(Timestamp.format(Date()))","load_errors":[{"code":"syntax","message":"unexpected symbol","location":"rules/x.lua:3"}],"rules":[{"name":"restart_on_exit","matched":30,"decisive":28,"errors":0,"enabled":true},{"name":"cpu_runaway","matched":4,"decisive":1,"errors":1,"enabled":true},{"name":"old_rule","matched":0,"decisive":0,"errors":0,"enabled":false}]}"#])
 
             let socket = try TestEnvironment.redisURL().replacingOccurrences(of: "unix://", with: "")
             let screenshot = ProcessInfo.processInfo.environment["HEMOSTAT_DASHBOARD_SCREENSHOT"]

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -95,7 +96,7 @@ final class DashboardHarness: Sendable {
         var status: Int
         var headers: [String: String]
         var body: String
-        var json: JSONNode { JSONNode(parsing: body) ?? .null }
+        var json: JSONValue { (try? JSONValue.parse(body)) ?? .null }
     }
 
     func get(_ path: String, headers: [String: String] = [:]) async throws -> HTTPAnswer {
@@ -154,7 +155,7 @@ final class DashboardHarness: Sendable {
 
     static func envelope(_ type: String, data: [String: Any], id: String = UUID().uuidString, timestamp: Date = Date(), agent: String = "test") -> String {
         let object: [String: Any] = [
-            "event_type": type, "timestamp": ISOTime.format(timestamp), "agent": agent, "host": "node-1", "id": id, "data": data,
+            "event_type": type, "timestamp": Timestamp.format(timestamp), "agent": agent, "host": "node-1", "id": id, "data": data,
         ]
         let bytes = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return String(decoding: bytes, as: UTF8.self)
@@ -178,7 +179,7 @@ final class DashboardHarness: Sendable {
         let doc: [String: Any] = [
             "container_id": "abcdef0123456789", "container_name": name, "image": "busybox:latest", "host": "node-1",
             "status": status, "health_status": health, "exit_code": status == "running" ? 0 : 1, "oom_killed": false,
-            "restart_count": restartCount, "labels": labels, "updated_at": ISOTime.format(Date()), "excluded": excluded,
+            "restart_count": restartCount, "labels": labels, "updated_at": Timestamp.format(Date()), "excluded": excluded,
             "metrics": ["cpu_percent": cpu, "memory_percent": memory, "memory_usage": 33_554_432, "memory_limit": 268_435_456],
             "anomalies": anomalies, "history": history,
         ]
@@ -190,7 +191,7 @@ final class DashboardHarness: Sendable {
     }
 
     func setHeartbeat(agent: String, dryRun: Bool) async throws {
-        let doc = #"{"agent":"\#(agent)","host":"node-1","version":"test","started_at":"\#(ISOTime.format(Date()))","dry_run":\#(dryRun)}"#
+        let doc = #"{"agent":"\#(agent)","host":"node-1","version":"test","started_at":"\#(Timestamp.format(Date()))","dry_run":\#(dryRun)}"#
         _ = try await redis.send(["SET", prefix + "agents:\(agent):node-1", doc, "EX", "60"])
     }
 }
@@ -267,6 +268,12 @@ struct PrometheusText {
 
     func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         samples.first { sample in sample.name == name && labels.allSatisfy { k, v in sample.labels[k] == v } }?.value
+    }
+
+    /// The sum of every sample of `name` whose labels include `labels` (0 when there is none).
+    func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
+        samples.filter { sample in sample.name == name && labels.allSatisfy { k, v in sample.labels[k] == v } }
+            .reduce(0) { $0 + $1.value }
     }
 
     struct ParseError: Error, CustomStringConvertible {

@@ -48,21 +48,21 @@ import Testing
 
 @Suite struct DashboardJSONTests {
     @Test func markupInValuesIsEscapedInTheJSONText() {
-        let node: JSONNode = ["label": "<img src=x onerror=alert(1)>", "n": 3, "ok": true, "x": 1.5]
-        let text = node.jsonText
+        let node: JSONValue = ["label": "<img src=x onerror=alert(1)>", "n": 3, "ok": true, "x": 1.5]
+        let text = node.pageText
         #expect(!text.contains("<") && !text.contains(">"))
-        #expect(JSONNode(parsing: text) == node)
+        #expect((try? JSONValue.parse(text)) == node)
     }
 
     @Test func booleansAndNumbersSurviveParsing() {
-        let node = JSONNode(parsing: #"{"a":true,"b":1,"c":0,"d":false,"e":null,"f":[1,"x"]}"#)
-        #expect(node?["a"] == .bool(true) && node?["b"] == .number(1) && node?["c"] == .number(0) && node?["d"] == .bool(false))
+        let node = (try? JSONValue.parse(#"{"a":true,"b":1,"c":0,"d":false,"e":null,"f":[1,"x"]}"#))
+        #expect(node?["a"] == .bool(true) && node?["b"] == .integer(1) && node?["c"] == .integer(0) && node?["d"] == .bool(false))
         #expect(node?["e"] == .null && node?["f"] == [1, "x"])
     }
 
     @Test func secretLookingKeysAreRedacted() {
-        let node: JSONNode = ["data": ["api_key": "sk-1", "webhook_url": "https://hooks/x", "input_tokens": 12, "nested": ["password": "p"]]]
-        let text = node.redactingSecrets().jsonText
+        let node: JSONValue = ["data": ["api_key": "sk-1", "webhook_url": "https://hooks/x", "input_tokens": 12, "nested": ["password": "p"]]]
+        let text = node.redactingSecrets().pageText
         #expect(!text.contains("sk-1") && !text.contains("hooks") && !text.contains("\"p\""))
         #expect(text.contains("input_tokens"))
     }
@@ -93,29 +93,29 @@ struct DashboardAPITests {
             let answer = try await h.get("/api/containers")
             #expect(answer.status == 200)
             #expect(!answer.body.contains("<img"), "markup is escaped in the JSON text")
-            let items = answer.json["items"]?.array ?? []
-            #expect(items.map { $0["name"]?.string } == ["db", "batch", "web"], "unhealthy first, then by name")
+            let items = answer.json["items"]?.arrayValue ?? []
+            #expect(items.map { $0["name"]?.stringValue } == ["db", "batch", "web"], "unhealthy first, then by name")
             #expect(answer.json["dry_run"] == .bool(true))
             let db = items[0]
-            #expect(db["unhealthy"] == .bool(true) && db["restart_count"] == .number(4))
-            #expect(db["gate"]?["breaker_state"]?.string == "open")
-            #expect(db["gate"]?["last_action"]?.string == "restart")
+            #expect(db["unhealthy"] == .bool(true) && db["restart_count"] == .integer(4))
+            #expect(db["gate"]?["breaker_state"]?.stringValue == "open")
+            #expect(db["gate"]?["last_action"]?.stringValue == "restart")
             #expect(items[1]["excluded"] == .bool(true))
-            #expect(items[2]["labels"]?["note"]?.string == "<img src=x onerror=alert(1)>")
-            #expect(items[2]["cpu_history"]?.array?.count == 10)
+            #expect(items[2]["labels"]?["note"]?.stringValue == "<img src=x onerror=alert(1)>")
+            #expect(items[2]["cpu_history"]?.arrayValue?.count == 10)
 
             let page = try await h.get("/api/containers?limit=1&offset=1")
-            #expect(page.json["total"] == .number(3))
-            #expect(page.json["items"]?.array?.map { $0["name"]?.string } == ["batch"])
+            #expect(page.json["total"] == .integer(3))
+            #expect(page.json["items"]?.arrayValue?.map { $0["name"]?.stringValue } == ["batch"])
             let search = try await h.get("/api/containers?q=AT")
-            #expect(search.json["items"]?.array?.map { $0["name"]?.string } == ["batch"])
+            #expect(search.json["items"]?.arrayValue?.map { $0["name"]?.stringValue } == ["batch"])
 
             let overview = try await h.get("/api/overview").json
             #expect(overview["dry_run"] == .bool(true))
-            #expect(overview["containers_watched"] == .number(2))
-            #expect(overview["containers_excluded"] == .number(1))
-            #expect(overview["unhealthy_now"] == .number(1))
-            #expect(overview["breakers_open"] == .number(1))
+            #expect(overview["containers_watched"] == .integer(2))
+            #expect(overview["containers_excluded"] == .integer(1))
+            #expect(overview["unhealthy_now"] == .integer(1))
+            #expect(overview["breakers_open"] == .integer(1))
 
             let bad = try await h.get("/api/containers?limit=100000")
             #expect(bad.status == 400)
@@ -146,10 +146,10 @@ struct DashboardAPITests {
                 #"{"incident_id":"inc-7","request_id":"req-7","decision":"allowed","rule":"restart_on_exit","gate":{"breaker_state":"closed"}}"#])
 
             let all = try await h.get("/api/history?limit=200").json
-            #expect(all["items"]?.array?.count == 200)
-            #expect(all["items"]?.array?.first?["incident_id"]?.string == "inc-249", "newest first")
-            let rest = try await h.get("/api/history?limit=200&cursor=\(all["next_cursor"]?.string ?? "")").json
-            #expect(rest["items"]?.array?.count == 50)
+            #expect(all["items"]?.arrayValue?.count == 200)
+            #expect(all["items"]?.arrayValue?.first?["incident_id"]?.stringValue == "inc-249", "newest first")
+            let rest = try await h.get("/api/history?limit=200&cursor=\(all["next_cursor"]?.stringValue ?? "")").json
+            #expect(rest["items"]?.arrayValue?.count == 50)
             #expect(rest["next_cursor"] == .null)
 
             // Filters: container and status, pages continue without repeats.
@@ -158,34 +158,67 @@ struct DashboardAPITests {
             repeat {
                 let path = "/api/history?container=api&status=failed&limit=7" + (cursor.map { "&cursor=\($0)" } ?? "")
                 let page = try await h.get(path).json
-                for item in page["items"]?.array ?? [] {
-                    #expect(item["container"]?.string == "api" && item["status"]?.string == "failed")
-                    seen.append(item["incident_id"]?.string ?? "")
+                for item in page["items"]?.arrayValue ?? [] {
+                    #expect(item["container"]?.stringValue == "api" && item["status"]?.stringValue == "failed")
+                    seen.append(item["incident_id"]?.stringValue ?? "")
                 }
-                cursor = page["next_cursor"]?.string
+                cursor = page["next_cursor"]?.stringValue
             } while cursor != nil
             let expected = (0..<250).filter { $0 % 2 == 0 && $0 % 5 == 1 }.reversed().map { "inc-\($0)" }
             #expect(seen == expected)
 
             // Time range: entries 100...109.
             let ranged = try await h.get("/api/history?since=\(base + 100_000)&until=\(base + 109_000)").json
-            #expect(ranged["items"]?.array?.compactMap { $0["incident_id"]?.string } == (100...109).reversed().map { "inc-\($0)" })
+            #expect(ranged["items"]?.arrayValue?.compactMap { $0["incident_id"]?.stringValue } == (100...109).reversed().map { "inc-\($0)" })
 
-            let item = try #require(ranged["items"]?.array?.first)
-            #expect(item["rule"]?.string == "restart_on_exit" && item["reason"]?.string == "attempt 109")
+            let item = try #require(ranged["items"]?.arrayValue?.first)
+            #expect(item["rule"]?.stringValue == "restart_on_exit" && item["reason"]?.stringValue == "attempt 109")
 
             let audit = try await h.get("/api/audit?id=inc-7").json
-            #expect(audit["items"]?.array?.count == 1)
-            #expect(audit["items"]?.array?.first?["record"]?["decision"]?.string == "allowed")
-            #expect(try await h.get("/api/audit?id=inc-8").json["items"]?.array?.isEmpty == true)
+            #expect(audit["items"]?.arrayValue?.count == 1)
+            #expect(audit["items"]?.arrayValue?.first?["record"]?["decision"]?.stringValue == "allowed")
+            #expect(try await h.get("/api/audit?id=inc-8").json["items"]?.arrayValue?.isEmpty == true)
 
             #expect(try await h.get("/api/history?cursor=nonsense").status == 400)
             #expect(try await h.get("/api/history?since=yesterday").status == 400)
 
             let overview = try await h.get("/api/overview").json
-            #expect(overview["remediations_24h"] == .number(250))
-            #expect(overview["remediations_by_status_24h"]?["success"] == .number(100))
+            #expect(overview["remediations_24h"] == .integer(250))
+            #expect(overview["remediations_by_status_24h"]?["success"] == .integer(100))
             #expect(overview["success_rate_24h"] == .number(100.0 / 200.0))
+        } catch {
+            try await h.shutdown()
+            throw error
+        }
+        try await h.shutdown()
+    }
+
+    /// In dry-run nothing was done: the incident stays open, saying what would have been done,
+    /// while the container is still unhealthy, and closes once it is healthy again.
+    @Test func aDryRunOutcomeKeepsTheIncidentOpenWhileTheContainerIsUnhealthy() async throws {
+        let h = try await DashboardHarness()
+        do {
+            try await h.setStats("crashy", status: "exited")
+            try await h.publish("health_alert", DashboardHarness.envelope("health_alert", data: [
+                "container_name": "crashy", "status": "exited", "exit_code": 1, "incident_id": "inc-d",
+                "anomalies": [["type": "non_zero_exit", "severity": "high", "value": 1, "threshold": 0]],
+            ]))
+            try await h.publish("remediation_complete", DashboardHarness.envelope("remediation_complete", data: [
+                "container": "crashy", "action": "restart", "incident_id": "inc-d", "dry_run": true,
+                "result": ["status": "skipped", "reason": "dry run: would restart (stop timeout 10 s)"],
+            ]))
+            let open = try await h.get("/api/incidents").json["items"]?.arrayValue ?? []
+            #expect(open.count == 1)
+            #expect(open.first?["incident_id"]?.stringValue == "inc-d" && open.first?["state"]?.stringValue == "dry-run")
+            #expect(open.first?["doing"]?.stringValue == "would restart (stop timeout 10 s); dry-run, so nothing was changed")
+            #expect(open.first?["problem"]?.stringValue == "crashy: exited, exit 1", "the exit code is not said twice")
+
+            try await h.setStats("crashy")
+            // Stats are re-read at most every half second.
+            let closed = try await TestProcess.waitUntil(timeout: .seconds(5)) {
+                try await h.get("/api/incidents").json["items"]?.arrayValue?.isEmpty == true
+            }
+            #expect(closed)
         } catch {
             try await h.shutdown()
             throw error
@@ -220,28 +253,28 @@ struct DashboardAPITests {
                 "container": "healed", "action": "restart", "incident_id": "inc-c", "result": ["status": "failed", "reason": "timeout"],
             ]))
 
-            let incidents = try await h.get("/api/incidents").json["items"]?.array ?? []
+            let incidents = try await h.get("/api/incidents").json["items"]?.arrayValue ?? []
             #expect(incidents.count == 1)
             let incident = try #require(incidents.first)
-            #expect(incident["incident_id"]?.string == "inc-a" && incident["state"]?.string == "remediating")
-            #expect(incident["rule"]?.string == "cpu_runaway")
-            #expect(incident["problem"]?.string?.contains("cpu_high 97.5 > 80") == true)
+            #expect(incident["incident_id"]?.stringValue == "inc-a" && incident["state"]?.stringValue == "remediating")
+            #expect(incident["rule"]?.stringValue == "cpu_runaway")
+            #expect(incident["problem"]?.stringValue?.contains("cpu_high 97.5 > 80") == true)
 
             for n in 0..<5 {
                 _ = try await h.redis.send(["LPUSH", h.prefix + "events:all", DashboardHarness.envelope("health_alert", data: ["container_name": "c\(n)", "status": "exited"])])
             }
             let timeline = try await h.get("/api/timeline?limit=2&offset=1").json
-            #expect(timeline["total"] == .number(5))
-            #expect(timeline["items"]?.array?.map { $0["container"]?.string } == ["c3", "c2"])
+            #expect(timeline["total"] == .integer(5))
+            #expect(timeline["items"]?.arrayValue?.map { $0["container"]?.stringValue } == ["c3", "c2"])
 
             #expect(try await h.get("/api/rules").json["available"] == .bool(false))
             _ = try await h.redis.send(["SET", h.prefix + "rules:status", #"{"last_reload":"2026-11-29T04:00:00Z","load_errors":[],"rules":[{"name":"cpu_runaway","fired":3,"errors":0}]}"#])
             let rules = try await h.get("/api/rules").json
-            #expect(rules["status"]?["rules"]?.array?.first?["fired"] == .number(3))
+            #expect(rules["status"]?["rules"]?.arrayValue?.first?["fired"] == .integer(3))
 
             _ = try await h.redis.send(["XADD", h.prefix + "dead_letter", "*", "channel", "health_alert", "stream_id", "1-0", "group", "analyzer", "reason", "max deliveries", "message", "{}"])
-            let dead = try await h.get("/api/dead-letters").json["items"]?.array ?? []
-            #expect(dead.first?["reason"]?.string == "max deliveries")
+            let dead = try await h.get("/api/dead-letters").json["items"]?.arrayValue ?? []
+            #expect(dead.first?["reason"]?.stringValue == "max deliveries")
 
             let hour = { () -> String in
                 let f = DateFormatter()
@@ -251,8 +284,8 @@ struct DashboardAPITests {
             }()
             _ = try await h.redis.send(["SET", h.prefix + "llm:budget:" + hour, "12"])
             let overview = try await h.get("/api/overview").json
-            #expect(overview["llm_calls_this_hour"] == .number(12))
-            #expect(overview["llm_budget_left"] == .number(18))
+            #expect(overview["llm_calls_this_hour"] == .integer(12))
+            #expect(overview["llm_budget_left"] == .integer(18))
         } catch {
             try await h.shutdown()
             throw error
@@ -287,7 +320,7 @@ struct DashboardAPITests {
             #expect(try await failing.get("/healthz").status == 200)
             let notReady = try await failing.get("/readyz")
             #expect(notReady.status == 503)
-            #expect(notReady.json["checks"]?["docker"]?.string == "docker: unreachable")
+            #expect(notReady.json["checks"]?["docker"]?.stringValue == "docker: unreachable")
         } catch {
             try await failing.shutdown()
             throw error

@@ -14,12 +14,10 @@ text and never executed. Prints one line per check and exits non-zero on the fir
 import json
 import os
 import subprocess
-import sys
-import time
 import uuid
 from datetime import datetime, timezone
 
-from playwright.sync_api import sync_playwright
+from browser_checks import BrowserPage, Checks, wait_until
 
 URL = os.environ["DASHBOARD_URL"]
 SOCKET = os.environ["REDIS_SOCKET"]
@@ -27,17 +25,8 @@ PREFIX = os.environ["KEY_PREFIX"]
 SCREENSHOT = os.environ.get("SCREENSHOT")
 MARKUP = "<img src=x onerror=alert(1)>"
 
-passed = 0
-
-
-def check(name, condition, detail=""):
-    global passed
-    if not condition:
-        print(f"FAIL {name} {detail}", flush=True)
-        print(f"{passed} passed, 1 failed", flush=True)
-        sys.exit(1)
-    passed += 1
-    print(f"ok   {name}", flush=True)
+checks = Checks()
+check = checks.check
 
 
 def redis(*args):
@@ -54,31 +43,8 @@ def publish(channel, event_type, data):
     redis("PUBLISH", PREFIX + channel, message)
 
 
-def wait_until(predicate, seconds=8.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
-
-
 def main():
-    console_errors = []
-    dialogs = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: console_errors.append(str(e)))
-
-        def on_dialog(d):
-            dialogs.append(d.message)
-            d.dismiss()
-
-        page.on("dialog", on_dialog)
-
+    with BrowserPage() as (page, console_errors, dialogs):
         page.goto(URL + "/", wait_until="load")
         page.wait_for_selector("#containers tr[data-container]", timeout=10000)
         page.wait_for_selector("#live.on", timeout=10000)
@@ -92,6 +58,14 @@ def main():
         check("the markup created no element", page.evaluate("document.querySelectorAll('main img').length") == 0)
         name_cell = page.locator("#containers tr[data-container] .name", has_text="<b>bold</b>")
         check("a container name with markup is shown as text", name_cell.count() == 1)
+
+        # The rules panel, from the analyzer's rules:status.
+        first_rule = page.locator("#rules tr").first.locator("td").all_inner_texts()
+        check("the rules panel lists the most matched rule first with its counts",
+              first_rule == ["restart_on_exit", "30", "28", "0"], str(first_rule))
+        check("a disabled rule is marked off", page.locator("#rules tr.off", has_text="old_rule (off)").count() == 1)
+        check("a rule file that failed to load is listed",
+              "rules/x.lua:3: unexpected symbol" in page.locator("#rules-errors").inner_text())
 
         # Dry-run banner from the responder heartbeat.
         check("dry-run banner is shown", page.locator("#dry-run-banner").is_visible())
@@ -144,13 +118,7 @@ def main():
             page.screenshot(path=SCREENSHOT.replace(".png", "-audit.png"))
         page.click("#audit-close")
 
-        if SCREENSHOT:
-            page.screenshot(path=SCREENSHOT)
-            page.screenshot(path=SCREENSHOT.replace(".png", "-full.png"), full_page=True)
-        check("no dialog fired", not dialogs, str(dialogs))
-        check("no console errors", not console_errors, str(console_errors))
-        browser.close()
-    print(f"{passed} passed, 0 failed", flush=True)
+        checks.finish(page, console_errors, dialogs, SCREENSHOT)
 
 
 if __name__ == "__main__":

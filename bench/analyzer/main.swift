@@ -115,8 +115,9 @@ do {
                  latencies.count, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last ?? 0))
     print("command: swift run -c release HemoStatAnalyzerBenchmark \(url.contains("@") ? "<redis-url>" : url) \(count) \(rulesDirectory)")
 
-    if let names = try await redis.send(["KEYS", prefix + "*"]).array?.compactMap(\.string), !names.isEmpty {
-        try await redis.send(["DEL"] + names)
+    // The publisher's connection: the analyzer's was in use when its task was cancelled.
+    if let names = try await publisher.send(["KEYS", prefix + "*"]).array?.compactMap(\.string), !names.isEmpty {
+        try await publisher.send(["DEL"] + names)
     }
 } catch {
     fail("benchmark failed: \(error)")

@@ -72,9 +72,14 @@ public struct BusConsumer: Service {
                     lastReclaim = .now
                     try await reclaim()
                 }
-                let entries = try await reader.xreadgroup(
-                    group: group, consumer: consumer, streams: [(channel, ">")],
-                    count: configuration.batchSize, block: configuration.blockTime)
+                // A graceful shutdown ends the blocked read at once. Entries the server handed
+                // over in that instant stay pending for this member and are read again first
+                // thing when it starts next.
+                let entries = try await cancelWhenGracefulShutdown { [reader, group, consumer, channel] in
+                    try await reader.xreadgroup(
+                        group: group, consumer: consumer, streams: [(channel, ">")],
+                        count: configuration.batchSize, block: configuration.blockTime)
+                }
                 try await handle(entries, redelivered: false)
                 backoff = .milliseconds(200)
             } catch is CancellationError {

@@ -1,6 +1,7 @@
 import HemoStatRedis
 import Foundation
 import HemoStatRules
+import Logging
 import Yams
 
 /// One key of the configuration: where it lives in the file, its environment variable, how
@@ -52,7 +53,7 @@ enum ConfigurationSchema {
         let httpURL = Parsers.url(schemes: ["http", "https"])
         var fields: [ConfigField] = [
             ConfigField("host_id", \.hostID, p.string(), env: "HEMOSTAT_HOST_ID"),
-            ConfigField("log_level", \.logLevel, p.logLevel(), env: "HEMOSTAT_LOG_LEVEL"),
+            ConfigField("log_level", \.logLevel, p.choice(Logger.Level.self), env: "HEMOSTAT_LOG_LEVEL"),
             ConfigField("state_directory", \.stateDirectory, p.string(), env: "HEMOSTAT_STATE_DIRECTORY"),
 
             redisURLField(),

@@ -1,6 +1,5 @@
 import Foundation
 import HemoStatRules
-import Logging
 import Yams
 
 /// A value's problem before its location is known.
@@ -222,25 +221,6 @@ enum Parsers {
                 return .failure(ValueProblem(code: .invalidValue, message: "unknown value \(quoted(raw)); expected one of \(allowed)"))
             }
             return .success(value)
-        }
-        return ValueParser(
-            kind: "one of \(allowed)",
-            yaml: { node in
-                guard let scalar = node.scalar, node.tagName != .null else { return .failure(wrongType("one of \(allowed)", node)) }
-                return parse(scalar.string)
-            },
-            text: parse,
-            render: { $0.rawValue })
-    }
-
-    static func logLevel() -> ValueParser<Logger.Level> {
-        let levels = Logger.Level.allCases
-        let allowed = levels.map(\.rawValue).joined(separator: ", ")
-        func parse(_ raw: String) -> Result<Logger.Level, ValueProblem> {
-            guard let level = Logger.Level(rawValue: raw.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                return .failure(ValueProblem(code: .invalidValue, message: "unknown value \(quoted(raw)); expected one of \(allowed)"))
-            }
-            return .success(level)
         }
         return ValueParser(
             kind: "one of \(allowed)",

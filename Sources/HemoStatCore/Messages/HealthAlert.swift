@@ -222,32 +222,42 @@ public struct HealthAlert: MessagePayload {
         o.set("stopped_by_operator", stoppedByOperator)
         o.set("started_at", startedAt)
         o.set("finished_at", finishedAt)
-        if let metrics {
-            var m = ObjectBuilder()
-            m.set("cpu_percent", metrics.cpuPercent)
-            m.set("memory_percent", metrics.memoryPercent)
-            m.set("memory_usage", metrics.memoryUsage)
-            m.set("memory_limit", metrics.memoryLimit)
-            m.set("network_rx_bytes", metrics.networkRxBytes)
-            m.set("network_tx_bytes", metrics.networkTxBytes)
-            m.set("blkio_read_bytes", metrics.blkioReadBytes)
-            m.set("blkio_write_bytes", metrics.blkioWriteBytes)
-            m.set("pids", metrics.pids)
-            o["metrics"] = m.value
-        }
-        o["anomalies"] = .array(anomalies.map { anomaly in
-            var a = ObjectBuilder()
-            a.set("type", anomaly.type.rawValue)
-            a.set("severity", anomaly.severity.rawValue)
-            a.set("value", anomaly.value)
-            a.set("threshold", anomaly.threshold)
-            a.set("message", anomaly.message)
-            a.set("projected_seconds_to_limit", anomaly.projectedSecondsToLimit)
-            return a.value
-        })
+        o.set("metrics", metrics?.json)
+        o["anomalies"] = .array(anomalies.map(\.json))
         o.set("source", source.rawValue)
         o.set("incident_id", incidentID)
         o.set("detected_at", detectedAt)
         return o.value
+    }
+}
+
+extension ContainerMetrics {
+    /// The `metrics` object of a health alert and of the stats document.
+    var json: JSONValue {
+        var m = ObjectBuilder()
+        m.set("cpu_percent", cpuPercent)
+        m.set("memory_percent", memoryPercent)
+        m.set("memory_usage", memoryUsage)
+        m.set("memory_limit", memoryLimit)
+        m.set("network_rx_bytes", networkRxBytes)
+        m.set("network_tx_bytes", networkTxBytes)
+        m.set("blkio_read_bytes", blkioReadBytes)
+        m.set("blkio_write_bytes", blkioWriteBytes)
+        m.set("pids", pids)
+        return m.value
+    }
+}
+
+extension Anomaly {
+    /// One element of the `anomalies` array of a health alert and of the stats document.
+    var json: JSONValue {
+        var a = ObjectBuilder()
+        a.set("type", type.rawValue)
+        a.set("severity", severity.rawValue)
+        a.set("value", value)
+        a.set("threshold", threshold)
+        a.set("message", message)
+        a.set("projected_seconds_to_limit", projectedSecondsToLimit)
+        return a.value
     }
 }

@@ -48,6 +48,56 @@ public enum JSONValue: Sendable, Hashable {
     }
 }
 
+extension JSONValue {
+    /// The field `key` of an object; nil when this is not an object or has no such field.
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let fields) = self { return fields[key] }
+        return nil
+    }
+
+    /// The text of a string; nil for any other type.
+    public var stringValue: String? {
+        if case .string(let string) = self { return string }
+        return nil
+    }
+
+    /// An integer, or a number with no fractional part that fits; nil for any other value.
+    public var intValue: Int? {
+        switch self {
+        case .integer(let int): int
+        case .number(let double) where double.rounded() == double && abs(double) < 9e15: Int(double)
+        default: nil
+        }
+    }
+
+    /// Any number; nil for any other type.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let int): Double(int)
+        case .number(let double): double
+        default: nil
+        }
+    }
+
+    /// A boolean; nil for any other type.
+    public var boolValue: Bool? {
+        if case .bool(let flag) = self { return flag }
+        return nil
+    }
+
+    /// The elements of an array; nil for any other type.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    /// The fields of an object; nil for any other type.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let fields) = self { return fields }
+        return nil
+    }
+}
+
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {

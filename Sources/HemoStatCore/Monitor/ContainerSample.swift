@@ -60,35 +60,6 @@ public struct HistoryPoint: Sendable, Hashable {
     }
 }
 
-extension ContainerMetrics {
-    var json: JSONValue {
-        var m = ObjectBuilder()
-        m.set("cpu_percent", cpuPercent)
-        m.set("memory_percent", memoryPercent)
-        m.set("memory_usage", memoryUsage)
-        m.set("memory_limit", memoryLimit)
-        m.set("network_rx_bytes", networkRxBytes)
-        m.set("network_tx_bytes", networkTxBytes)
-        m.set("blkio_read_bytes", blkioReadBytes)
-        m.set("blkio_write_bytes", blkioWriteBytes)
-        m.set("pids", pids)
-        return m.value
-    }
-}
-
-extension Anomaly {
-    var json: JSONValue {
-        var a = ObjectBuilder()
-        a.set("type", type.rawValue)
-        a.set("severity", severity.rawValue)
-        a.set("value", value)
-        a.set("threshold", threshold)
-        a.set("message", message)
-        a.set("projected_seconds_to_limit", projectedSecondsToLimit)
-        return a.value
-    }
-}
-
 /// The document stored at `hemostat:stats:<container>` (see docs/redis-keys.md), also what
 /// `hemostat monitor --once --json` prints per container.
 public enum StatsDocument {

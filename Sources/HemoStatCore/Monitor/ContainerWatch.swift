@@ -46,6 +46,9 @@ public struct ContainerWatch: Sendable {
     private var lastStopRequest: (at: Date, action: String, signal: String?)?
     private var operatorStopDetail: String?
     private var pendingOOM: Date?
+    /// A `die` with exit code 137 (SIGKILL) not from the API, held for `oomGrace` in case the
+    /// engine's `oom` event follows it (the engine sends the two in either order).
+    private var pendingKill: Date?
     private var oomSeen: Date?
     private var firstObservation = true
 
@@ -117,9 +120,18 @@ public struct ContainerWatch: Sendable {
             }
             if oomSeen != nil { latest.container.oomKilled = true }
             latest.metrics = nil
+            if !stoppedByOperator, oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
+                pendingKill = event.time
+                return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
+            }
             return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
         case "oom":
             oomSeen = event.time
+            if let killed = pendingKill {
+                pendingKill = nil
+                latest.container.oomKilled = true
+                return reconcile(now: now, source: .event, faultAt: killed, closing: false)
+            }
             pendingOOM = event.time
             return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
         case "health_status":
@@ -140,8 +152,16 @@ public struct ContainerWatch: Sendable {
         }
     }
 
-    /// Time passed: a pending OOM whose `die` did not come is alerted now.
+    /// Time passed: a pending OOM whose `die` did not come, or a SIGKILL exit whose `oom` did
+    /// not come, is alerted now.
     public mutating func tick(now: Date) -> [WatchAction] {
+        if let killed = pendingKill {
+            guard now.timeIntervalSince(killed) >= policy.oomGrace - 0.001 else {
+                return [.checkAgain(containerID: containerID, at: killed.addingTimeInterval(policy.oomGrace))]
+            }
+            pendingKill = nil
+            return reconcile(now: now, source: .event, faultAt: killed, closing: false)
+        }
         guard let pending = pendingOOM else { return [] }
         guard now.timeIntervalSince(pending) >= policy.oomGrace - 0.001 else { return [.checkAgain(containerID: containerID, at: pending.addingTimeInterval(policy.oomGrace))] }
         pendingOOM = nil
@@ -239,6 +259,7 @@ public struct ContainerWatch: Sendable {
         lastStopRequest = nil
         oomSeen = nil
         pendingOOM = nil
+        pendingKill = nil
     }
 
     /// Compares what is wrong now with the open incident and says what to announce.

@@ -110,18 +110,29 @@ actor MonitorRuntime {
     }
 
     /// Sleeps `duration`, or less when the event stream asks for a resynchronising poll.
+    /// Returns at once when the calling task is cancelled.
     func waitForNextCycle(_ duration: Duration) async {
         if resyncRequested {
             resyncRequested = false
             return
         }
         let id = UUID()
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            wakeCycle = continuation
-            timers[id] = Task { [weak self] in
-                try? await Task.sleep(for: duration)
-                await self?.wake()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Runs on the actor: a cancellation before this point is seen here, one after it
+                // finds the continuation stored.
+                if Task.isCancelled || stopping {
+                    continuation.resume()
+                    return
+                }
+                wakeCycle = continuation
+                timers[id] = Task { [weak self] in
+                    try? await Task.sleep(for: duration)
+                    await self?.wake()
+                }
             }
+        } onCancel: {
+            Task { await self.wake() }
         }
         timers[id]?.cancel()
         timers[id] = nil

@@ -59,7 +59,8 @@ public struct MonitorService: Service {
                     await runtime.waitForNextCycle(wait)
                 }
             }
-            // Returns when graceful shutdown begins (or the task is cancelled).
+            // Returns when a graceful shutdown is requested (or throws on cancellation); the
+            // event stream and the waits are then cancelled.
             try? await gracefulShutdown()
             await runtime.shutdown()
             group.cancelAll()

@@ -21,11 +21,11 @@ public enum MetricNames {
     // Analyzer
     /// Timer: from a `health_alert` read to its decision published (label `method`: rules, llm).
     public static let analyzerDecisionSeconds = "hemostat_analyzer_decision_seconds"
-    /// Counter: decisions (labels `method`, `outcome`: remediate, false_alarm, escalate, none).
+    /// Counter: decisions (labels `method`, `outcome`: remediate, false_alarm, escalate, none, stale).
     public static let analyzerDecisions = "hemostat_analyzer_decisions_total"
     /// Counter: false alarms declared.
     public static let falseAlarms = "hemostat_false_alarms_total"
-    /// Counter: rule evaluations that failed (label `kind`: runtime, instruction_limit, memory_limit).
+    /// Counter: rule evaluations that failed (label `kind`: runtime, instruction_limit, memory_limit, api).
     public static let ruleErrors = "hemostat_rule_errors_total"
     /// Counter: LLM calls (labels `provider`, `outcome`: ok, error, timeout, invalid, cached, budget).
     public static let llmCalls = "hemostat_llm_calls_total"

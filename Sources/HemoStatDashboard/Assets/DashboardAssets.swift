@@ -96,7 +96,7 @@ enum DashboardAssets {
       <h2 id="h-rules">Rules</h2>
       <div id="rules-meta" class="muted">no status published by the analyzer yet</div>
       <ul id="rules-errors" class="errors"></ul>
-      <table class="grid compact"><thead><tr><th>Rule</th><th>Fired</th><th>Errors</th><th>Last fired</th></tr></thead><tbody id="rules"></tbody></table>
+      <table class="grid compact"><thead><tr><th>Rule</th><th title="alerts the rule matched">Matched</th><th title="times its answer was the decision">Decided</th><th>Errors</th></tr></thead><tbody id="rules"></tbody></table>
       <h2 class="sub">Agents</h2>
       <table class="grid compact"><thead><tr><th>Agent</th><th>Host</th><th>Version</th><th>Since</th></tr></thead><tbody id="agents"></tbody></table>
       <h2 class="sub">Dead letters</h2>
@@ -173,6 +173,8 @@ svg.spark.mem polyline { stroke: #c59cff; }
 .incident { border: 1px solid var(--line); border-left: 4px solid var(--bad); border-radius: 6px; padding: 9px 11px; background: #1b2129; }
 .incident.remediating { border-left-color: var(--info); }
 .incident.detected { border-left-color: var(--warn); }
+.incident.dry-run { border-left-color: var(--warn); }
+tr.off td { color: var(--muted); }
 .incident .head { display: flex; justify-content: space-between; gap: 8px; align-items: baseline; }
 .incident .what { margin: 5px 0 3px; }
 .incident .doing { color: var(--accent); }
@@ -399,7 +401,7 @@ async function loadContainers() {
 // ---- incidents
 
 function incidentCard(i) {
-  return el('article', { class: 'incident ' + (i.state || ''), 'data-incident': i.incident_id || '' },
+  return el('article', { class: 'incident ' + (i.state || ''), 'data-incident': i.incident_id || '', 'data-container': i.container || '' },
     el('div', { class: 'head' }, el('span', { class: 'name', text: i.container || '?' }), badge(i.state || '?')),
     el('div', { class: 'what', text: i.problem || '' }),
     el('div', { class: 'doing', text: i.doing || '' }),
@@ -500,18 +502,22 @@ async function loadRules() {
   if (!r.available) { body.replaceChildren(); errs.replaceChildren(); return; }
   const s = r.status || {};
   const reload = s.last_reload || s.loaded_at || s.reloaded_at;
+  const when = (t) => stamp(typeof t === 'number' ? t : Date.parse(t));
   const files = Array.isArray(s.files) ? s.files.length + ' files' : '';
-  $('rules-meta').textContent = ['last reload ' + (reload ? stamp(typeof reload === 'number' ? reload : Date.parse(reload)) : 'unknown'), files].filter(Boolean).join(' · ');
+  $('rules-meta').textContent = ['last reload ' + (reload ? when(reload) : 'unknown'), files,
+    s.updated_at ? 'counts as of ' + when(s.updated_at) : ''].filter(Boolean).join(' · ');
   const loadErrors = s.load_errors || s.errors || [];
   errs.replaceChildren(...(Array.isArray(loadErrors) ? loadErrors : []).slice(0, 20).map((e) =>
-    el('li', { text: typeof e === 'string' ? e : [e.file, e.line, e.message].filter((x) => x !== undefined).join(':') })));
+    el('li', { text: typeof e === 'string' ? e : [e.location || [e.file, e.line].filter((x) => x !== undefined).join(':'), e.message].filter(Boolean).join(': ') })));
   let rules = s.rules || [];
   if (!Array.isArray(rules)) rules = Object.entries(rules).map(([name, v]) => Object.assign({ name }, v));
-  rules.sort((a, b) => (b.fired || b.fires || 0) - (a.fired || a.fires || 0));
-  body.replaceChildren(...rules.slice(0, 100).map((x) => el('tr', null,
-    el('td', { text: x.name || x.rule || '?' }), el('td', { text: x.fired ?? x.fires ?? 0 }),
-    el('td', { class: (x.errors || 0) > 0 ? 'bad' : '', text: x.errors ?? 0 }),
-    el('td', { text: x.last_fired ? stamp(typeof x.last_fired === 'number' ? x.last_fired : Date.parse(x.last_fired)) : '' }))));
+  const matched = (x) => x.matched ?? x.fired ?? x.fires ?? 0;
+  rules.sort((a, b) => matched(b) - matched(a));
+  body.replaceChildren(...rules.slice(0, 100).map((x) => el('tr', { class: x.enabled === false ? 'off' : '' },
+    el('td', { text: (x.name || x.rule || '?') + (x.enabled === false ? ' (off)' : x.dry_run ? ' (dry-run)' : ''), title: x.description || '' }),
+    el('td', { text: matched(x) }),
+    el('td', { text: x.decisive ?? '' }),
+    el('td', { class: (x.errors || 0) > 0 ? 'bad' : '', text: x.errors ?? 0 }))));
 }
 
 async function loadDeadLetters() {
@@ -576,7 +582,7 @@ function connect() {
   const setLive = (on) => { live.className = 'live ' + (on ? 'on' : 'off'); live.textContent = on ? 'live' : 'reconnecting'; };
   source.addEventListener('hello', (ev) => { setLive(JSON.parse(ev.data).live); schedule('overview', 'containers', 'incidents', 'history'); });
   source.addEventListener('status', (ev) => setLive(JSON.parse(ev.data).live));
-  source.addEventListener('tick', () => schedule('overview', 'containers', 'incidents'));
+  source.addEventListener('tick', () => schedule('overview', 'containers', 'incidents', 'rules'));
   source.addEventListener('message', (ev) => {
     const m = JSON.parse(ev.data);
     if (m.event) pushTimeline(m.event);

@@ -9,12 +9,13 @@ import Synchronization
 /// lists by LRANGE windows.
 final class DashboardStore: Sendable {
     let redis: RedisClient
-    let keys: DashboardKeys
+    let keys: KeySpace
     let configuration: DashboardConfiguration
     let logger: Logger
     private let remediationWindow: StreamWindow
     private let falseAlarmWindow: StreamWindow
     private let containerRead = Mutex<(at: ContinuousClock.Instant, task: Task<[ContainerRow], any Error>)?>(nil)
+    private let statsCache = Mutex<[String: (text: String, value: JSONValue?)]>([:])
     private let agentCache = Mutex<(at: ContinuousClock.Instant, agents: [AgentHeartbeat])?>(nil)
 
     /// Entries one history or audit query may examine before it answers with a cursor.
@@ -23,11 +24,11 @@ final class DashboardStore: Sendable {
 
     init(redis: RedisClient, configuration: DashboardConfiguration, logger: Logger) {
         self.redis = redis
-        self.keys = DashboardKeys(prefix: configuration.keyPrefix)
+        self.keys = KeySpace(prefix: configuration.keyPrefix)
         self.configuration = configuration
         self.logger = logger
-        remediationWindow = StreamWindow(stream: keys.channel("remediation_complete"))
-        falseAlarmWindow = StreamWindow(stream: keys.channel("false_alarm"))
+        remediationWindow = StreamWindow(stream: keys.channel(.remediationComplete))
+        falseAlarmWindow = StreamWindow(stream: keys.channel(.falseAlarm))
     }
 
     // MARK: - Agents and mode
@@ -35,8 +36,8 @@ final class DashboardStore: Sendable {
     struct AgentHeartbeat: Sendable {
         var agent: String
         var host: String
-        var document: JSONNode
-        var dryRun: Bool? { document["dry_run"]?.bool }
+        var document: JSONValue
+        var dryRun: Bool? { document["dry_run"]?.boolValue }
     }
 
     /// Live heartbeats (`agents:<agent>:<host>`), read with a bounded SCAN and cached for a second.
@@ -48,7 +49,7 @@ final class DashboardStore: Sendable {
         var found: [String] = []
         var rounds = 0
         repeat {
-            let reply = try await redis.send(["SCAN", cursor, "MATCH", keys.agentsPattern, "COUNT", "1000"])
+            let reply = try await redis.send(["SCAN", cursor, "MATCH", keys.agentPattern, "COUNT", "1000"])
             guard let parts = reply.array, parts.count == 2 else { break }
             cursor = parts[0].string ?? "0"
             found += (parts[1].array ?? []).compactMap(\.string)
@@ -58,7 +59,7 @@ final class DashboardStore: Sendable {
         if !found.isEmpty {
             let values = try await redis.send(["MGET"] + found)
             for (key, value) in zip(found, values.array ?? []) {
-                guard let text = value.string, let doc = JSONNode(parsing: text) else { continue }
+                guard let text = value.string, let doc = (try? JSONValue.parse(text)) else { continue }
                 let rest = key.dropFirst(keys.prefix.count + "agents:".count)
                 let pieces = rest.split(separator: ":", maxSplits: 1).map(String.init)
                 agents.append(AgentHeartbeat(agent: pieces.first ?? "?", host: pieces.count > 1 ? pieces[1] : "", document: doc))
@@ -76,27 +77,27 @@ final class DashboardStore: Sendable {
     }
 
     func gate(dryRun: Bool) -> SafetyGate {
-        SafetyGate(redis: redis, policy: SafetyPolicy(), namespace: dryRun ? keys.dryRunGateNamespace : keys.liveGateNamespace)
+        SafetyGate(redis: redis, policy: SafetyPolicy(), namespace: dryRun ? keys.dryRunGate : keys.gate)
     }
 
     // MARK: - Containers
 
     struct ContainerRow: Sendable {
         var name: String
-        var lastSeenMs: Int64
-        var stats: JSONNode?
+        var lastSeenMs: Int
+        var stats: JSONValue?
 
-        var status: String { stats?["status"]?.string ?? "unknown" }
-        var health: String { stats?["health_status"]?.string ?? "none" }
-        var anomalies: [JSONNode] { stats?["anomalies"]?.array ?? [] }
+        var status: String { stats?["status"]?.stringValue ?? "unknown" }
+        var health: String { stats?["health_status"]?.stringValue ?? "none" }
+        var anomalies: [JSONValue] { stats?["anomalies"]?.arrayValue ?? [] }
         var excluded: Bool {
-            stats?["excluded"]?.bool == true || stats?["labels"]?["hemostat.enable"]?.string?.lowercased() == "false"
+            stats?["excluded"]?.boolValue == true || stats?["labels"]?["hemostat.enable"]?.stringValue?.lowercased() == "false"
         }
-        var protected: Bool { stats?["protected"]?.bool == true }
+        var protected: Bool { stats?["protected"]?.boolValue == true }
         /// Something is wrong with it now.
         var isUnhealthy: Bool {
             guard stats != nil else { return false }
-            if health == "unhealthy" || stats?["oom_killed"]?.bool == true || !anomalies.isEmpty { return true }
+            if health == "unhealthy" || stats?["oom_killed"]?.boolValue == true || !anomalies.isEmpty { return true }
             return !["running", "unknown"].contains(status)
         }
     }
@@ -123,7 +124,7 @@ final class DashboardStore: Sendable {
         while i + 1 < flat.count {
             if let name = flat[i].string {
                 let score = flat[i + 1].string.flatMap(Double.init) ?? 0
-                rows.append(ContainerRow(name: name, lastSeenMs: Int64(score), stats: nil))
+                rows.append(ContainerRow(name: name, lastSeenMs: Int(score), stats: nil))
             }
             i += 2
         }
@@ -132,15 +133,27 @@ final class DashboardStore: Sendable {
             let chunk = rows[offset..<min(offset + 250, rows.count)]
             let values = try await redis.send(["MGET"] + chunk.map { keys.stats($0.name) })
             for (j, value) in (values.array ?? []).enumerated() {
-                if let text = value.string { rows[offset + j].stats = JSONNode(parsing: text) }
+                if let text = value.string { rows[offset + j].stats = parsedStats(rows[offset + j].name, text) }
             }
             offset += chunk.count
         }
         return rows
     }
 
+    /// A container's stats document, parsed again only when its text changed since the last
+    /// read (the monitor rewrites it once a poll; pages re-read it every tick).
+    private func parsedStats(_ name: String, _ text: String) -> JSONValue? {
+        if let cached = statsCache.withLock({ $0[name] }), cached.text == text { return cached.value }
+        let value = try? JSONValue.parse(text)
+        statsCache.withLock { cache in
+            if cache.count >= 2 * configuration.maxContainers { cache.removeAll() }
+            cache[name] = (text, value)
+        }
+        return value
+    }
+
     /// The grid: problems first, then by name; `query` filters by a substring of the name.
-    func containers(query: String?, limit: Int, offset: Int) async throws -> JSONNode {
+    func containers(query: String?, limit: Int, offset: Int) async throws -> JSONValue {
         let agents = try await agents()
         let dryRun = isDryRun(agents)
         var rows = try await loadContainers()
@@ -151,90 +164,81 @@ final class DashboardStore: Sendable {
             if a.isUnhealthy != b.isUnhealthy { return a.isUnhealthy }
             return a.name < b.name
         }
-        let page = rows.dropFirst(offset).prefix(limit)
-        let gate = gate(dryRun: dryRun)
-        var items: [JSONNode] = []
-        for row in page {
-            let status = try? await gate.status(container: row.name)
-            items.append(containerItem(row, gate: status))
-        }
+        let page = Array(rows.dropFirst(offset).prefix(limit))
+        let statuses = try? await gate(dryRun: dryRun).statuses(containers: page.map(\.name))
+        let items = page.enumerated().map { index, row in containerItem(row, gate: statuses?[index]) }
         return .object([
-            "total": .number(Double(rows.count)),
-            "offset": .number(Double(offset)),
-            "limit": .number(Double(limit)),
+            "total": .integer(rows.count),
+            "offset": .integer(offset),
+            "limit": .integer(limit),
             "dry_run": .bool(dryRun),
             "items": .array(items),
         ])
     }
 
-    private func containerItem(_ row: ContainerRow, gate: ContainerGateStatus?) -> JSONNode {
+    private func containerItem(_ row: ContainerRow, gate: ContainerGateStatus?) -> JSONValue {
         let s = row.stats
         let metrics = s?["metrics"]
-        let history = (s?["history"]?.array ?? []).suffix(60)
-        var labels: JSONNode = .object([:])
+        let history = (s?["history"]?.arrayValue ?? []).suffix(60)
+        var labels: JSONValue = .object([:])
         if case .object(let o)? = s?["labels"] {
             // Bounded: a container can carry many labels; the grid shows a handful.
             labels = .object(Dictionary(uniqueKeysWithValues: o.sorted { $0.key < $1.key }.prefix(20).map { ($0.key, $0.value) }))
                 .redactingSecrets()
         }
-        var gateJSON: JSONNode = .null
+        var gateJSON: JSONValue = .null
         if let g = gate {
             gateJSON = .object([
-                "cooldown_remaining_seconds": .number(Double(g.cooldownRemainingSeconds)),
-                "actions_this_window": .number(Double(g.actionsThisWindow)),
+                "cooldown_remaining_seconds": .integer(g.cooldownRemainingSeconds),
+                "actions_this_window": .integer(g.actionsThisWindow),
                 "breaker_state": .string(g.breakerState.rawValue),
-                "breaker_failures": .number(Double(g.breakerFailures)),
-                "held_until": .from(g.heldUntil.map(ISOTime.format)),
+                "breaker_failures": .integer(g.breakerFailures),
+                "held_until": .from(g.heldUntil.map(Timestamp.format)),
                 "held_by": .from(g.heldBy),
                 "last_action": .from(g.lastAction),
                 "last_result": .from(g.lastResult),
-                "last_action_at": .from(g.lastActionAt.map(ISOTime.format)),
+                "last_action_at": .from(g.lastActionAt.map(Timestamp.format)),
                 "in_flight": .bool(g.inFlight),
             ])
         }
         return .object([
             "name": .string(row.name),
-            "id": .from(s?["container_id"]?.string.map { String($0.prefix(12)) }),
-            "image": .from(s?["image"]?.string),
-            "host": .from(s?["host"]?.string),
+            "id": .from(s?["container_id"]?.stringValue.map { String($0.prefix(12)) }),
+            "image": .from(s?["image"]?.stringValue),
+            "host": .from(s?["host"]?.stringValue),
             "status": .string(row.status),
             "health": .string(row.health),
-            "exit_code": .from(s?["exit_code"]?.int),
-            "oom_killed": .from(s?["oom_killed"]?.bool),
-            "restart_count": .from(s?["restart_count"]?.int),
-            "cpu_percent": .from(metrics?["cpu_percent"]?.double),
-            "memory_percent": .from(metrics?["memory_percent"]?.double),
-            "memory_usage": .from(metrics?["memory_usage"]?.double),
-            "memory_limit": .from(metrics?["memory_limit"]?.double),
-            "updated_at": .from(s?["updated_at"]?.string),
-            "last_seen": .number(Double(row.lastSeenMs)),
+            "exit_code": .from(s?["exit_code"]?.intValue),
+            "oom_killed": .from(s?["oom_killed"]?.boolValue),
+            "restart_count": .from(s?["restart_count"]?.intValue),
+            "cpu_percent": .from(metrics?["cpu_percent"]?.doubleValue),
+            "memory_percent": .from(metrics?["memory_percent"]?.doubleValue),
+            "memory_usage": .from(metrics?["memory_usage"]?.doubleValue),
+            "memory_limit": .from(metrics?["memory_limit"]?.doubleValue),
+            "updated_at": .from(s?["updated_at"]?.stringValue),
+            "last_seen": .integer(row.lastSeenMs),
             "stale": .bool(s == nil),
             "excluded": .bool(row.excluded),
             "protected": .bool(row.protected),
             "unhealthy": .bool(row.isUnhealthy),
             "labels": labels,
             "anomalies": .array(row.anomalies.prefix(10).map { $0.redactingSecrets() }),
-            "cpu_history": .array(history.map { .from($0["cpu_percent"]?.double) }),
-            "memory_history": .array(history.map { .from($0["memory_percent"]?.double) }),
+            "cpu_history": .array(history.map { .from($0["cpu_percent"]?.doubleValue) }),
+            "memory_history": .array(history.map { .from($0["memory_percent"]?.doubleValue) }),
             "gate": gateJSON,
         ])
     }
 
     // MARK: - Overview
 
-    func overview() async throws -> JSONNode {
+    func overview() async throws -> JSONValue {
         let agents = try await agents()
         let dryRun = isDryRun(agents)
         let rows = try await loadContainers()
-        let gate = gate(dryRun: dryRun)
-        var breakersOpen = 0
-        var breakersHalfOpen = 0
-        for row in rows {
-            guard let status = try? await gate.status(container: row.name) else { continue }
-            if status.breakerState == .open { breakersOpen += 1 }
-            if status.breakerState == .halfOpen { breakersHalfOpen += 1 }
-        }
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let statuses = (try? await gate(dryRun: dryRun).statuses(containers: rows.map(\.name))) ?? []
+        let breakersOpen = statuses.filter { $0.breakerState == .open }.count
+        let breakersHalfOpen = statuses.filter { $0.breakerState == .halfOpen }.count
+        let nowMs = Int(Date().timeIntervalSince1970 * 1000)
         let since = nowMs - 86_400_000
         let remediations = try await remediationWindow.refresh(redis: redis, since: since)
         var byStatus: [String: Int] = [:]
@@ -254,34 +258,34 @@ final class DashboardStore: Sendable {
         let perHour = counts.map { Int($0.integer ?? 0) }
         let callsThisHour = perHour.first ?? 0
         let calls24h = perHour.reduce(0, +)
-        let budgetLeft: JSONNode = configuration.llmHourlyBudget.map { .number(Double(max(0, $0 - callsThisHour))) } ?? .null
+        let budgetLeft: JSONValue = configuration.llmHourlyBudget.map { .integer(max(0, $0 - callsThisHour)) } ?? .null
 
         let responders = agents.filter { $0.agent == "responder" }
         return .object([
-            "generated_at": .string(ISOTime.format(now)),
+            "generated_at": .string(Timestamp.format(now)),
             "dry_run": .bool(dryRun),
             "responder_running": .bool(!responders.isEmpty),
-            "containers_watched": .number(Double(rows.filter { !$0.excluded }.count)),
-            "containers_total": .number(Double(rows.count)),
-            "containers_excluded": .number(Double(rows.filter(\.excluded).count)),
-            "unhealthy_now": .number(Double(rows.filter { $0.isUnhealthy && !$0.excluded }.count)),
-            "remediations_24h": .number(Double(remediations.count)),
-            "remediations_by_status_24h": .object(byStatus.mapValues { .number(Double($0)) }),
-            "remediations_attempted_24h": .number(Double(attempted)),
+            "containers_watched": .integer(rows.filter { !$0.excluded }.count),
+            "containers_total": .integer(rows.count),
+            "containers_excluded": .integer(rows.filter(\.excluded).count),
+            "unhealthy_now": .integer(rows.filter { $0.isUnhealthy && !$0.excluded }.count),
+            "remediations_24h": .integer(remediations.count),
+            "remediations_by_status_24h": .object(byStatus.mapValues { .integer($0) }),
+            "remediations_attempted_24h": .integer(attempted),
             "success_rate_24h": attempted > 0 ? .number(Double(byStatus["success"] ?? 0) / Double(attempted)) : .null,
-            "false_alarms_24h": .number(Double(falseAlarms)),
-            "breakers_open": .number(Double(breakersOpen)),
-            "breakers_half_open": .number(Double(breakersHalfOpen)),
-            "llm_calls_this_hour": .number(Double(callsThisHour)),
-            "llm_calls_24h": .number(Double(calls24h)),
+            "false_alarms_24h": .integer(falseAlarms),
+            "breakers_open": .integer(breakersOpen),
+            "breakers_half_open": .integer(breakersHalfOpen),
+            "llm_calls_this_hour": .integer(callsThisHour),
+            "llm_calls_24h": .integer(calls24h),
             "llm_hourly_budget": .from(configuration.llmHourlyBudget),
             "llm_budget_left": budgetLeft,
             "agents": .array(agents.map { a in
                 .object([
                     "agent": .string(a.agent),
                     "host": .string(a.host),
-                    "version": .from(a.document["version"]?.string),
-                    "started_at": .from(a.document["started_at"]?.string),
+                    "version": .from(a.document["version"]?.stringValue),
+                    "started_at": .from(a.document["started_at"]?.stringValue),
                     "dry_run": .from(a.dryRun),
                 ])
             }),
@@ -292,11 +296,11 @@ final class DashboardStore: Sendable {
 
     /// What is wrong now: incidents (by `incident_id`) from the last six hours of the channel
     /// streams whose latest stage is not a resolution, plus unhealthy containers that have none.
-    func incidents() async throws -> JSONNode {
-        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+    func incidents() async throws -> JSONValue {
+        let nowMs = Int(Date().timeIntervalSince1970 * 1000)
         let start = String(nowMs - 6 * 3_600_000)
         var envelopes: [Envelope] = []
-        for channel in DashboardKeys.incidentChannels {
+        for channel in KeySpace.incidentChannels {
             let entries = try await redis.xrevrange(keys.channel(channel), end: "+", start: start, count: 300)
             for entry in entries {
                 if let text = entry[field: "message"], let env = Envelope(text, streamID: entry.id) { envelopes.append(env) }
@@ -323,7 +327,7 @@ final class DashboardStore: Sendable {
             }
             latestPerContainer[container] = (incidentID, sorted)
         }
-        var active: [(Int64, JSONNode)] = []
+        var active: [(Int, JSONValue)] = []
         var incidentContainers = Set<String>()
         for (incidentID, sorted) in Array(latestPerContainer.values) + orphans {
             guard let latest = sorted.last else { continue }
@@ -332,7 +336,7 @@ final class DashboardStore: Sendable {
             let container = sorted.first { $0.container != nil }?.container
             // After an action, the incident stays open while the container is still unhealthy
             // (or, without fresh stats, for half an hour).
-            if ["failed", "ineffective", "rejected", "escalated"].contains(state.state) {
+            if ["failed", "ineffective", "rejected", "escalated", "dry-run"].contains(state.state) {
                 if let name = container, let row = rowsByName[name], row.stats != nil {
                     if !row.isUnhealthy { continue }
                 } else if nowMs - latest.milliseconds > 1_800_000 {
@@ -354,14 +358,14 @@ final class DashboardStore: Sendable {
                 "reason": .from(decision?.reason ?? outcome?.reason),
                 "analysis_method": .from(decision?.analysisMethod ?? outcome?.analysisMethod),
                 "dry_run": .bool(sorted.contains { $0.dryRun }),
-                "started_at": .number(Double(sorted.first?.milliseconds ?? 0)),
-                "updated_at": .number(Double(latest.milliseconds)),
+                "started_at": .integer(sorted.first?.milliseconds ?? 0),
+                "updated_at": .integer(latest.milliseconds),
                 "events": .array(sorted.suffix(20).map(\.listItem)),
             ])))
         }
         active.sort { $0.0 > $1.0 }
         // Unhealthy now, and no incident yet.
-        var detected: [JSONNode] = []
+        var detected: [JSONValue] = []
         for row in rows where row.isUnhealthy && !row.excluded && !incidentContainers.contains(row.name) {
             let problem = Envelope(raw: .object(["event_type": "health_alert", "data": row.stats ?? .object([:])])).summary
             detected.append(.object([
@@ -370,7 +374,7 @@ final class DashboardStore: Sendable {
                 "state": "unhealthy",
                 "doing": .string(row.excluded ? "excluded: HemoStat will not act" : "watching: no alert raised yet"),
                 "problem": .string(problem),
-                "updated_at": .number(Double(row.lastSeenMs)),
+                "updated_at": .integer(row.lastSeenMs),
                 "events": .array([]),
             ]))
             if detected.count >= 100 { break }
@@ -387,11 +391,16 @@ final class DashboardStore: Sendable {
         case "remediation_complete":
             let status = latest.status ?? "?"
             switch status {
+            case "skipped" where latest.dryRun:
+                // Nothing was done: the problem is still there, and so is the incident.
+                var would = latest.result?["reason"]?.stringValue ?? "would \(latest.action ?? "act")"
+                if would.lowercased().hasPrefix("dry run: ") { would = String(would.dropFirst("dry run: ".count)) }
+                return (true, "dry-run", "\(would); dry-run, so nothing was changed")
             case "success", "skipped":
                 return (false, status, "")
             case "rejected":
-                let retry = latest.result?["retry_after_seconds"]?.int
-                return (true, "rejected", "gate refused: \(latest.result?["reason"]?.string ?? "?")" + (retry.map { ", retry in \($0) s" } ?? ""))
+                let retry = latest.result?["retry_after_seconds"]?.intValue
+                return (true, "rejected", "gate refused: \(latest.result?["reason"]?.stringValue ?? "?")" + (retry.map { ", retry in \($0) s" } ?? ""))
             default:
                 return (true, status, "\(latest.action ?? "action") \(status): waiting for the next alert or a human")
             }
@@ -407,8 +416,8 @@ final class DashboardStore: Sendable {
     struct HistoryFilter: Sendable {
         var container: String?
         var status: String?
-        var sinceMs: Int64?
-        var untilMs: Int64?
+        var sinceMs: Int?
+        var untilMs: Int?
         /// Exclusive: continue below this stream id.
         var cursor: String?
         var limit: Int = 50
@@ -417,12 +426,12 @@ final class DashboardStore: Sendable {
     /// Remediation outcomes, newest first, from the `remediation_complete` stream. Time bounds
     /// become stream-id bounds; the other filters examine at most ``scanBudget`` entries and
     /// answer with `next_cursor` to continue.
-    func history(_ filter: HistoryFilter) async throws -> JSONNode {
-        let stream = keys.channel("remediation_complete")
+    func history(_ filter: HistoryFilter) async throws -> JSONValue {
+        let stream = keys.channel(.remediationComplete)
         var end = filter.untilMs.map(String.init) ?? "+"
         if let cursor = filter.cursor { end = "(" + cursor }
         let start = filter.sinceMs.map(String.init) ?? "-"
-        var items: [JSONNode] = []
+        var items: [JSONValue] = []
         var scanned = 0
         var lastID: String?
         var exhausted = false
@@ -453,29 +462,29 @@ final class DashboardStore: Sendable {
         return .object([
             "items": .array(items),
             "next_cursor": exhausted ? .null : .from(lastID),
-            "scanned": .number(Double(scanned)),
+            "scanned": .integer(scanned),
         ])
     }
 
-    private func historyItem(_ env: Envelope) -> JSONNode {
+    private func historyItem(_ env: Envelope) -> JSONValue {
         let d = env.data
         return .object([
             "stream_id": .from(env.streamID),
             "id": .from(env.id),
-            "at": .number(Double(env.milliseconds)),
+            "at": .integer(env.milliseconds),
             "timestamp": .from(env.timestamp),
             "container": .from(env.container),
             "action": .from(env.action),
             "status": .from(env.status),
-            "reason": .from(env.result?["reason"]?.string ?? env.reason),
-            "request_reason": .from(d["request"]?["reason"]?.string ?? d["reason"]?.string),
+            "reason": .from(env.result?["reason"]?.stringValue ?? env.reason),
+            "request_reason": .from(d["request"]?["reason"]?.stringValue ?? d["reason"]?.stringValue),
             "rule": .from(env.rule),
-            "confidence": .from(d["confidence"]?.double ?? d["request"]?["confidence"]?.double),
+            "confidence": .from(d["confidence"]?.doubleValue ?? d["request"]?["confidence"]?.doubleValue),
             "analysis_method": .from(env.analysisMethod),
             "dry_run": .bool(env.dryRun),
-            "retry_after_seconds": .from(env.result?["retry_after_seconds"]?.int),
+            "retry_after_seconds": .from(env.result?["retry_after_seconds"]?.intValue),
             "incident_id": .from(env.incidentID),
-            "request_id": .from(d["request_id"]?.string),
+            "request_id": .from(d["request_id"]?.stringValue),
             "host": .from(env.host),
         ])
     }
@@ -484,35 +493,35 @@ final class DashboardStore: Sendable {
 
     /// Audit records whose incident or request id matches, newest first (at most 50, scanning
     /// at most ``scanBudget`` records).
-    func audit(id: String) async throws -> JSONNode {
+    func audit(id: String) async throws -> JSONValue {
         var end = "+"
         var scanned = 0
-        var records: [JSONNode] = []
+        var records: [JSONValue] = []
         while scanned < Self.scanBudget && records.count < 50 {
             let batch = try await redis.xrevrange(keys.audit, end: end, start: "-", count: Self.scanBatch)
             for entry in batch {
                 scanned += 1
                 guard let text = entry[field: "record"] ?? entry[field: "message"], text.contains(id),
-                      let record = JSONNode(parsing: text), Self.mentions(record, id: id, depth: 0)
+                      let record = (try? JSONValue.parse(text)), Self.mentions(record, id: id, depth: 0)
                 else { continue }
                 records.append(.object([
                     "stream_id": .string(entry.id),
-                    "at": .from(StreamID.milliseconds(entry.id).map(Int.init)),
+                    "at": .from(StreamID.milliseconds(entry.id)),
                     "record": record.redactingSecrets(),
                 ]))
             }
             guard batch.count == Self.scanBatch, let last = batch.last else { break }
             end = "(" + last.id
         }
-        return .object(["id": .string(id), "items": .array(records), "scanned": .number(Double(scanned))])
+        return .object(["id": .string(id), "items": .array(records), "scanned": .integer(scanned)])
     }
 
     static let idKeys: Set<String> = ["incident_id", "request_id", "id", "message_id"]
 
-    static func mentions(_ value: JSONNode, id: String, depth: Int) -> Bool {
+    static func mentions(_ value: JSONValue, id: String, depth: Int) -> Bool {
         guard depth < 4, case .object(let o) = value else { return false }
         for (k, v) in o {
-            if idKeys.contains(k), v.string == id { return true }
+            if idKeys.contains(k), v.stringValue == id { return true }
             if case .object = v, mentions(v, id: id, depth: depth + 1) { return true }
         }
         return false
@@ -520,8 +529,8 @@ final class DashboardStore: Sendable {
 
     // MARK: - Timeline, rules, dead letters
 
-    func timeline(limit: Int, offset: Int, type: String?) async throws -> JSONNode {
-        let key = type.map { keys.events($0) } ?? keys.eventsAll
+    func timeline(limit: Int, offset: Int, type: String?) async throws -> JSONValue {
+        let key = type.map { keys.events($0) } ?? keys.allEvents
         let replies = try await redis.pipeline([
             ["LRANGE", key, String(offset), String(offset + limit - 1)],
             ["LLEN", key],
@@ -529,26 +538,26 @@ final class DashboardStore: Sendable {
         let items = (replies[0].array ?? []).compactMap { $0.string.flatMap { Envelope($0) }?.listItem }
         return .object([
             "items": .array(items),
-            "total": .number(Double(replies[1].integer ?? 0)),
-            "offset": .number(Double(offset)),
-            "limit": .number(Double(limit)),
+            "total": .integer(Int(replies[1].integer ?? 0)),
+            "offset": .integer(offset),
+            "limit": .integer(limit),
         ])
     }
 
-    func rules() async throws -> JSONNode {
-        guard let text = try await redis.send(["GET", keys.rulesStatus]).string, let doc = JSONNode(parsing: text) else {
+    func rules() async throws -> JSONValue {
+        guard let text = try await redis.send(["GET", keys.rulesStatus]).string, let doc = (try? JSONValue.parse(text)) else {
             return .object(["available": false])
         }
         return .object(["available": true, "status": doc.redactingSecrets()])
     }
 
-    func deadLetters(limit: Int, cursor: String?) async throws -> JSONNode {
-        let entries = try await redis.xrevrange(keys.deadLetter, end: cursor.map { "(" + $0 } ?? "+", start: "-", count: limit)
-        let items: [JSONNode] = entries.map { e in
+    func deadLetters(limit: Int, cursor: String?) async throws -> JSONValue {
+        let entries = try await redis.xrevrange(keys.channel(.deadLetter), end: cursor.map { "(" + $0 } ?? "+", start: "-", count: limit)
+        let items: [JSONValue] = entries.map { e in
             let message = e[field: "message"] ?? ""
             return .object([
                 "stream_id": .string(e.id),
-                "at": .from(StreamID.milliseconds(e.id).map(Int.init)),
+                "at": .from(StreamID.milliseconds(e.id)),
                 "channel": .from(e[field: "channel"]),
                 "source_stream_id": .from(e[field: "stream_id"]),
                 "group": .from(e[field: "group"]),
@@ -567,7 +576,7 @@ final class DashboardStore: Sendable {
 /// (only entries newer than the last one read), so the overview never re-reads thousands.
 final class StreamWindow: Sendable {
     struct Entry: Sendable {
-        var ms: Int64
+        var ms: Int
         var status: String
     }
 
@@ -576,7 +585,7 @@ final class StreamWindow: Sendable {
 
     init(stream: String) { self.stream = stream }
 
-    func refresh(redis: RedisClient, since: Int64) async throws -> [Entry] {
+    func refresh(redis: RedisClient, since: Int) async throws -> [Entry] {
         let lastID = state.withLock { $0.lastID }
         var fresh: [Entry] = []
         var newLast = lastID

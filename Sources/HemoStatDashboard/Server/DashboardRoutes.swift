@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatCore
 import HTTPTypes
 import Hummingbird
 import HemoStatRedis
@@ -24,7 +25,7 @@ struct DashboardRoutes: Sendable {
         }
         router.get("/readyz") { _, _ in
             let results = await service.readiness()
-            var checks: [String: JSONNode] = [:]
+            var checks: [String: JSONValue] = [:]
             var ready = true
             for (name, result) in results {
                 switch result {
@@ -124,16 +125,16 @@ struct DashboardRoutes: Sendable {
         )
     }
 
-    static func json(_ value: JSONNode, status: HTTPResponse.Status = .ok) -> Response {
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: value.jsonText))
+            body: .init(byteBuffer: ByteBuffer(string: value.pageText))
         )
     }
 
     /// Runs a read; a Redis failure answers 503 with a message that holds no server detail.
-    static func answer(_ body: () async throws -> JSONNode) async throws -> Response {
+    static func answer(_ body: () async throws -> JSONValue) async throws -> Response {
         do {
             return json(try await body())
         } catch let error as HTTPError {
@@ -162,9 +163,15 @@ struct DashboardRoutes: Sendable {
         return n
     }
 
-    static func time(_ text: String?, name: String) throws -> Int64? {
+    /// A time given in a query: milliseconds since the epoch, or ISO-8601.
+    static func epochMilliseconds(_ text: String) -> Int? {
+        if let ms = Int(text) { return ms }
+        return Timestamp.parse(text).map { Int(($0.timeIntervalSince1970 * 1000).rounded()) }
+    }
+
+    static func time(_ text: String?, name: String) throws -> Int? {
         guard let text, !text.isEmpty else { return nil }
-        guard let ms = ISOTime.parseQuery(text) else {
+        guard let ms = Self.epochMilliseconds(text) else {
             throw badRequest("\(name) must be ISO-8601 or milliseconds since the epoch")
         }
         return ms

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatCore
 import HemoStatRedis
 import Logging
 import Synchronization
@@ -9,13 +10,13 @@ import Synchronization
 final class LiveFeed: Sendable {
     private let clients = Mutex<(next: Int, continuations: [Int: AsyncStream<String>.Continuation], closed: Bool)>((0, [:], false))
     private let connected = Atomic<Bool>(false)
-    let keys: DashboardKeys
+    let keys: KeySpace
     let logger: Logger
 
     /// Events buffered per page before the oldest are dropped.
     static let bufferPerClient = 512
 
-    init(keys: DashboardKeys, logger: Logger) {
+    init(keys: KeySpace, logger: Logger) {
         self.keys = keys
         self.logger = logger
     }
@@ -40,7 +41,7 @@ final class LiveFeed: Sendable {
         continuation.onTermination = { [weak self] _ in
             _ = self?.clients.withLock { $0.continuations.removeValue(forKey: id) }
         }
-        continuation.yield(Self.frame(event: "hello", data: JSONNode.object(["live": .bool(isConnected)]).jsonText, retryMs: 2000))
+        continuation.yield(Self.frame(event: "hello", data: JSONValue.object(["live": .bool(isConnected)]).pageText, retryMs: 2000))
         return stream
     }
 
@@ -66,7 +67,7 @@ final class LiveFeed: Sendable {
         var backoff: Duration = .milliseconds(250)
         while !Task.isCancelled && !clients.withLock({ $0.closed }) {
             do {
-                let stream = try await subscriber.psubscribe(patterns: [keys.pubSubPattern])
+                let stream = try await subscriber.psubscribe(patterns: [keys.everything])
                 connected.store(true, ordering: .relaxed)
                 broadcast(Self.frame(event: "status", data: #"{"live":true}"#))
                 backoff = .milliseconds(250)
@@ -95,13 +96,13 @@ final class LiveFeed: Sendable {
         }
     }
 
-    static func messageFrame(_ message: RedisPubSubMessage, keys: DashboardKeys) -> String {
+    static func messageFrame(_ message: RedisPubSubMessage, keys: KeySpace) -> String {
         let channel = keys.shortChannel(message.channel)
-        var body: [String: JSONNode] = ["channel": .string(channel)]
+        var body: [String: JSONValue] = ["channel": .string(channel)]
         if let env = Envelope(message.string) {
             body["event"] = env.listItem
         }
-        return frame(event: "message", data: JSONNode.object(body).jsonText)
+        return frame(event: "message", data: JSONValue.object(body).pageText)
     }
 
     /// One SSE frame. `data` is single-line JSON (newlines inside strings are escaped).

@@ -8,12 +8,9 @@ public struct AnthropicClient: LLMClient {
 
     public let provider = "anthropic"
     public let model: String
-    private let url: String
     private let apiKey: String
     private let maxTokens: Int
-    private let timeout: Duration
-    private let transport: any LLMTransport
-    private let retry: LLMRetryPolicy
+    private let endpoint: LLMEndpoint
 
     /// - Parameter baseURL: `https://api.anthropic.com` by default; a base ending in `/v1` is
     ///   accepted as well.
@@ -23,11 +20,9 @@ public struct AnthropicClient: LLMClient {
     ) {
         self.apiKey = apiKey
         self.model = model ?? Self.defaultModel
-        self.url = LLMEndpoint.url(base: baseURL ?? Self.defaultBaseURL, path: "/v1/messages")
         self.maxTokens = maxTokens
-        self.timeout = timeout
-        self.transport = transport
-        self.retry = retry
+        self.endpoint = LLMEndpoint(
+            name: "Anthropic", base: baseURL ?? Self.defaultBaseURL, path: "/v1/messages", timeout: timeout, transport: transport, retry: retry)
     }
 
     public func complete(system: String, user: String) async throws -> LLMCompletion {
@@ -37,17 +32,12 @@ public struct AnthropicClient: LLMClient {
             "system": .string(system),
             "messages": [["role": "user", "content": .string(user)]],
         ]
-        let request = LLMHTTPRequest(
-            url: url,
-            headers: [
-                ("x-api-key", apiKey),
-                ("anthropic-version", Self.apiVersion),
-                ("content-type", "application/json"),
-                ("accept", "application/json"),
-            ],
-            body: Array(body.jsonText.utf8), timeout: timeout)
-        let response = try await retry.run { try await transport.send(request) }
-        let document = try LLMEndpoint.successDocument(response, provider: "Anthropic")
+        let document = try await endpoint.post(body, headers: [
+            ("x-api-key", apiKey),
+            ("anthropic-version", Self.apiVersion),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ])
         guard case .array(let blocks)? = document["content"] else {
             throw LLMError(code: .invalidResponse, message: "Anthropic response has no content array")
         }
@@ -76,12 +66,9 @@ public struct OpenAIChatClient: LLMClient {
 
     public let provider: String
     public let model: String
-    private let url: String
     private let apiKey: String?
     private let maxTokens: Int
-    private let timeout: Duration
-    private let transport: any LLMTransport
-    private let retry: LLMRetryPolicy
+    private let endpoint: LLMEndpoint
 
     /// - Parameters:
     ///   - apiKey: nil for a local server that needs none (no `Authorization` header is sent).
@@ -95,11 +82,10 @@ public struct OpenAIChatClient: LLMClient {
         self.apiKey = apiKey
         self.model = model ?? Self.defaultModel
         self.provider = provider
-        self.url = LLMEndpoint.url(base: baseURL ?? Self.defaultBaseURL, path: "/v1/chat/completions")
         self.maxTokens = maxTokens
-        self.timeout = timeout
-        self.transport = transport
-        self.retry = retry
+        self.endpoint = LLMEndpoint(
+            name: "OpenAI", base: baseURL ?? Self.defaultBaseURL, path: "/v1/chat/completions", timeout: timeout, transport: transport,
+            retry: retry)
     }
 
     public func complete(system: String, user: String) async throws -> LLMCompletion {
@@ -114,9 +100,7 @@ public struct OpenAIChatClient: LLMClient {
         ]
         var headers: [(name: String, value: String)] = [("content-type", "application/json"), ("accept", "application/json")]
         if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
-        let request = LLMHTTPRequest(url: url, headers: headers, body: Array(body.jsonText.utf8), timeout: timeout)
-        let response = try await retry.run { try await transport.send(request) }
-        let document = try LLMEndpoint.successDocument(response, provider: "OpenAI")
+        let document = try await endpoint.post(body, headers: headers)
         guard case .array(let choices)? = document["choices"], let first = choices.first,
               let text = first["message"]?["content"]?.stringValue, !text.isEmpty
         else {
@@ -130,7 +114,34 @@ public struct OpenAIChatClient: LLMClient {
     }
 }
 
-enum LLMEndpoint {
+/// Where a client sends its requests: each one POSTs a JSON body to `url` within `timeout`, is
+/// retried as `retry` says, and must be answered with a 2xx JSON object.
+struct LLMEndpoint: Sendable {
+    /// The provider as error messages name it (`Anthropic`, `OpenAI`).
+    let name: String
+    let url: String
+    let timeout: Duration
+    let transport: any LLMTransport
+    let retry: LLMRetryPolicy
+
+    init(name: String, base: String, path: String, timeout: Duration, transport: any LLMTransport, retry: LLMRetryPolicy) {
+        self.name = name
+        self.url = Self.url(base: base, path: path)
+        self.timeout = timeout
+        self.transport = transport
+        self.retry = retry
+    }
+
+    /// Sends `body` with `headers` and returns the JSON object of the 2xx response.
+    ///
+    /// - Throws: ``LLMError``: for a non-2xx answer after the retries, a body that is not a JSON
+    ///   object, or what the retries and the transport threw.
+    func post(_ body: JSONValue, headers: [(name: String, value: String)]) async throws -> JSONValue {
+        let request = LLMHTTPRequest(url: url, headers: headers, body: Array(body.jsonText.utf8), timeout: timeout)
+        let response = try await retry.run { try await transport.send(request) }
+        return try Self.successDocument(response, provider: name)
+    }
+
     /// `base` + `path`, where a base already ending in `/v1` does not get a second one.
     static func url(base: String, path: String) -> String {
         var base = base
@@ -151,34 +162,6 @@ enum LLMEndpoint {
             throw LLMError(code: .rateLimited, message: "\(provider) answered 429 on every attempt")
         default:
             throw LLMError(code: .http, message: "\(provider) answered HTTP \(response.status)")
-        }
-    }
-}
-
-extension JSONValue {
-    subscript(key: String) -> JSONValue? {
-        if case .object(let fields) = self { return fields[key] }
-        return nil
-    }
-
-    var stringValue: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-
-    var intValue: Int? {
-        switch self {
-        case .integer(let i): i
-        case .number(let d) where d.rounded() == d && abs(d) < 9e15: Int(d)
-        default: nil
-        }
-    }
-
-    var doubleValue: Double? {
-        switch self {
-        case .integer(let i): Double(i)
-        case .number(let d): d
-        default: nil
         }
     }
 }

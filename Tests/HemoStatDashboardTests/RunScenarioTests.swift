@@ -1,0 +1,179 @@
+import Foundation
+import HemoStatRedis
+import HemoStatTestSupport
+import Testing
+@testable import HemoStatDashboard
+
+/// `hemostat run --dry-run` as a child process: every agent and the dashboard, against the
+/// private test Redis (under a key prefix of its own) and the private test engine, watching only
+/// containers whose names start with `watch`.
+final class HemoStatRunProcess: Sendable {
+    let prefix: String
+    let port: Int
+    let logURL: URL
+    let stateDirectory: String
+    private let process: Process
+
+    init(watch: String) throws {
+        prefix = TestEnvironment.uniquePrefix("run") + ":"
+        port = try RedisServerProcess.freePort()
+        stateDirectory = try TestProcess.temporaryDirectory("run")
+        logURL = URL(fileURLWithPath: stateDirectory).appendingPathComponent("hemostat.log")
+        guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
+            throw TestEnvironmentError(message: "cannot create \(logURL.path)")
+        }
+        let log = try FileHandle(forWritingTo: logURL)
+        let process = Process()
+        process.executableURL = try Self.binary()
+        process.arguments = ["run", "--dry-run"]
+        process.currentDirectoryURL = Self.packageRoot
+        process.environment = [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "REDIS_URL": try TestEnvironment.redisURL(),
+            "DOCKER_HOST": try TestEnvironment.dockerHost(),
+            "HEMOSTAT_REDIS_KEY_PREFIX": prefix,
+            "HEMOSTAT_DASHBOARD_PORT": String(port),
+            "HEMOSTAT_MONITOR_INCLUDE": watch + "*",
+            "AGENT_POLL_INTERVAL": "1s",
+            "HEMOSTAT_ANALYZER_STATUS_INTERVAL": "1s",
+            "HEMOSTAT_STATE_DIRECTORY": stateDirectory,
+            "HEMOSTAT_RULES_DIRECTORY": Self.packageRoot.appendingPathComponent("rules").path,
+            "HEMOSTAT_LLM_PROVIDER": "none",
+            "HEMOSTAT_LOG_LEVEL": "info",
+        ]
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try? log.close()
+        self.process = process
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Polls `/readyz` until it answers 200; false if the process exits or `timeout` passes.
+    func waitUntilReady(timeout: Duration = .seconds(60)) async -> Bool {
+        await TestProcess.waitUntil(timeout: timeout) {
+            guard process.isRunning else { return false }
+            return (try? await Self.get(baseURL + "/readyz"))?.status == 200
+        }
+    }
+
+    /// SIGINT (graceful), then SIGKILL if it has not exited within `grace`; removes its keys
+    /// and state directory.
+    func stop(grace: Duration = .seconds(10)) async {
+        if process.isRunning {
+            process.interrupt()
+            if !(await TestProcess.waitUntil(timeout: grace) { !process.isRunning }) {
+                kill(process.processIdentifier, SIGKILL)
+                _ = await TestProcess.waitUntil(timeout: .seconds(5)) { !process.isRunning }
+            }
+        }
+        if let redis = try? RedisClient(configuration: RedisConfiguration(url: TestEnvironment.redisURL())) {
+            var cursor = "0"
+            repeat {
+                guard let reply = try? await redis.send(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"]) else { break }
+                let parts = reply.array ?? []
+                cursor = parts.first?.string ?? "0"
+                let keys = (parts.count > 1 ? parts[1].array ?? [] : []).compactMap(\.string)
+                if !keys.isEmpty { _ = try? await redis.send(["DEL"] + keys) }
+            } while cursor != "0"
+            redis.close()
+        }
+        try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+
+    static var packageRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The `hemostat` built next to the test bundle (`.build/debug/hemostat`).
+    static func binary() throws -> URL {
+        var directory = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("hemostat")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw TestEnvironmentError(message: "hemostat is not built next to \(Bundle.main.bundleURL.path): swift build --build-tests")
+    }
+
+    static func get(_ url: String) async throws -> (status: Int, body: String) {
+        let output = try await TestProcess.run(["curl", "-s", "--max-time", "10", "-w", "\n%{http_code}", url])
+        let lines = output.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        guard let code = lines.last.flatMap({ Int($0) }), output.succeeded else {
+            throw TestEnvironmentError(message: "curl \(url) failed: \(output.stderr)")
+        }
+        return (code, lines.dropLast().joined(separator: "\n"))
+    }
+}
+
+@Suite(.enabled(if: Browser.enabled))
+struct RunScenarioTests {
+    /// A container that crashes after the page loaded shows up as an incident in the browser
+    /// without a reload, and `/metrics` of the same process counts what happened: one alert of
+    /// kind `non_zero_exit` and one fault-to-alert observation, one rules decision to restart, one
+    /// dry-run restart skipped, and no live action.
+    @Test func aCrashingContainerAppearsInTheBrowserAndInTheMetrics() async throws {
+        let faults = try FaultContainers(prefix: TestEnvironment.uniquePrefix("dfault"))
+        let run = try HemoStatRunProcess(watch: faults.prefix)
+        let scratch = try TestProcess.temporaryDirectory("scenario")
+        do {
+            let ready = await run.waitUntilReady()
+            try #require(ready, "hemostat run did not become ready:\n\(run.log.suffix(3000))")
+
+            let readyFile = scratch + "/ready"
+            let containerFile = scratch + "/container"
+            var environment = ProcessInfo.processInfo.environment
+            environment["DASHBOARD_URL"] = run.baseURL
+            environment["READY_FILE"] = readyFile
+            environment["CONTAINER_FILE"] = containerFile
+            if let screenshot = ProcessInfo.processInfo.environment["HEMOSTAT_DASHBOARD_SCREENSHOT"] {
+                environment["SCREENSHOT"] = screenshot.replacingOccurrences(of: ".png", with: "-fault.png")
+            }
+            let script = Browser.script.deletingLastPathComponent().appendingPathComponent("test_fault_scenario.py")
+            let browser = Task {
+                try await DashboardHarness.run(["python3", script.path], environment: environment, timeout: .seconds(180))
+            }
+            let pageLoaded = await TestProcess.waitUntil(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: readyFile) }
+            if pageLoaded {
+                let container = try await faults.start(.crash(exitCode: 1, after: 1))
+                try container.name.write(toFile: containerFile, atomically: true, encoding: .utf8)
+            }
+            let (status, text) = try await browser.value
+            #expect(pageLoaded, "the page did not load:\n\(text)")
+            #expect(status == 0 && text.contains(" passed, 0 failed"), "browser scenario failed:\n\(text)\n--- hemostat run:\n\(run.log.suffix(3000))")
+
+            // The same process's /metrics, read with the Prometheus text parser.
+            var metrics = try PrometheusText("")
+            let counted = try await TestProcess.waitUntil(timeout: .seconds(20)) {
+                metrics = try PrometheusText(try await HemoStatRunProcess.get(run.baseURL + "/metrics").body)
+                return metrics.value("hemostat_remediations_total", ["status": "skipped", "dry_run": "true"]) != nil
+            }
+            #expect(counted, "no dry-run remediation counted")
+            #expect(metrics.types["hemostat_health_alerts_total"] == "counter")
+            #expect(metrics.value("hemostat_health_alerts_total", ["kind": "non_zero_exit"]) == 1)
+            #expect(metrics.sum("hemostat_health_alerts_total") == 1, "one crash, one alert")
+            // Seen first by the engine's event or by a poll, whichever came first: one observation.
+            #expect(metrics.sum("hemostat_fault_to_alert_seconds_count") == 1)
+            let faultToAlert = metrics.sum("hemostat_fault_to_alert_seconds_sum")
+            #expect(faultToAlert > 0 && faultToAlert < 30, "fault-to-alert \(faultToAlert) s")
+            #expect((metrics.sum("hemostat_monitor_cycle_seconds_count")) > 0)
+            #expect(metrics.value("hemostat_analyzer_decisions_total", ["method": "rules", "outcome": "remediate"]) == 1)
+            #expect(metrics.value("hemostat_analyzer_decision_seconds_count", ["method": "rules"]) == 1)
+            #expect(metrics.value("hemostat_remediations_total", ["action": "restart", "status": "skipped", "dry_run": "true"]) == 1)
+            #expect(metrics.sum("hemostat_remediations_total", ["dry_run": "false"]) == 0, "dry-run never acts")
+            #expect(metrics.sum("hemostat_gate_rejections_total") == 0)
+        } catch {
+            await faults.removeAll()
+            await run.stop()
+            try? FileManager.default.removeItem(atPath: scratch)
+            throw error
+        }
+        await faults.removeAll()
+        await run.stop()
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+}
