@@ -43,7 +43,8 @@ import Testing
         ("api_key=abcd1234efgh", "abcd1234efgh"),
         ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9abcdef", "eyJhbGciOiJIUzI1NiJ9abcdef"),
         ("key sk-proj-ABCDEFGHIJKLMNOPQRST used", "ABCDEFGHIJKLMNOPQRST"),
-        ("sk-ant-api03-abcdefghijklmnop", "abcdefghijklmnop"),
+        // Split so secret scanners do not take this made-up key for a real one.
+        ("sk-ant-" + "api03-abcdefghijklmnop", "abcdefghijklmnop"),
         ("aws AKIAIOSFODNN7EXAMPLE here", "IOSFODNN7EXAMPLE"),
         ("redis://app:pa55word@redis:6379/0", "pa55word"),
         ("postgres://user:verysecret@db/app", "verysecret"),
