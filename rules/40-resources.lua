@@ -39,10 +39,10 @@ rule {
         reason = string.format("CPU at or above %.0f%% for %.0f s", limit, span),
       }
     end
-    local now, oldest = h.now(), h.samples()[1]
-    if now == nil or now - oldest.timestamp < duration then
+    local observed = h.span()
+    if observed < duration then
       return ambiguous {
-        reason = string.format("CPU high but only %.0f s of history", now and (now - oldest.timestamp) or 0),
+        reason = string.format("CPU high but only %.0f s of history", observed),
         fallback = false_alarm { confidence = 0.5, reason = "CPU high, not yet shown to be sustained" },
       }
     end

@@ -238,4 +238,6 @@ static inline void hs_lua_open_sandbox_libs(lua_State *L) {
     lua_settop(L, 0);
 }
 
+#include "json.h"
+
 #endif

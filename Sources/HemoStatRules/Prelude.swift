@@ -41,7 +41,7 @@ end
 local M = {}
 -- alert: the alert being evaluated; anomalies: its anomalies by type (first of each), built
 -- on first use in an evaluation.
-local state = { alert = nil, anomalies = nil }
+local state = { alert = nil, anomalies = nil, cols = nil, n = 0, has_history = false, rows = nil }
 M.state = state
 
 ---------------------------------------------------------------------------------------------
@@ -166,25 +166,53 @@ local function check_field(field, helper)
   if type(field) ~= "string" then error(helper .. ": field must be a string", 3) end
 end
 
-local function history()
-  local a = state.alert
-  local hist = a and a.history
-  if type(hist) ~= "table" then return {}, 0 end
-  return hist, #hist
+-- The history arrives as columns: state.cols[field][i] is sample i's value of field (oldest
+-- first), state.n samples in all. Rows (one table per sample) are built only when a rule asks
+-- for them (`a.history`, `h.samples`), once per evaluation.
+local NO_COLUMN = setmetatable({}, { __newindex = function() error("read-only", 2) end })
+
+local function column(field)
+  return state.cols[field] or NO_COLUMN
 end
 
+local function rows()
+  local r = state.rows
+  if r == nil then
+    r = {}
+    local n = state.n
+    for i = 1, n do r[i] = {} end
+    for field, col in next, state.cols do
+      for i = 1, n do
+        local v = col[i]
+        if v ~= nil then r[i][field] = v end
+      end
+    end
+    state.rows = r
+  end
+  return r
+end
+
+-- `a.history`: the samples as tables, built on first use.
+local ALERT_MT = {
+  __index = function(_, k)
+    if k == "history" and state.has_history then return rows() end
+  end,
+  __metatable = false,
+}
+
 -- Index of the oldest sample within `seconds` of the newest one (1 when seconds is nil).
-local function window_start(hist, n, seconds, helper)
+local function window_start(n, seconds, helper)
   if seconds == nil then return 1 end
   if type(seconds) ~= "number" or seconds < 0 then
     error(helper .. ": window must be a number of seconds", 3)
   end
-  local newest = hist[n].timestamp
+  local ts = column("timestamp")
+  local newest = ts[n]
   if type(newest) ~= "number" then return n end
   local from = newest - seconds
   local i = n
   while i > 1 do
-    local t = hist[i - 1].timestamp
+    local t = ts[i - 1]
     if type(t) ~= "number" or t < from then break end
     i = i - 1
   end
@@ -200,78 +228,99 @@ end
 local h = {}
 
 function h.now()
-  local hist, n = history()
+  local n = state.n
   if n == 0 then return nil end
-  return hist[n].timestamp
+  return column("timestamp")[n]
+end
+
+function h.span()
+  local n = state.n
+  if n < 2 then return 0 end
+  local ts = column("timestamp")
+  local newest, oldest = ts[n], ts[1]
+  if type(newest) ~= "number" or type(oldest) ~= "number" then return 0 end
+  return newest - oldest
 end
 
 function h.latest(field)
   check_field(field, "h.latest")
-  local hist, n = history()
+  local n = state.n
   if n == 0 then return nil end
-  return hist[n][field]
+  return column(field)[n]
 end
 
 function h.samples(seconds)
-  local hist, n = history()
+  local n = state.n
   local out = {}
   if n == 0 then return out end
-  for i = window_start(hist, n, seconds, "h.samples"), n do out[#out + 1] = hist[i] end
+  local r = rows()
+  for i = window_start(n, seconds, "h.samples"), n do out[#out + 1] = r[i] end
   return out
 end
 
 function h.values(field, seconds)
   check_field(field, "h.values")
-  local hist, n = history()
+  local n = state.n
   local out = {}
   if n == 0 then return out end
-  for i = window_start(hist, n, seconds, "h.values"), n do
-    local v = hist[i][field]
+  local col = column(field)
+  for i = window_start(n, seconds, "h.values"), n do
+    local v = col[i]
     if type(v) == "number" then out[#out + 1] = v end
   end
   return out
 end
 
-local function aggregate(field, seconds, helper, step)
-  check_field(field, helper)
-  local hist, n = history()
-  if n == 0 then return nil end
-  local acc, count = nil, 0
-  for i = window_start(hist, n, seconds, helper), n do
-    local v = hist[i][field]
-    if type(v) == "number" then
-      count = count + 1
-      acc = step(acc, v)
-    end
-  end
-  return acc, count
-end
-
 function h.avg(field, seconds)
-  local sum, count = aggregate(field, seconds, "h.avg", function(acc, v) return (acc or 0) + v end)
-  if sum == nil then return nil end
+  check_field(field, "h.avg")
+  local n = state.n
+  if n == 0 then return nil end
+  local col, sum, count = column(field), 0, 0
+  for i = window_start(n, seconds, "h.avg"), n do
+    local v = col[i]
+    if type(v) == "number" then sum, count = sum + v, count + 1 end
+  end
+  if count == 0 then return nil end
   return sum / count
 end
 
 function h.max(field, seconds)
-  return (aggregate(field, seconds, "h.max", function(acc, v) if acc == nil or v > acc then return v end return acc end))
+  check_field(field, "h.max")
+  local n = state.n
+  if n == 0 then return nil end
+  local col, acc = column(field), nil
+  for i = window_start(n, seconds, "h.max"), n do
+    local v = col[i]
+    if type(v) == "number" and (acc == nil or v > acc) then acc = v end
+  end
+  return acc
 end
 
 function h.min(field, seconds)
-  return (aggregate(field, seconds, "h.min", function(acc, v) if acc == nil or v < acc then return v end return acc end))
+  check_field(field, "h.min")
+  local n = state.n
+  if n == 0 then return nil end
+  local col, acc = column(field), nil
+  for i = window_start(n, seconds, "h.min"), n do
+    local v = col[i]
+    if type(v) == "number" and (acc == nil or v < acc) then acc = v end
+  end
+  return acc
 end
 
 -- How many of the newest samples in a row have `field` `f` `value`, and the seconds from the
 -- oldest of them to the newest (0 when a timestamp is missing).
 local function trailing_run(field, f, value)
-  local hist, n = history()
+  local n = state.n
+  local col = column(field)
   local count, i = 0, n
-  while i >= 1 and compare(f, hist[i][field], value) do
+  while i >= 1 and compare(f, col[i], value) do
     count = count + 1
     i = i - 1
   end
   if count == 0 then return 0, 0 end
-  local newest, oldest = hist[n].timestamp, hist[n - count + 1].timestamp
+  local ts = column("timestamp")
+  local newest, oldest = ts[n], ts[n - count + 1]
   local span = 0
   if type(newest) == "number" and type(oldest) == "number" then span = newest - oldest end
   return count, span
@@ -301,35 +350,33 @@ end
 function h.count(field, op, value, seconds)
   check_field(field, "h.count")
   local f = op_fn(op, "h.count")
-  local hist, n = history()
+  local n = state.n
   if n == 0 then return 0 end
-  local count = 0
-  for i = window_start(hist, n, seconds, "h.count"), n do
-    if compare(f, hist[i][field], value) then count = count + 1 end
+  local col, count = column(field), 0
+  for i = window_start(n, seconds, "h.count"), n do
+    if compare(f, col[i], value) then count = count + 1 end
   end
   return count
 end
 
 function h.changes(field, value, seconds)
   check_field(field, "h.changes")
-  local hist, n = history()
+  local n = state.n
   if n == 0 then return 0 end
-  local count = 0
-  local start = window_start(hist, n, seconds, "h.changes")
-  for i = start, n do
-    local prev = i > 1 and hist[i - 1][field] or nil
-    if hist[i][field] == value and prev ~= value and i > 1 then count = count + 1 end
+  local col, count = column(field), 0
+  for i = window_start(n, seconds, "h.changes"), n do
+    if i > 1 and col[i] == value and col[i - 1] ~= value then count = count + 1 end
   end
   return count
 end
 
 function h.increase(field, seconds)
   check_field(field, "h.increase")
-  local hist, n = history()
+  local n = state.n
   if n == 0 then return 0 end
-  local total, prev = 0, nil
-  for i = window_start(hist, n, seconds, "h.increase"), n do
-    local v = hist[i][field]
+  local col, total, prev = column(field), 0, nil
+  for i = window_start(n, seconds, "h.increase"), n do
+    local v = col[i]
     if type(v) == "number" then
       if prev ~= nil then
         if v >= prev then total = total + (v - prev) else total = total + v end
@@ -341,13 +388,13 @@ function h.increase(field, seconds)
 end
 
 local function slope(field, seconds, helper)
-  local hist, n = history()
+  local n = state.n
   if n < 2 then return nil end
+  local ts, col = column("timestamp"), column(field)
   local sx, sy, sxx, sxy, count = 0, 0, 0, 0, 0
   local t0 = nil
-  for i = window_start(hist, n, seconds, helper), n do
-    local s = hist[i]
-    local t, v = s.timestamp, s[field]
+  for i = window_start(n, seconds, helper), n do
+    local t, v = ts[i], col[i]
     if type(t) == "number" and type(v) == "number" then
       t0 = t0 or t
       local x = t - t0
@@ -368,9 +415,9 @@ end
 function h.time_to(field, limit, seconds)
   check_field(field, "h.time_to")
   if type(limit) ~= "number" then error("h.time_to: limit must be a number", 2) end
-  local hist, n = history()
+  local n = state.n
   if n == 0 then return nil end
-  local latest = hist[n][field]
+  local latest = column(field)[n]
   if type(latest) ~= "number" then return nil end
   if latest >= limit then return 0 end
   local s = slope(field, seconds, "h.time_to")
@@ -503,9 +550,21 @@ local out_rule, out_value, out_message, out_hit, out_file, out_line = {}, {}, {}
 M.outputs = { out_rule, out_value, out_message, out_hit, out_file, out_line }
 
 function M.make_runner(budget_reset, take_error, msgh)
-  return function(whens, alert, helpers)
+  return function(whens, helpers, alert, cols, n)
+    if type(alert) == "table" then
+      setmetatable(alert, ALERT_MT)
+      -- `projected_seconds`: the name rules read for the monitor's projected_seconds_to_limit.
+      local anomalies = alert.anomalies
+      if type(anomalies) == "table" then
+        for i = 1, #anomalies do
+          local x = anomalies[i]
+          if type(x) == "table" and x.projected_seconds == nil then x.projected_seconds = x.projected_seconds_to_limit end
+        end
+      end
+    end
     state.alert = alert
     state.anomalies = nil
+    state.cols, state.n, state.has_history, state.rows = cols or NO_COLUMN, n or 0, cols ~= nil, nil
     local count = 0
     for i = 1, #whens do
       budget_reset()
@@ -521,8 +580,7 @@ function M.make_runner(budget_reset, take_error, msgh)
         out_rule[count], out_value[count], out_hit[count] = i, v, -1
       end
     end
-    state.alert = nil
-    state.anomalies = nil
+    state.alert, state.anomalies, state.cols, state.rows = nil, nil, NO_COLUMN, nil
     return count
   end
 end

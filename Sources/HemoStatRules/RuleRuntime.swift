@@ -193,15 +193,21 @@ final class RuleRuntime {
 
     /// Evaluates every enabled rule, in order, against `alert`.
     func evaluate(_ alert: RuleValue) -> RuleEvaluation {
-        evaluate(alert, only: nil)
+        evaluate(RuleInput(alert), only: nil)
     }
 
-    /// Evaluates the enabled rules (or only those named in `only`) against `alert`.
+    /// Evaluates every enabled rule, in order, against `input`.
+    func evaluate(_ input: RuleInput) -> RuleEvaluation {
+        evaluate(input, only: nil)
+    }
+
+    /// Evaluates the enabled rules (or only those named in `only`) against `input`.
     ///
-    /// The loop over the rules runs inside Lua (one protected call per rule, each with a fresh
+    /// The alert's JSON is decoded into Lua tables in C (its history as columns); the loop
+    /// over the rules runs inside Lua (one protected call per rule, each with a fresh
     /// instruction budget and memory allowance re-armed from C); Swift reads back only the
     /// rules that returned something or failed.
-    func evaluate(_ alert: RuleValue, only: Set<String>?) -> RuleEvaluation {
+    func evaluate(_ input: RuleInput, only: Set<String>?) -> RuleEvaluation {
         let L = lua.L
         lua.setTop(baseTop)
         let selected: [LoadedRule]
@@ -215,10 +221,32 @@ final class RuleRuntime {
             selected = enabledRules
             lua_rawgeti(L, hs_lua_registryindex(), lua_Integer(whensRef))
         }
-        lua.push(alert)
         lua_pushvalue(L, helpersIndex)
+        // runner, whens, helpers, alert, columns, count
+        if let problem = decode(input.alert) {
+            lua.setTop(baseTop)
+            return RuleEvaluation(
+                decisive: nil, matches: [],
+                errors: [RuleError(code: .invalidInput, message: "alert: \(problem)")],
+                rulesEvaluated: 0)
+        }
+        if case .statsDocument(let document) = input.history {
+            lua.pop(2)
+            if let document, decode(document, historyOnly: true) == nil {
+                hs_lua_remove(L, -3)  // the document itself
+                if lua_type(L, -1) == LUA_TNIL {
+                    lua.pop(2)
+                    lua_createtable(L, 0, 0)
+                    lua_pushinteger(L, 0)
+                }
+            } else {
+                lua.setTop(baseTop + 4)
+                lua_createtable(L, 0, 0)
+                lua_pushinteger(L, 0)
+            }
+        }
         lua.arm(instructions: instructionLimit, memory: memoryLimit)
-        let status = hs_lua_pcall(L, 3, 1, msghIndex)
+        let status = hs_lua_pcall(L, 5, 1, msghIndex)
         lua.disarm()
 
         var matches: [RuleVerdict] = []
@@ -300,6 +328,29 @@ final class RuleRuntime {
 
     /// Bytes the state holds now.
     var memoryInUse: Int { Int(lua.limits.pointee.used) }
+
+    /// Decodes the JSON `text` onto the stack: the value, then the columns and count of its
+    /// `history` array (or two nils). With `historyOnly`, the other members are checked but
+    /// not decoded (the value is an empty table). Pushes nothing and returns the problem when
+    /// the text is not JSON.
+    private func decode(_ text: String, historyOnly: Bool = false) -> String? {
+        let L = lua.L
+        var text = text
+        return text.withUTF8 { bytes -> String? in
+            hs_lua_push_json_decode(L)
+            lua_pushlightuserdata(L, UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+            lua_pushinteger(L, lua_Integer(bytes.count))
+            lua_pushstring(L, "history")
+            lua_pushboolean(L, historyOnly ? 1 : 0)
+            let status = hs_lua_pcall(L, 4, 3, msghIndex)
+            if status != LUA_OK {
+                let problem = lua.string(at: -1) ?? "not JSON"
+                lua.pop()
+                return problem
+            }
+            return nil
+        }
+    }
 
     private func isVerdict(at index: Int32) -> Bool {
         guard lua_getmetatable(lua.L, index) != 0 else { return false }

@@ -98,19 +98,29 @@ public final class RulesEngine: Sendable {
         for error in runtime.loadErrors { log(error) }
     }
 
-    /// Evaluates `alert` on the engine's queue.
+    /// Evaluates `alert` (its history in its `history` member) on the engine's queue.
     public func evaluate(_ alert: RuleValue) async -> RuleEvaluation {
+        await evaluate(RuleInput(alert))
+    }
+
+    /// Evaluates `input` on the engine's queue.
+    public func evaluate(_ input: RuleInput) async -> RuleEvaluation {
         await withCheckedContinuation { continuation in
             queue.async {
-                continuation.resume(returning: self.evaluateSync(alert))
+                continuation.resume(returning: self.evaluateSync(input))
             }
         }
     }
 
     /// Evaluates `alert` on the calling thread (blocks it for the duration of the rules).
     public func evaluateSync(_ alert: RuleValue) -> RuleEvaluation {
+        evaluateSync(RuleInput(alert))
+    }
+
+    /// Evaluates `input` on the calling thread (blocks it for the duration of the rules).
+    public func evaluateSync(_ input: RuleInput) -> RuleEvaluation {
         let pooled = checkout()
-        let result = pooled.runtime.evaluate(alert)
+        let result = pooled.runtime.evaluate(input)
         checkin(pooled, result: result)
         return result
     }

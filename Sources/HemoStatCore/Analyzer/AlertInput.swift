@@ -21,6 +21,14 @@ public enum AlertInput {
         return .object(fields)
     }
 
+    /// The rule input for `alert`: its contract fields as JSON text, the history read from
+    /// the container's `hemostat:stats:<container>` document (`statsDocument`) when the rules
+    /// run. This is what the analyzer evaluates; `ruleValue(alert:history:)` builds the same
+    /// input as a value.
+    public static func ruleInput(alert: HealthAlert, statsDocument: String?) -> RuleInput {
+        RuleInput(alertJSON: alert.json.jsonText, history: .statsDocument(statsDocument))
+    }
+
     /// The `history` array of a `hemostat:stats:<container>` document; empty when the text is
     /// missing, not JSON, or has no history.
     public static func history(statsDocument text: String?) -> [RuleValue] {

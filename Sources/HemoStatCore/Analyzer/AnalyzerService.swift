@@ -132,8 +132,7 @@ public struct AnalyzerService: Service {
     public func decide(_ alert: Envelope<HealthAlert>, logger: Logger? = nil) async throws -> AnalyzerDecision {
         let logger = logger ?? self.logger
         let stats = try await context.redis.send(["GET", context.keys.stats(alert.data.containerName)]).string
-        let history = AlertInput.history(statsDocument: stats)
-        let evaluation = await engine.evaluate(AlertInput.ruleValue(alert: alert.data, history: history))
+        let evaluation = await engine.evaluate(AlertInput.ruleInput(alert: alert.data, statsDocument: stats))
         for error in evaluation.errors {
             Counter(label: MetricNames.ruleErrors, dimensions: [("kind", error.code.rawValue)]).increment()
             logger.warning("rule failed and was skipped", metadata: [
@@ -145,6 +144,7 @@ public struct AnalyzerService: Service {
         if let verdict = evaluation.decisive, verdict.kind == .ambiguous {
             let allowed = AllowedActions.forLLM(
                 configured: context.configuration.responder.allowedActions, labels: alert.data.labels)
+            let history = AlertInput.history(statsDocument: stats)
             llm = await advisor.advise(alert: alert.data, verdict: verdict, history: history, allowed: allowed)
         }
         let decision = AnalyzerDecision.make(alert: alert, verdict: evaluation.decisive, llm: llm, llmLabel: advisor.label)
