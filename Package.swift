@@ -29,6 +29,8 @@ let package = Package(
         // headers are found under the default include path as <hiredis/...> anyway.
         .systemLibrary(name: "CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        // The watchdog that arms the rules' instruction limit (see Sources/CLua/shim.h).
+        .target(name: "CLuaWatch"),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // Swift wrappers over the C libraries.
@@ -51,6 +53,7 @@ let package = Package(
             name: "HemoStatRules",
             dependencies: [
                 "CLua",
+                "CLuaWatch",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],

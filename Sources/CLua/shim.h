@@ -1,6 +1,7 @@
 #ifndef HEMOSTAT_CLUA_SHIM_H
 #define HEMOSTAT_CLUA_SHIM_H
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lua.h>
@@ -56,6 +57,9 @@ typedef struct hs_lua_limits {
     char err_file[512];
     long long instructions; /* the armed instruction limit, for hs_lua_budget_reset */
     size_t memory;        /* the armed memory allowance, for hs_lua_budget_reset */
+    lua_State *L;         /* the state these limits belong to */
+    int slot;             /* watchdog slot (see below), or -1: count every instruction */
+    volatile sig_atomic_t counting; /* the count hook is on for the running rule */
 } hs_lua_limits;
 
 enum { HS_LIMIT_NONE = 0, HS_LIMIT_INSTRUCTIONS = 1, HS_LIMIT_MEMORY = 2 };
@@ -118,12 +122,84 @@ static int hs_lua_msgh(lua_State *L) {
     return 1;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The instruction limit, armed only for a rule that runs long.
+ *
+ * A count hook makes Lua 5.4 call into the debug machinery before every VM instruction,
+ * which costs more than the rules themselves. So a state with a watchdog slot runs its rules
+ * without the hook: a watchdog thread looks at every running evaluation each tick, and one
+ * whose rule has not changed since the previous tick (it has run for between one and two
+ * ticks) gets SIGURG. The handler runs on the evaluating thread, as lua.c's SIGINT handler
+ * does, and turns the count hook on with the full instruction budget; from then on the rule
+ * is stopped once it has used the budget. A rule is thus stopped after at most two ticks plus
+ * `instructions` VM instructions. Memory is capped by the allocator as before, at every
+ * allocation.
+ *
+ * When no slot is free, the handler cannot be installed or the thread cannot start, the
+ * state counts every instruction from the start of each rule instead.
+ *
+ * The slots, the thread and the handler are process-wide (Sources/CLuaWatch).
+ * ------------------------------------------------------------------------------------- */
+
+/* The watchdog (Sources/CLuaWatch/watch.c): slots, the thread and the SIGURG handler. */
+typedef void (*hs_watch_arm_fn)(void *context);
+int hs_watch_register(void *context, hs_watch_arm_fn arm);
+void hs_watch_unregister(int slot);
+void hs_watch_begin(int slot);
+void hs_watch_next(int slot);
+void hs_watch_end(int slot);
+
+/* Called by the SIGURG handler on the evaluating thread: the rule has run long, count from
+ * now on with the full budget. */
+static void hs_lua_watch_arm(void *context) {
+    hs_lua_limits *limits = (hs_lua_limits *)context;
+    if (limits->instructions > 0 && !limits->counting) {
+        limits->counting = 1;
+        limits->budget = limits->instructions;
+        lua_sethook(limits->L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
+    }
+}
+
+static inline void hs_watch_unregister_limits(hs_lua_limits *limits) {
+    if (limits->slot < 0) return;
+    hs_watch_unregister(limits->slot);
+    limits->slot = -1;
+}
+
 static inline lua_State *hs_lua_newstate(hs_lua_limits *limits) {
     memset(limits, 0, sizeof(*limits));
-    return lua_newstate(hs_lua_alloc, limits);
+    limits->slot = -1;
+    lua_State *L = lua_newstate(hs_lua_alloc, limits);
+    if (L != NULL) {
+        limits->L = L;
+        limits->slot = hs_watch_register(limits, hs_lua_watch_arm);
+    }
+    return L;
+}
+
+/* Closes the state and gives its watchdog slot back. */
+static inline void hs_lua_close(lua_State *L, hs_lua_limits *limits) {
+    hs_watch_unregister_limits(limits);
+    lua_close(L);
 }
 
 static inline void hs_lua_push_msgh(lua_State *L) { lua_pushcfunction(L, hs_lua_msgh); }
+
+/* Turns the count hook on for the rule starting now (no slot), or leaves it off until the
+ * watchdog asks for it. */
+static inline void hs_lua_start_counting(lua_State *L, hs_lua_limits *limits) {
+    if (limits->slot >= 0) {
+        if (limits->counting) {
+            lua_sethook(L, NULL, 0, 0);
+            limits->counting = 0;
+        }
+        /* After the hook is off: a signal for the previous rule arms the next one early,
+         * never leaves a rule unwatched. */
+        hs_watch_next(limits->slot);
+    } else {
+        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
+    }
+}
 
 /* Arms the limits for one protected call: `instructions` VM instructions, and `memory`
  * bytes on top of what the state holds now (0 for either: no limit). */
@@ -134,17 +210,23 @@ static inline void hs_lua_limits_arm(lua_State *L, hs_lua_limits *limits, long l
     limits->cap = memory == 0 ? 0 : limits->used + memory;
     limits->instructions = instructions;
     limits->memory = memory;
-    if (instructions > 0) {
-        limits->budget = instructions;
-        limits->step = instructions < 1000 ? (int)instructions : 1000;
-        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
+    limits->counting = 0;
+    lua_sethook(L, NULL, 0, 0);
+    if (instructions <= 0) return;
+    limits->budget = instructions;
+    limits->step = instructions < 1000 ? (int)instructions : 1000;
+    if (limits->slot >= 0) {
+        hs_watch_begin(limits->slot);
     } else {
-        lua_sethook(L, NULL, 0, 0);
+        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
     }
 }
 
 static inline void hs_lua_limits_disarm(lua_State *L, hs_lua_limits *limits) {
     limits->cap = 0;
+    if (limits->slot >= 0 && limits->instructions > 0) hs_watch_end(limits->slot);
+    limits->instructions = 0;
+    limits->counting = 0;
     lua_sethook(L, NULL, 0, 0);
 }
 
@@ -163,7 +245,7 @@ static int hs_lua_budget_reset(lua_State *L) {
     limits->cap = limits->memory == 0 ? 0 : limits->used + limits->memory;
     if (limits->instructions > 0) {
         limits->budget = limits->instructions;
-        lua_sethook(L, hs_lua_count_hook, LUA_MASKCOUNT, limits->step);
+        hs_lua_start_counting(L, limits);
     }
     return 0;
 }

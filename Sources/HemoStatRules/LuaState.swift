@@ -18,7 +18,7 @@ final class LuaState {
     }
 
     deinit {
-        lua_close(L)
+        hs_lua_close(L, limits)
         limits.deallocate()
     }
 
@@ -34,6 +34,10 @@ final class LuaState {
     }
 
     func disarm() { hs_lua_limits_disarm(L, limits) }
+
+    /// Whether a watchdog slot arms the instruction limit only for rules that run long
+    /// (`false`: every instruction is counted).
+    var isWatched: Bool { limits.pointee.slot >= 0 }
 
     /// The limit the last protected call ran into, if any.
     var limitHit: Int32 { limits.pointee.hit }

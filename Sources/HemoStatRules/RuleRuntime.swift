@@ -326,6 +326,9 @@ final class RuleRuntime {
         return error
     }
 
+    /// Whether the instruction limit is armed by the watchdog (see `LuaState.isWatched`).
+    var isWatched: Bool { lua.isWatched }
+
     /// Bytes the state holds now.
     var memoryInUse: Int { Int(lua.limits.pointee.used) }
 

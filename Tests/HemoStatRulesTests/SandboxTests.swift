@@ -54,6 +54,55 @@ import Testing
         #expect(result.decisive?.rule == "fallback")
     }
 
+    /// Rules run without per-instruction counting until they have run for a couple of
+    /// milliseconds; then the watchdog arms the count hook and the limit stops them.
+    @Test(arguments: [
+        "while true do end",
+        "for i = 1, math.maxinteger do end",
+        "local function f(n) if n == 0 then return 0 end return f(n - 1) + f(n - 1) end return restart { reason = tostring(f(60)) }",
+        "while true do h.avg('cpu_percent') end",
+        "local s = 0 while true do s = s + #string.format('%d', s) end",
+    ])
+    func runawayRulesAreStopped(_ body: String) {
+        let result = evaluate(body, configuration: RulesConfiguration(instructionLimit: 200_000))
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.code == .instructionLimit)
+        #expect(result.errors.first?.rule == "probe")
+        #expect(result.decisive?.rule == "fallback")
+    }
+
+    @Test func statesAreWatchedSoRulesRunUncounted() {
+        let runtime = RuleRuntime(
+            sources: [RuleSource(path: "r/a.lua", text: "rule { name = 'a', when = function(a, h) end }")],
+            thresholds: [:], instructionLimit: 1000, memoryLimit: 1 << 20)
+        #expect(runtime.isWatched)
+    }
+
+    @Test func runawayRuleOnTheEngineQueueIsStopped() async {
+        let e = engine([
+            "r/a.lua": "rule { name = 'spin', priority = 1, when = function(a, h) while true do end end }",
+            "r/b.lua": "rule { name = 'ok', when = function(a) return restart { reason = 'fine' } end }",
+        ], configuration: RulesConfiguration(instructionLimit: 200_000))
+        // Dispatch worker threads start with signals blocked; the evaluation unblocks the
+        // watchdog's signal for its thread.
+        async let one = e.evaluate(alert())
+        async let two = e.evaluate(alert())
+        for result in await [one, two] {
+            #expect(result.errors.first?.code == .instructionLimit)
+            #expect(result.decisive?.rule == "ok")
+        }
+    }
+
+    @Test func runawayFileIsStoppedWhileLoading() {
+        let e = engine([
+            "r/a.lua": "while true do end",
+            "r/b.lua": "rule { name = 'ok', when = function(a) return restart { reason = 'fine' } end }",
+        ], configuration: RulesConfiguration(instructionLimit: 200_000))
+        #expect(e.status.loadErrors.first?.code == .instructionLimit)
+        #expect(e.status.loadErrors.first?.location?.file == "r/a.lua")
+        #expect(e.evaluateSync(alert()).decisive?.rule == "ok")
+    }
+
     @Test func memoryBombHitsTheMemoryCap() {
         let result = evaluate(
             "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 1024) .. i end",
