@@ -76,8 +76,9 @@ static void hs_json_number(hs_json *j) {
     if (*p == '0') {
         p++;
     } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (digits < 19) { mantissa = mantissa * 10 + (uint64_t)(*p - '0'); digits++; }
+        unsigned d;
+        while (p < end && (d = (unsigned)(*p - '0')) <= 9) {
+            if (digits < 19) { mantissa = mantissa * 10 + d; digits++; }
             else dropped++;
             p++;
         }
@@ -89,8 +90,9 @@ static void hs_json_number(hs_json *j) {
         fraction = 1;
         p++;
         if (p >= end || *p < '0' || *p > '9') { j->p = p; hs_json_fail(j, "digit expected after '.'"); }
-        while (p < end && *p >= '0' && *p <= '9') {
-            if (digits < 19) { mantissa = mantissa * 10 + (uint64_t)(*p - '0'); digits++; exponent--; }
+        unsigned d;
+        while (p < end && (d = (unsigned)(*p - '0')) <= 9) {
+            if (digits < 19) { mantissa = mantissa * 10 + d; digits++; exponent--; }
             p++;
         }
     }
@@ -177,6 +179,16 @@ static int hs_json_scan_string(hs_json *j, const unsigned char **span, size_t *l
     const unsigned char *s = j->p;
     const unsigned char *p = s;
     const unsigned char *end = j->end;
+    /* Eight bytes at a time while none of them is special. */
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+        uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
+        uint64_t found = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) | ((x - ones * 0x20) & ~x);
+        if (found & highs) break;
+        p += 8;
+    }
     while (p < end && !special[*p]) p++;
     if (p < end && *p == '"') {
         *span = s;

@@ -267,28 +267,22 @@ static int hs_lua_take_error(lua_State *L) {
 static inline void hs_lua_push_budget_reset(lua_State *L) { lua_pushcfunction(L, hs_lua_budget_reset); }
 static inline void hs_lua_push_take_error(lua_State *L) { lua_pushcfunction(L, hs_lua_take_error); }
 
-/* Calls the function in upvalue 1 as f(file, line, ...), where file:line is the caller's
- * current position. A C function keeps its caller's frame even when called in tail
- * position (`return restart{...}`), so the rule's line is always known. */
+/* Calls the function in upvalue 1 as f(line, ...), where line is the caller's current line
+ * (the file is the rule's own: rule files cannot share functions). A C function keeps its
+ * caller's frame even when called in tail position (`return restart{...}`), so the rule's
+ * line is always known. */
 static int hs_lua_call_with_caller(lua_State *L) {
     lua_Debug ar;
-    const char *file = "?";
     int line = 0;
-    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
-        file = (ar.source != NULL && ar.source[0] == '@') ? ar.source + 1 : ar.short_src;
-        line = ar.currentline;
-    }
-    int n = lua_gettop(L);
-    luaL_checkstack(L, n + 3, NULL);
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar)) line = ar.currentline;
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushstring(L, file);
     lua_pushinteger(L, line);
-    for (int i = 1; i <= n; i++) lua_pushvalue(L, i);
-    lua_call(L, n + 2, 1);
+    lua_rotate(L, 1, 2);
+    lua_call(L, lua_gettop(L) - 1, 1);
     return 1;
 }
 
-/* with_caller(f) -> a function that calls f(file, line, ...). */
+/* with_caller(f) -> a function that calls f(line, ...). */
 static int hs_lua_wrap_with_caller(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_settop(L, 1);

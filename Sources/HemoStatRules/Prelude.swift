@@ -68,7 +68,7 @@ local function is_verdict(v)
 end
 M.is_verdict = is_verdict
 
-local function make_verdict(file, line, kind, action, spec, ctor)
+local function make_verdict(line, kind, action, spec, ctor)
   if type(spec) == "string" then spec = { reason = spec } end
   if spec == nil then spec = {} end
   if type(spec) ~= "table" or is_verdict(spec) then
@@ -116,29 +116,29 @@ local function make_verdict(file, line, kind, action, spec, ctor)
   return setmetatable({
     kind = kind, action = action or "none", confidence = confidence, reason = reason,
     dry_run = spec.dry_run == true, params = spec.params, fallback = fallback,
-    file = file, line = line,
+    line = line,
   }, VERDICT)
 end
 
 local constructors = {}
 for action in pairs(ACTIONS) do
   if action ~= "none" then
-    constructors[action] = with_caller(function(file, line, spec)
-      return make_verdict(file, line, "act", action, spec, action)
+    constructors[action] = with_caller(function(line, spec)
+      return make_verdict(line, "act", action, spec, action)
     end)
   end
 end
-constructors.act = with_caller(function(file, line, spec)
-  return make_verdict(file, line, "act", nil, spec, "act")
+constructors.act = with_caller(function(line, spec)
+  return make_verdict(line, "act", nil, spec, "act")
 end)
-constructors.false_alarm = with_caller(function(file, line, spec)
-  return make_verdict(file, line, "false_alarm", "none", spec, "false_alarm")
+constructors.false_alarm = with_caller(function(line, spec)
+  return make_verdict(line, "false_alarm", "none", spec, "false_alarm")
 end)
-constructors.escalate = with_caller(function(file, line, spec)
-  return make_verdict(file, line, "escalate", "notify", spec, "escalate")
+constructors.escalate = with_caller(function(line, spec)
+  return make_verdict(line, "escalate", "notify", spec, "escalate")
 end)
-constructors.ambiguous = with_caller(function(file, line, spec)
-  return make_verdict(file, line, "ambiguous", "none", spec, "ambiguous")
+constructors.ambiguous = with_caller(function(line, spec)
+  return make_verdict(line, "ambiguous", "none", spec, "ambiguous")
 end)
 
 ---------------------------------------------------------------------------------------------
@@ -512,7 +512,7 @@ function M.load_file(text, file)
   local rules = {}
   local env = setmetatable({}, { __index = base, __metatable = false })
   env._G = env
-  env.rule = with_caller(function(rfile, line, spec)
+  env.rule = with_caller(function(line, spec)
     if type(spec) ~= "table" then error("rule{...} expects a table", 0) end
     for k in pairs(spec) do
       if not RULE_FIELDS[k] then error("rule{...}: unknown field '" .. tostring(k) .. "'", 0) end
@@ -529,7 +529,7 @@ function M.load_file(text, file)
     local r = {
       name = spec.name, priority = spec.priority or 0, description = spec.description or "",
       when = spec.when, enabled = spec.enabled ~= false, dry_run = spec.dry_run == true,
-      file = rfile, line = line,
+      file = file, line = line,
     }
     rules[#rules + 1] = r
     return r

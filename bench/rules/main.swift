@@ -69,7 +69,7 @@ let inputs: [RuleInput] = [
 let engine: RulesEngine
 do {
     engine = try RulesEngine(
-        configuration: RulesConfiguration(directory: directory, instructionLimit: Int(ProcessInfo.processInfo.environment["HS_IL"] ?? "1000000")!),
+        configuration: RulesConfiguration(directory: directory),
         logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
 } catch {
     print("\(error)")
