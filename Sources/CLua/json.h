@@ -10,9 +10,10 @@
  *   split_key  string or nil
  *   split_only true: the other members of the top-level object are checked, not decoded,
  *              and the value returned is nil
- * returns the decoded value, then `columns, count` when the top-level value is an object
- * with a member `split_key` holding an array (that member is then left out of the object),
- * or `nil, nil`.
+ * returns the decoded value, then `columns, count, numeric` when the top-level value is an
+ * object with a member `split_key` holding an array (that member is then left out of the
+ * object), or `nil, nil, nil`. `numeric[field]` is true when every value of that column is a
+ * number.
  *
  * Values: objects become tables keyed by string (members that are null are left out),
  * arrays 1-based tables (a null element leaves a hole), numbers with an integral value
@@ -402,10 +403,10 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
         if (split_key != NULL && !*split_found && !pushed && length == split_length
             && memcmp(span, split_key, length) == 0 && j->p < j->end && *j->p == '[') {
             j->p++;
-            hs_json_columns(j);  /* pushes columns, count */
+            /* Columns, count and numeric stay on top; later members are set through the
+             * table's absolute index. */
+            hs_json_columns(j);
             *split_found = 1;
-            /* Keep them below any later member work: move them under nothing, they stay on
-             * top; later members are set through absolute indices. */
         } else if (!keep_others) {
             if (pushed) lua_pop(L, 1);
             hs_json_skip(j);
@@ -472,14 +473,24 @@ static void hs_json_array(hs_json *j) {
     j->depth--;
 }
 
-/* Decodes an array (its '[' consumed) of objects as columns; pushes the columns table and
- * the element count. Elements that are not objects count but contribute nothing. */
+/* Decodes an array (its '[' consumed) of objects as columns; pushes the columns table, the
+ * element count and the table of all-number columns. Elements that are not objects count but contribute nothing. */
 static void hs_json_columns(hs_json *j) {
     lua_State *L = j->L;
     hs_json_enter(j);
     luaL_checkstack(L, 2 * HS_JSON_MAX_COLUMNS + 8, "JSON columns");
     int base = lua_gettop(L);  /* columns live at base + 2c + 1 (name), base + 2c + 2 (table) */
-    struct { const unsigned char *name; size_t length; char copy[HS_JSON_MAX_COLUMN_NAME]; } names[HS_JSON_MAX_COLUMNS];
+    struct {
+        const unsigned char *name;
+        size_t length;
+        char copy[HS_JSON_MAX_COLUMN_NAME];
+        /* The column's last plain string value, so that a repeated one ("running") reuses
+         * the Lua string instead of interning it again. */
+        const unsigned char *last;
+        size_t last_length;
+        lua_Integer last_index;
+        int numeric;  /* every value so far is a number */
+    } names[HS_JSON_MAX_COLUMNS];
     int count = 0;
     lua_Integer n = 0;
     hs_json_skip_ws(j);
@@ -517,6 +528,8 @@ static void hs_json_columns(hs_json *j) {
                         memcpy(names[c].copy, span, length);
                         names[c].name = (const unsigned char *)names[c].copy;
                         names[c].length = length;
+                        names[c].last = NULL;
+                        names[c].numeric = 1;
                         if (pushed) {
                             lua_insert(L, base + 2 * c + 1);
                         } else {
@@ -533,7 +546,27 @@ static void hs_json_columns(hs_json *j) {
                     hs_json_skip_ws(j);
                     if (j->p < j->end && *j->p == 'n') {
                         hs_json_literal(j, "null", 4);
+                    } else if (c < count && j->p < j->end && *j->p == '"') {
+                        names[c].numeric = 0;
+                        j->p++;
+                        const unsigned char *text;
+                        size_t text_length;
+                        if (!hs_json_scan_string(j, &text, &text_length)) {
+                            if (names[c].last != NULL && names[c].last_length == text_length
+                                && memcmp(names[c].last, text, text_length) == 0) {
+                                lua_rawgeti(L, base + 2 * c + 2, names[c].last_index);
+                            } else {
+                                lua_pushlstring(L, (const char *)text, text_length);
+                            }
+                            names[c].last = text;
+                            names[c].last_length = text_length;
+                            names[c].last_index = n;
+                        }
+                        lua_rawseti(L, base + 2 * c + 2, n);
                     } else {
+                        if (c < count && j->p < j->end && *j->p != '-' && (*j->p < '0' || *j->p > '9')) {
+                            names[c].numeric = 0;
+                        }
                         hs_json_value(j);
                         if (c < count) lua_rawseti(L, base + 2 * c + 2, n);
                         else lua_pop(L, 1);  /* too many columns or too long a name: dropped */
@@ -560,14 +593,24 @@ static void hs_json_columns(hs_json *j) {
         hs_json_fail(j, "',' or ']' expected");
     }
     lua_createtable(L, 0, count);
+    int columns = lua_gettop(L);
+    lua_createtable(L, 0, count);
+    int numeric = columns + 1;
     for (int c = 0; c < count; c++) {
         lua_pushvalue(L, base + 2 * c + 1);
         lua_pushvalue(L, base + 2 * c + 2);
-        lua_rawset(L, -3);
+        lua_rawset(L, columns);
+        if (names[c].numeric) {
+            lua_pushvalue(L, base + 2 * c + 1);
+            lua_pushboolean(L, 1);
+            lua_rawset(L, numeric);
+        }
     }
-    lua_replace(L, base + 1);
-    lua_settop(L, base + 1);
     lua_pushinteger(L, n);
+    lua_rotate(L, -2, 1);  /* columns, count, numeric */
+    int top = lua_gettop(L);
+    for (int k = 0; k < 3; k++) lua_copy(L, top - 2 + k, base + 1 + k);
+    lua_settop(L, base + 3);
     j->depth--;
 }
 
@@ -614,8 +657,9 @@ static int hs_lua_json_decode(lua_State *L) {
     if (!split_found) {
         lua_pushnil(L);
         lua_pushnil(L);
+        lua_pushnil(L);
     }
-    return 3;
+    return 4;
 }
 
 static inline void hs_lua_push_json_decode(lua_State *L) { lua_pushcfunction(L, hs_lua_json_decode); }

@@ -315,5 +315,6 @@ static inline void hs_lua_open_sandbox_libs(lua_State *L) {
 }
 
 #include "json.h"
+#include "verdict.h"
 
 #endif

@@ -2,15 +2,15 @@
 /// the history helpers `h`, the read-only `config` table and `rule{…}` registration.
 ///
 /// It runs once per Lua state with the base, string, table, math and utf8 libraries open,
-/// receives `(with_caller, function_line, thresholds)` and returns the module table the
-/// runtime drives (`load_file`, `state`, `helpers`, `verdict_mt`). Rule files never see the
+/// receives `(with_caller, function_line, thresholds, verdict_constructor)` and returns the
+/// module table the runtime drives (`load_file`, `state`, `helpers`, `verdict_mt`). Rule files never see the
 /// state's real globals: each file gets its own environment whose fallback is a read-only
 /// whitelist.
 enum Prelude {
     static let chunkName = "=hemostat"
 
     static let source = #"""
-local with_caller, function_line, thresholds = ...
+local with_caller, function_line, thresholds, verdict_constructor = ...
 
 local type, error, pairs, ipairs, tostring, tonumber, select, next, xpcall =
       type, error, pairs, ipairs, tostring, tonumber, select, next, xpcall
@@ -41,7 +41,9 @@ end
 local M = {}
 -- alert: the alert being evaluated; anomalies: its anomalies by type (first of each), built
 -- on first use in an evaluation.
-local state = { alert = nil, anomalies = nil, cols = nil, n = 0, has_history = false, rows = nil }
+local state = {
+  alert = nil, anomalies = nil, cols = nil, n = 0, numeric = nil, has_history = false, rows = nil, labels = nil,
+}
 M.state = state
 
 ---------------------------------------------------------------------------------------------
@@ -61,85 +63,25 @@ local ACTIONS = {
   restart = true, start = true, stop = true, kill = true, pause = true, unpause = true,
   update_resources = true, exec = true, notify = true, none = true,
 }
-local FIELDS = { confidence = true, reason = true, dry_run = true, params = true, fallback = true, action = true }
 
 local function is_verdict(v)
   return type(v) == "table" and getmetatable(v) == VERDICT
 end
 M.is_verdict = is_verdict
 
-local function make_verdict(line, kind, action, spec, ctor)
-  if type(spec) == "string" then spec = { reason = spec } end
-  if spec == nil then spec = {} end
-  if type(spec) ~= "table" or is_verdict(spec) then
-    error(ctor .. "{...} expects a table of fields", 0)
-  end
-  for k in pairs(spec) do
-    if not FIELDS[k] then error(ctor .. "{...}: unknown field '" .. tostring(k) .. "'", 0) end
-  end
-  if spec.action ~= nil and ctor ~= "act" then
-    error(ctor .. "{...}: field 'action' is only for act{...}", 0)
-  end
-  if spec.fallback ~= nil and kind ~= "ambiguous" then
-    error(ctor .. "{...}: field 'fallback' is only for ambiguous{...}", 0)
-  end
-  local confidence = spec.confidence
-  if confidence == nil then confidence = 1 end
-  if type(confidence) ~= "number" or confidence ~= confidence or confidence < 0 or confidence > 1 then
-    error(ctor .. "{...}: confidence must be a number from 0 to 1", 0)
-  end
-  local reason = spec.reason
-  if type(reason) ~= "string" or reason == "" then
-    error(ctor .. "{...}: reason must be a non-empty string", 0)
-  end
-  if spec.dry_run ~= nil and type(spec.dry_run) ~= "boolean" then
-    error(ctor .. "{...}: dry_run must be true or false", 0)
-  end
-  if spec.params ~= nil and type(spec.params) ~= "table" then
-    error(ctor .. "{...}: params must be a table", 0)
-  end
-  local fallback = spec.fallback
-  if kind == "ambiguous" then
-    if fallback ~= nil and not is_verdict(fallback) then
-      error("ambiguous{...}: fallback must be a verdict such as restart{...} or false_alarm{...}", 0)
-    end
-    if fallback ~= nil and fallback.kind == "ambiguous" then
-      error("ambiguous{...}: fallback cannot itself be ambiguous", 0)
-    end
-  end
-  if kind == "act" and action == nil then
-    action = spec.action
-    if type(action) ~= "string" or not ACTIONS[action] then
-      error("act{...}: action must be one of restart, start, stop, kill, pause, unpause, update_resources, exec, notify, none", 0)
-    end
-  end
-  return setmetatable({
-    kind = kind, action = action or "none", confidence = confidence, reason = reason,
-    dry_run = spec.dry_run == true, params = spec.params, fallback = fallback,
-    line = line,
-  }, VERDICT)
-end
-
+-- The constructors are C functions (verdict_constructor): they check the fields and build
+-- {kind, action, confidence, reason, dry_run, params, fallback, line} with VERDICT as
+-- metatable, recording the caller's line.
 local constructors = {}
 for action in pairs(ACTIONS) do
   if action ~= "none" then
-    constructors[action] = with_caller(function(line, spec)
-      return make_verdict(line, "act", action, spec, action)
-    end)
+    constructors[action] = verdict_constructor(VERDICT, ACTIONS, "act", action, action)
   end
 end
-constructors.act = with_caller(function(line, spec)
-  return make_verdict(line, "act", nil, spec, "act")
-end)
-constructors.false_alarm = with_caller(function(line, spec)
-  return make_verdict(line, "false_alarm", "none", spec, "false_alarm")
-end)
-constructors.escalate = with_caller(function(line, spec)
-  return make_verdict(line, "escalate", "notify", spec, "escalate")
-end)
-constructors.ambiguous = with_caller(function(line, spec)
-  return make_verdict(line, "ambiguous", "none", spec, "ambiguous")
-end)
+constructors.act = verdict_constructor(VERDICT, ACTIONS, "act", nil, "act")
+constructors.false_alarm = verdict_constructor(VERDICT, ACTIONS, "false_alarm", "none", "false_alarm")
+constructors.escalate = verdict_constructor(VERDICT, ACTIONS, "escalate", "notify", "escalate")
+constructors.ambiguous = verdict_constructor(VERDICT, ACTIONS, "ambiguous", "none", "ambiguous")
 
 ---------------------------------------------------------------------------------------------
 -- helpers over the alert and its history
@@ -167,12 +109,22 @@ local function check_field(field, helper)
 end
 
 -- The history arrives as columns: state.cols[field][i] is sample i's value of field (oldest
--- first), state.n samples in all. Rows (one table per sample) are built only when a rule asks
--- for them (`a.history`, `h.samples`), once per evaluation.
+-- first), state.n samples in all; state.numeric[field] is true when every value of the column
+-- is a number, so loops over it need no type checks. Rows (one table per sample) are built
+-- only when a rule asks for them (`a.history`, `h.samples`), once per evaluation.
 local NO_COLUMN = setmetatable({}, { __newindex = function() error("read-only", 2) end })
 
-local function column(field)
-  return state.cols[field] or NO_COLUMN
+-- The column of `field` and whether it holds only numbers. With `helper`, a field that is not
+-- a string is an error reported at `level` (default: the caller of the helper calling this).
+local function column(field, helper, level)
+  local col = state.cols[field]
+  if col == nil then
+    if helper ~= nil and type(field) ~= "string" then
+      error(helper .. ": field must be a string", level or 3)
+    end
+    return NO_COLUMN, true
+  end
+  return col, state.numeric[field] == true
 end
 
 local function rows()
@@ -206,23 +158,17 @@ local function window_start(n, seconds, helper)
   if type(seconds) ~= "number" or seconds < 0 then
     error(helper .. ": window must be a number of seconds", 3)
   end
-  local ts = column("timestamp")
+  local ts, num = column("timestamp")
   local newest = ts[n]
-  if type(newest) ~= "number" then return n end
+  if newest == nil or not (num or type(newest) == "number") then return n end
   local from = newest - seconds
   local i = n
   while i > 1 do
     local t = ts[i - 1]
-    if type(t) ~= "number" or t < from then break end
+    if t == nil or not (num or type(t) == "number") or t < from then break end
     i = i - 1
   end
   return i
-end
-
-local function compare(f, v, t)
-  if v == nil then return false end
-  if type(v) ~= type(t) then return false end
-  return f(v, t)
 end
 
 local h = {}
@@ -230,23 +176,24 @@ local h = {}
 function h.now()
   local n = state.n
   if n == 0 then return nil end
-  return column("timestamp")[n]
+  return state.cols.timestamp and state.cols.timestamp[n]
 end
 
 function h.span()
   local n = state.n
   if n < 2 then return 0 end
-  local ts = column("timestamp")
+  local ts, num = column("timestamp")
   local newest, oldest = ts[n], ts[1]
-  if type(newest) ~= "number" or type(oldest) ~= "number" then return 0 end
+  if newest == nil or oldest == nil then return 0 end
+  if not num and (type(newest) ~= "number" or type(oldest) ~= "number") then return 0 end
   return newest - oldest
 end
 
 function h.latest(field)
-  check_field(field, "h.latest")
+  local col = column(field, "h.latest")
   local n = state.n
   if n == 0 then return nil end
-  return column(field)[n]
+  return col[n]
 end
 
 function h.samples(seconds)
@@ -259,82 +206,90 @@ function h.samples(seconds)
 end
 
 function h.values(field, seconds)
-  check_field(field, "h.values")
+  local col, num = column(field, "h.values")
   local n = state.n
   local out = {}
   if n == 0 then return out end
-  local col = column(field)
   for i = window_start(n, seconds, "h.values"), n do
     local v = col[i]
-    if type(v) == "number" then out[#out + 1] = v end
+    if v ~= nil and (num or type(v) == "number") then out[#out + 1] = v end
   end
   return out
 end
 
 function h.avg(field, seconds)
-  check_field(field, "h.avg")
+  local col, num = column(field, "h.avg")
   local n = state.n
   if n == 0 then return nil end
-  local col, sum, count = column(field), 0, 0
+  local sum, count = 0, 0
   for i = window_start(n, seconds, "h.avg"), n do
     local v = col[i]
-    if type(v) == "number" then sum, count = sum + v, count + 1 end
+    if v ~= nil and (num or type(v) == "number") then sum, count = sum + v, count + 1 end
   end
   if count == 0 then return nil end
   return sum / count
 end
 
 function h.max(field, seconds)
-  check_field(field, "h.max")
+  local col, num = column(field, "h.max")
   local n = state.n
   if n == 0 then return nil end
-  local col, acc = column(field), nil
+  local acc = nil
   for i = window_start(n, seconds, "h.max"), n do
     local v = col[i]
-    if type(v) == "number" and (acc == nil or v > acc) then acc = v end
+    if v ~= nil and (num or type(v) == "number") and (acc == nil or v > acc) then acc = v end
   end
   return acc
 end
 
 function h.min(field, seconds)
-  check_field(field, "h.min")
+  local col, num = column(field, "h.min")
   local n = state.n
   if n == 0 then return nil end
-  local col, acc = column(field), nil
+  local acc = nil
   for i = window_start(n, seconds, "h.min"), n do
     local v = col[i]
-    if type(v) == "number" and (acc == nil or v < acc) then acc = v end
+    if v ~= nil and (num or type(v) == "number") and (acc == nil or v < acc) then acc = v end
   end
   return acc
 end
 
+-- Whether v (a sample's value) satisfies `v f t`; values of another type than t never do.
+-- `same` is true when the column's values are known to have t's type.
+local function matches(f, v, t, same)
+  if v == nil then return false end
+  if not same and type(v) ~= type(t) then return false end
+  return f(v, t)
+end
+
 -- How many of the newest samples in a row have `field` `f` `value`, and the seconds from the
 -- oldest of them to the newest (0 when a timestamp is missing).
-local function trailing_run(field, f, value)
+local function trailing_run(field, f, value, helper)
+  local col, num = column(field, helper, 4)
+  local same = num and type(value) == "number"
   local n = state.n
-  local col = column(field)
   local count, i = 0, n
-  while i >= 1 and compare(f, col[i], value) do
+  while i >= 1 and matches(f, col[i], value, same) do
     count = count + 1
     i = i - 1
   end
   if count == 0 then return 0, 0 end
-  local ts = column("timestamp")
+  local ts, tnum = column("timestamp")
   local newest, oldest = ts[n], ts[n - count + 1]
   local span = 0
-  if type(newest) == "number" and type(oldest) == "number" then span = newest - oldest end
+  if newest ~= nil and oldest ~= nil and (tnum or (type(newest) == "number" and type(oldest) == "number")) then
+    span = newest - oldest
+  end
   return count, span
 end
 
 function h.streak(field, op, value)
-  check_field(field, "h.streak")
   local f = op_fn(op, "h.streak")
-  local count, span = trailing_run(field, f, value)
+  local count, span = trailing_run(field, f, value, "h.streak")
   return count, span
 end
 
 function h.sustained(field, op, value, seconds, min_samples)
-  check_field(field, "h.sustained")
   if type(seconds) ~= "number" or seconds < 0 then
     error("h.sustained: duration must be a number of seconds", 2)
   end
@@ -342,28 +297,29 @@ function h.sustained(field, op, value, seconds, min_samples)
     error("h.sustained: min_samples must be a number", 2)
   end
   local f = op_fn(op, "h.sustained")
-  local count, span = trailing_run(field, f, value)
+  local count, span = trailing_run(field, f, value, "h.sustained")
   if count == 0 then return false, 0 end
   return span >= seconds and count >= (min_samples or 2), span
 end
 
 function h.count(field, op, value, seconds)
-  check_field(field, "h.count")
   local f = op_fn(op, "h.count")
+  local col, num = column(field, "h.count")
+  local same = num and type(value) == "number"
   local n = state.n
   if n == 0 then return 0 end
-  local col, count = column(field), 0
+  local count = 0
   for i = window_start(n, seconds, "h.count"), n do
-    if compare(f, col[i], value) then count = count + 1 end
+    if matches(f, col[i], value, same) then count = count + 1 end
   end
   return count
 end
 
 function h.changes(field, value, seconds)
-  check_field(field, "h.changes")
+  local col = column(field, "h.changes")
   local n = state.n
   if n == 0 then return 0 end
-  local col, count = column(field), 0
+  local count = 0
   for i = window_start(n, seconds, "h.changes"), n do
     if i > 1 and col[i] == value and col[i - 1] ~= value then count = count + 1 end
   end
@@ -371,13 +327,13 @@ function h.changes(field, value, seconds)
 end
 
 function h.increase(field, seconds)
-  check_field(field, "h.increase")
+  local col, num = column(field, "h.increase")
   local n = state.n
   if n == 0 then return 0 end
-  local col, total, prev = column(field), 0, nil
+  local total, prev = 0, nil
   for i = window_start(n, seconds, "h.increase"), n do
     local v = col[i]
-    if type(v) == "number" then
+    if v ~= nil and (num or type(v) == "number") then
       if prev ~= nil then
         if v >= prev then total = total + (v - prev) else total = total + v end
       end
@@ -388,14 +344,15 @@ function h.increase(field, seconds)
 end
 
 local function slope(field, seconds, helper)
+  local col, num = column(field, helper, 4)
   local n = state.n
   if n < 2 then return nil end
-  local ts, col = column("timestamp"), column(field)
+  local ts, tnum = column("timestamp")
   local sx, sy, sxx, sxy, count = 0, 0, 0, 0, 0
   local t0 = nil
   for i = window_start(n, seconds, helper), n do
     local t, v = ts[i], col[i]
-    if type(t) == "number" and type(v) == "number" then
+    if t ~= nil and v ~= nil and (tnum or type(t) == "number") and (num or type(v) == "number") then
       t0 = t0 or t
       local x = t - t0
       sx, sy, sxx, sxy, count = sx + x, sy + v, sxx + x * x, sxy + x * v, count + 1
@@ -408,17 +365,16 @@ local function slope(field, seconds, helper)
 end
 
 function h.slope(field, seconds)
-  check_field(field, "h.slope")
   return slope(field, seconds, "h.slope")
 end
 
 function h.time_to(field, limit, seconds)
-  check_field(field, "h.time_to")
   if type(limit) ~= "number" then error("h.time_to: limit must be a number", 2) end
+  local col, num = column(field, "h.time_to")
   local n = state.n
   if n == 0 then return nil end
-  local latest = column(field)[n]
-  if type(latest) ~= "number" then return nil end
+  local latest = col[n]
+  if latest == nil or not (num or type(latest) == "number") then return nil end
   if latest >= limit then return 0 end
   local s = slope(field, seconds, "h.time_to")
   if s == nil or s <= 0 then return nil end
@@ -432,15 +388,19 @@ local THRESHOLD_LABELS = setmetatable({}, { __index = function(t, key)
   return name
 end })
 
+-- The alert's labels (an empty table when it has none), set once per evaluation.
+local NO_LABELS = NO_COLUMN
+
 function h.label(name, default)
-  local labels = state.alert and state.alert.labels
-  local v = type(labels) == "table" and labels[name] or nil
+  local v = state.labels[name]
   if v == nil then return default end
   return v
 end
 
 function h.label_number(name, default)
-  local v = tonumber(h.label(name, nil))
+  local v = state.labels[name]
+  if v == nil then return default end
+  v = tonumber(v)
   if v == nil then return default end
   return v
 end
@@ -448,7 +408,7 @@ end
 local TRUE = { ["true"] = true, ["1"] = true, yes = true, on = true }
 local FALSE = { ["false"] = true, ["0"] = true, no = true, off = true }
 function h.label_bool(name, default)
-  local v = h.label(name, nil)
+  local v = state.labels[name]
   if v == nil then return default end
   v = lower(tostring(v))
   if TRUE[v] then return true end
@@ -457,10 +417,13 @@ function h.label_bool(name, default)
 end
 
 function h.threshold(key)
+  local v = config_real[key]
   if type(key) ~= "string" then error("h.threshold: key must be a string", 2) end
-  local v = tonumber(h.label(THRESHOLD_LABELS[key], nil))
-  if v ~= nil then return v end
-  v = config_real[key]
+  local label = state.labels[THRESHOLD_LABELS[key]]
+  if label ~= nil then
+    label = tonumber(label)
+    if label ~= nil then return label end
+  end
   if v == nil then error("h.threshold: unknown config key '" .. key .. "'", 2) end
   return v
 end
@@ -550,7 +513,7 @@ local out_rule, out_value, out_message, out_hit, out_file, out_line = {}, {}, {}
 M.outputs = { out_rule, out_value, out_message, out_hit, out_file, out_line }
 
 function M.make_runner(budget_reset, take_error, msgh)
-  return function(whens, helpers, alert, cols, n)
+  return function(whens, helpers, alert, cols, n, numeric)
     if type(alert) == "table" then
       setmetatable(alert, ALERT_MT)
       -- `projected_seconds`: the name rules read for the monitor's projected_seconds_to_limit.
@@ -564,7 +527,10 @@ function M.make_runner(budget_reset, take_error, msgh)
     end
     state.alert = alert
     state.anomalies = nil
-    state.cols, state.n, state.has_history, state.rows = cols or NO_COLUMN, n or 0, cols ~= nil, nil
+    state.cols, state.n, state.numeric = cols or NO_COLUMN, n or 0, numeric or NO_COLUMN
+    state.has_history, state.rows = cols ~= nil, nil
+    local labels = type(alert) == "table" and alert.labels
+    state.labels = type(labels) == "table" and labels or NO_LABELS
     local count = 0
     for i = 1, #whens do
       budget_reset()
@@ -581,6 +547,7 @@ function M.make_runner(budget_reset, take_error, msgh)
       end
     end
     state.alert, state.anomalies, state.cols, state.rows = nil, nil, NO_COLUMN, nil
+    state.numeric, state.labels = NO_COLUMN, NO_COLUMN
     return count
   end
 end

@@ -72,7 +72,8 @@ final class RuleRuntime {
             lua.pushNumber(value)
             lua_setfield(L, -2, key)
         }
-        let status = hs_lua_pcall(L, 3, 1, msghIndex)
+        hs_lua_push_verdict_constructor(L)
+        let status = hs_lua_pcall(L, 4, 1, msghIndex)
         precondition(status == LUA_OK, "rules prelude failed: \(lua.string(at: -1) ?? "")")
         // Stack: msgh, module.
         lua_getfield(L, 2, "helpers")
@@ -222,7 +223,7 @@ final class RuleRuntime {
             lua_rawgeti(L, hs_lua_registryindex(), lua_Integer(whensRef))
         }
         lua_pushvalue(L, helpersIndex)
-        // runner, whens, helpers, alert, columns, count
+        // runner, whens, helpers, alert, columns, count, numeric
         if let problem = decode(input.alert) {
             lua.setTop(baseTop)
             return RuleEvaluation(
@@ -231,22 +232,21 @@ final class RuleRuntime {
                 rulesEvaluated: 0)
         }
         if case .statsDocument(let document) = input.history {
-            lua.pop(2)
+            lua.setTop(baseTop + 4)
             if let document, decode(document, historyOnly: true) == nil {
-                hs_lua_remove(L, -3)  // the document itself
-                if lua_type(L, -1) == LUA_TNIL {
-                    lua.pop(2)
-                    lua_createtable(L, 0, 0)
-                    lua_pushinteger(L, 0)
+                hs_lua_remove(L, -4)  // the document itself (nil)
+                if lua_type(L, -3) == LUA_TNIL {  // no history in it
+                    lua.setTop(baseTop + 4)
                 }
-            } else {
-                lua.setTop(baseTop + 4)
+            }
+            if lua.top == baseTop + 4 {
                 lua_createtable(L, 0, 0)
                 lua_pushinteger(L, 0)
+                lua_createtable(L, 0, 0)
             }
         }
         lua.arm(instructions: instructionLimit, memory: memoryLimit)
-        let status = hs_lua_pcall(L, 5, 1, msghIndex)
+        let status = hs_lua_pcall(L, 6, 1, msghIndex)
         lua.disarm()
 
         var matches: [RuleVerdict] = []
@@ -332,8 +332,8 @@ final class RuleRuntime {
     /// Bytes the state holds now.
     var memoryInUse: Int { Int(lua.limits.pointee.used) }
 
-    /// Decodes the JSON `text` onto the stack: the value, then the columns and count of its
-    /// `history` array (or two nils). With `historyOnly`, the other members are checked but
+    /// Decodes the JSON `text` onto the stack: the value, then the columns, count and
+    /// all-number columns of its `history` array (or three nils). With `historyOnly`, the other members are checked but
     /// not decoded (the value is an empty table). Pushes nothing and returns the problem when
     /// the text is not JSON.
     private func decode(_ text: String, historyOnly: Bool = false) -> String? {
@@ -345,7 +345,7 @@ final class RuleRuntime {
             lua_pushinteger(L, lua_Integer(bytes.count))
             lua_pushstring(L, "history")
             lua_pushboolean(L, historyOnly ? 1 : 0)
-            let status = hs_lua_pcall(L, 4, 3, msghIndex)
+            let status = hs_lua_pcall(L, 4, 4, msghIndex)
             if status != LUA_OK {
                 let problem = lua.string(at: -1) ?? "not JSON"
                 lua.pop()
