@@ -5,7 +5,8 @@ public struct RulesConfiguration: Sendable, Hashable {
     /// Thresholds exposed to rules as the read-only `config` table. Keys given here replace
     /// or extend `RulesConfiguration.defaultThresholds`.
     public var thresholds: [String: Double]
-    /// VM instructions one rule may run for one alert before it is stopped. Default 1,000,000.
+    /// VM instructions one rule may run for one alert before it is stopped, counted from when
+    /// the watchdog finds it still running (after 2–4 ms). Default 1,000,000.
     public var instructionLimit: Int
     /// Bytes one rule may allocate for one alert (on top of what the state holds). Default 16 MiB.
     public var memoryLimit: Int

@@ -129,6 +129,30 @@ import Testing
         #expect(recoveries(watch.observe(sample: sample(container(), at: 90), now: at(90))).count == 1)
     }
 
+    @Test func pollInspectedBeforeTheDieDoesNotCloseTheIncident() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(sample: sample(container(), at: 0), now: at(0))
+        let exited = container(status: "exited", exit: 3)
+        // The poll inspects at 29.5 (running), the container dies at 30, the event is applied
+        // at 30.05, and the poll's sample arrives at 31 after reading stats.
+        var stale = sample(container(), at: 31)
+        stale.inspectedAt = at(29.5)
+        let opened = alerts(watch.observe(event: event("die", 30, ["exitCode": "3"]), inspection: exited, now: at(30.05)))
+        try #require(opened.count == 1)
+        #expect(watch.observe(sample: stale, now: at(31)).isEmpty)
+        #expect(watch.latest.container.status == "exited")
+        // The next poll sees it exited: still the same incident, nothing new.
+        var next = sample(exited, at: 61)
+        next.inspectedAt = at(60)
+        #expect(watch.observe(sample: next, now: at(61)).isEmpty)
+        // Restarted by hand and inspected after the last event: recovered, same incident.
+        var running = sample(container(), at: 91)
+        running.inspectedAt = at(90)
+        let back = recoveries(watch.observe(sample: running, now: at(91)))
+        try #require(back.count == 1)
+        #expect(back[0].incidentID == opened[0].0.incidentID)
+    }
+
     @Test func exitZeroIsNotACrash() {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         #expect(watch.observe(event: event("die", 10, ["exitCode": "0"]), inspection: container(status: "exited"), now: at(10)).isEmpty)

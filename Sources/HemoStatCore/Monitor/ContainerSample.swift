@@ -10,14 +10,21 @@ public struct ContainerSample: Sendable, Hashable {
     /// engine gave no previous CPU counters).
     public var cpuKnown: Bool
     public var sampledAt: Date
+    /// When the inspection behind `container` was requested (nil: at `sampledAt`). An engine
+    /// event the monitor applied after this instant is newer than this sample's state.
+    public var inspectedAt: Date?
     /// Why the monitor never alerts on this container (nil when it is watched).
     public var exclusion: String?
 
-    public init(container: EngineInspection, metrics: ContainerMetrics? = nil, cpuKnown: Bool = true, sampledAt: Date, exclusion: String? = nil) {
+    public init(
+        container: EngineInspection, metrics: ContainerMetrics? = nil, cpuKnown: Bool = true, sampledAt: Date,
+        inspectedAt: Date? = nil, exclusion: String? = nil
+    ) {
         self.container = container
         self.metrics = metrics
         self.cpuKnown = cpuKnown
         self.sampledAt = sampledAt
+        self.inspectedAt = inspectedAt
         self.exclusion = exclusion
     }
 

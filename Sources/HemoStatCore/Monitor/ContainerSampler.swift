@@ -80,6 +80,7 @@ public struct ContainerSampler: Sendable {
     ) async -> Outcome {
         var outcome = Outcome(id: container.id)
         var inspection: EngineInspection
+        let inspectedAt = now()
         do {
             inspection = try await engine.inspect(container.id)
         } catch let error as ContainerEngineError where error.code == .notFound {
@@ -104,7 +105,9 @@ public struct ContainerSampler: Sendable {
                 outcome.failures.append(("stats", "\(error)"))
             }
         }
-        outcome.sample = ContainerSample(container: inspection, metrics: metrics, cpuKnown: cpuKnown, sampledAt: now(), exclusion: exclusion)
+        outcome.sample = ContainerSample(
+            container: inspection, metrics: metrics, cpuKnown: cpuKnown, sampledAt: now(), inspectedAt: inspectedAt,
+            exclusion: exclusion)
         return outcome
     }
 }

@@ -51,6 +51,8 @@ public struct ContainerWatch: Sendable {
     private var pendingKill: Date?
     private var oomSeen: Date?
     private var firstObservation = true
+    /// When the last engine event was applied (the monitor's clock).
+    private var lastEventAppliedAt: Date?
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {
         self.policy = policy
@@ -64,6 +66,13 @@ public struct ContainerWatch: Sendable {
 
     /// A poll sample of this container.
     public mutating func observe(sample: ContainerSample, now: Date) -> [WatchAction] {
+        if let applied = lastEventAppliedAt, let inspected = sample.inspectedAt, applied > inspected,
+           sample.container.status != latest.container.status {
+            // Inspected before an event this watch has already applied (a poll that read a
+            // running container just before its `die`): its state is older than what the
+            // watch knows, and would close the incident the event opened.
+            return []
+        }
         let previous = latest
         latest = sample
         if previous.container.restartCount != sample.container.restartCount || previous.container.startedAt != sample.container.startedAt {
@@ -92,6 +101,7 @@ public struct ContainerWatch: Sendable {
     /// after the event, replaces what the event implies.
     public mutating func observe(event: EngineEvent, inspection: EngineInspection?, now: Date) -> [WatchAction] {
         if let inspection { latest.container = inspection }
+        lastEventAppliedAt = now
         firstObservation = false
         switch event.action {
         case "kill", "stop":
