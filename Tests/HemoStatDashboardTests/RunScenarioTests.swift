@@ -144,12 +144,7 @@ struct RunScenarioTests {
             }
             let (status, text) = try await browser.value
             #expect(pageLoaded, "the page did not load:\n\(text)")
-            // Known monitor race: on a loaded machine a poll that inspected the container before
-            // its `die` event can close the incident and a later poll open a second one, which
-            // doubles the rule's count on the page and the counters below.
-            withKnownIssue("a poll older than the die event can close and reopen the incident", isIntermittent: true) {
-                #expect(status == 0 && text.contains(" passed, 0 failed"), "browser scenario failed:\n\(text)\n--- hemostat run:\n\(run.log.suffix(3000))")
-            }
+            #expect(status == 0 && text.contains(" passed, 0 failed"), "browser scenario failed:\n\(text)\n--- hemostat run:\n\(run.log.suffix(3000))")
 
             // The same process's /metrics, read with the Prometheus text parser.
             var metrics = try PrometheusText("")
@@ -160,15 +155,13 @@ struct RunScenarioTests {
             #expect(counted, "no dry-run remediation counted")
             #expect(metrics.types["hemostat_health_alerts_total"] == "counter")
             #expect((metrics.value("hemostat_health_alerts_total", ["kind": "non_zero_exit"]) ?? 0) >= 1)
-            withKnownIssue("a poll older than the die event can close and reopen the incident", isIntermittent: true) {
-                #expect(metrics.value("hemostat_health_alerts_total", ["kind": "non_zero_exit"]) == 1)
-                #expect(metrics.sum("hemostat_health_alerts_total") == 1, "one crash, one alert")
-                // Seen first by the engine's event or by a poll, whichever came first: one observation.
-                #expect(metrics.sum("hemostat_fault_to_alert_seconds_count") == 1)
-                #expect(metrics.value("hemostat_analyzer_decisions_total", ["method": "rules", "outcome": "remediate"]) == 1)
-                #expect(metrics.value("hemostat_analyzer_decision_seconds_count", ["method": "rules"]) == 1)
-                #expect(metrics.sum("hemostat_gate_rejections_total") == 0)
-            }
+            #expect(metrics.value("hemostat_health_alerts_total", ["kind": "non_zero_exit"]) == 1)
+            #expect(metrics.sum("hemostat_health_alerts_total") == 1, "one crash, one alert")
+            // Seen first by the engine's event or by a poll, whichever came first: one observation.
+            #expect(metrics.sum("hemostat_fault_to_alert_seconds_count") == 1)
+            #expect(metrics.value("hemostat_analyzer_decisions_total", ["method": "rules", "outcome": "remediate"]) == 1)
+            #expect(metrics.value("hemostat_analyzer_decision_seconds_count", ["method": "rules"]) == 1)
+            #expect(metrics.sum("hemostat_gate_rejections_total") == 0)
             let faultToAlert = metrics.sum("hemostat_fault_to_alert_seconds_sum")
             #expect(faultToAlert > 0 && faultToAlert < 30, "fault-to-alert \(faultToAlert) s")
             #expect((metrics.sum("hemostat_monitor_cycle_seconds_count")) > 0)

@@ -97,6 +97,12 @@ for _ in 0..<runs {
 rates.sort()
 let median = rates[rates.count / 2]
 let command = "swift run -c release HemoStatRulesBenchmark \(directory) \(perRun) \(runs)"
-print(String(format: "%.0f rule evaluations/s on one thread (%d rules, median of %d runs of %d; min %.0f, max %.0f)",
-             median, status.rules.count, runs, perRun, rates.first ?? 0, rates.last ?? 0))
+print(String(format: "%.0f alerts/s through all %d rules on one thread (%.0f single-rule evaluations/s; median of %d runs of %d; min %.0f, max %.0f)",
+             median, status.rules.count, median * Double(status.rules.count), runs, perRun, rates.first ?? 0, rates.last ?? 0))
+let alertBytes = inputs.map { $0.alert.utf8.count }.reduce(0, +) / inputs.count
+let statsBytes = inputs.map { input -> Int in
+    if case .statsDocument(let text?) = input.history { return text.utf8.count }
+    return 0
+}.reduce(0, +) / inputs.count
+print("input: alert JSON \(alertBytes) bytes and stats document \(statsBytes) bytes on average, decoded by every evaluation")
 print("command: \(command)")
