@@ -158,6 +158,42 @@ import Testing
         #expect(watch.observe(event: event("die", 10, ["exitCode": "0"]), inspection: container(status: "exited"), now: at(10)).isEmpty)
     }
 
+    @Test func hemoStatsOwnRestartIsNotAnnounced() throws {
+        // An unhealthy container restarted by the responder: SIGTERM, then SIGKILL after the
+        // stop timeout, `die`, `stop`, `start`, while the responder holds the gate lock.
+        var watch = ContainerWatch(sample: sample(container(health: "unhealthy"), at: 0), policy: policy)
+        let opened = alerts(watch.observe(sample: sample(container(health: "unhealthy"), at: 0), now: at(0)))
+        try #require(opened.count == 1)
+        #expect(watch.observe(event: event("kill", 10, ["signal": "15"]), inspection: nil, now: at(10), byHemoStat: true).isEmpty)
+        #expect(watch.observe(event: event("kill", 20, ["signal": "9"]), inspection: nil, now: at(20), byHemoStat: true).isEmpty)
+        let died = watch.observe(event: event("die", 20.1, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(20.1))
+        #expect(alerts(died).isEmpty)
+        #expect(died.contains(.checkAgain(containerID: "c1", at: at(20.1 + policy.ownStopGrace))))
+        // A poll between the stop and the start announces nothing either.
+        #expect(watch.observe(sample: sample(container(status: "exited", exit: 137), at: 20.5), now: at(20.5)).isEmpty)
+        #expect(watch.observe(event: event("stop", 20.2), inspection: nil, now: at(20.6), byHemoStat: true).isEmpty)
+        #expect(watch.observe(event: event("start", 21), inspection: container(), now: at(21)).isEmpty)
+        #expect(watch.tick(now: at(40)).isEmpty)
+        // Running and healthy at the next poll: the incident that asked for the restart is over.
+        let back = recoveries(watch.observe(sample: sample(container(), at: 30), now: at(41)))
+        try #require(back.count == 1)
+        #expect(back[0].incidentID == opened[0].0.incidentID)
+    }
+
+    @Test func hemoStatsOwnStopWithoutAStartIsAnnouncedAsAStop() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(sample: sample(container(), at: 0), now: at(0))
+        #expect(watch.observe(event: event("kill", 10, ["signal": "9"]), inspection: nil, now: at(10), byHemoStat: true).isEmpty)
+        let died = watch.observe(event: event("die", 10.1, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(10.1))
+        #expect(alerts(died).isEmpty)
+        #expect(watch.tick(now: at(15)) == [.checkAgain(containerID: "c1", at: at(10.1 + policy.ownStopGrace))])
+        let a = alerts(watch.tick(now: at(10.1 + policy.ownStopGrace)))
+        try #require(a.count == 1)
+        #expect(a[0].0.stoppedByOperator)
+        #expect(a[0].0.anomalies.map(\.type) == [.containerStopped])
+        #expect(a[0].0.anomalies[0].message == "stopped by HemoStat's remediation (kill, signal 9)")
+    }
+
     @Test func operatorStopIsMarked() throws {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         #expect(watch.observe(event: event("kill", 10, ["signal": "15"]), inspection: nil, now: at(10)).isEmpty)

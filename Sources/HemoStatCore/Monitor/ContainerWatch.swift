@@ -53,6 +53,11 @@ public struct ContainerWatch: Sendable {
     private var firstObservation = true
     /// When the last engine event was applied (the monitor's clock).
     private var lastEventAppliedAt: Date?
+    /// A `kill` or `stop` issued while HemoStat's responder held the container's gate lock.
+    private var ownStopRequest: Date?
+    /// The `die` that followed HemoStat's own stop, held for `ownStopGrace` for the `start` of
+    /// the restart it belongs to.
+    private var pendingOwnStop: Date?
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {
         self.policy = policy
@@ -71,6 +76,12 @@ public struct ContainerWatch: Sendable {
             // Inspected before an event this watch has already applied (a poll that read a
             // running container just before its `die`): its state is older than what the
             // watch knows, and would close the incident the event opened.
+            return []
+        }
+        if pendingOwnStop != nil, !sample.container.isRunning {
+            // Between the stop and the start of HemoStat's own restart: nothing to announce yet.
+            latest = sample
+            record(sample)
             return []
         }
         let previous = latest
@@ -99,7 +110,10 @@ public struct ContainerWatch: Sendable {
 
     /// An engine event about this container. `inspection`, when the service could read one right
     /// after the event, replaces what the event implies.
-    public mutating func observe(event: EngineEvent, inspection: EngineInspection?, now: Date) -> [WatchAction] {
+    ///
+    /// `byHemoStat` is true when HemoStat's responder held the container's gate lock as the
+    /// event arrived (it is acting on the container): a stop then belongs to its remediation.
+    public mutating func observe(event: EngineEvent, inspection: EngineInspection?, now: Date, byHemoStat: Bool = false) -> [WatchAction] {
         if let inspection { latest.container = inspection }
         lastEventAppliedAt = now
         firstObservation = false
@@ -109,6 +123,7 @@ public struct ContainerWatch: Sendable {
             if event.action == "kill" || lastStopRequest == nil {
                 lastStopRequest = (event.time, event.action, event.attributes["signal"])
             }
+            if byHemoStat, event.action == "kill" || ownStopRequest == nil { ownStopRequest = event.time }
             return []
         case "die":
             pendingOOM = nil
@@ -124,6 +139,16 @@ public struct ContainerWatch: Sendable {
                 operatorStopDetail = request.action == "kill"
                     ? "stopped through the API (kill, signal \(request.signal ?? "unknown"))"
                     : "stopped through the API (stop)"
+                if let own = ownStopRequest, event.time.timeIntervalSince(own) <= policy.operatorStopWindow, event.time >= own.addingTimeInterval(-1) {
+                    // HemoStat's own action stopped it (a restart past its stop timeout, or a
+                    // stop or kill remediation): wait for the restart's `start`; announced as a
+                    // stop through the API only when none comes.
+                    operatorStopDetail = "stopped by HemoStat's remediation (\(request.action == "kill" ? "kill, signal \(request.signal ?? "unknown")" : "stop"))"
+                    if oomSeen != nil { latest.container.oomKilled = true }
+                    latest.metrics = nil
+                    pendingOwnStop = event.time
+                    return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.ownStopGrace))]
+                }
             } else {
                 stoppedByOperator = false
                 operatorStopDetail = nil
@@ -162,9 +187,16 @@ public struct ContainerWatch: Sendable {
         }
     }
 
-    /// Time passed: a pending OOM whose `die` did not come, or a SIGKILL exit whose `oom` did
-    /// not come, is alerted now.
+    /// Time passed: a pending OOM whose `die` did not come, a SIGKILL exit whose `oom` did not
+    /// come, or a stop by HemoStat's own action whose `start` did not come, is alerted now.
     public mutating func tick(now: Date) -> [WatchAction] {
+        if let stopped = pendingOwnStop {
+            guard now.timeIntervalSince(stopped) >= policy.ownStopGrace - 0.001 else {
+                return [.checkAgain(containerID: containerID, at: stopped.addingTimeInterval(policy.ownStopGrace))]
+            }
+            pendingOwnStop = nil
+            return reconcile(now: now, source: .event, faultAt: stopped, closing: false)
+        }
         if let killed = pendingKill {
             guard now.timeIntervalSince(killed) >= policy.oomGrace - 0.001 else {
                 return [.checkAgain(containerID: containerID, at: killed.addingTimeInterval(policy.oomGrace))]
@@ -267,6 +299,8 @@ public struct ContainerWatch: Sendable {
         stoppedByOperator = false
         operatorStopDetail = nil
         lastStopRequest = nil
+        ownStopRequest = nil
+        pendingOwnStop = nil
         oomSeen = nil
         pendingOOM = nil
         pendingKill = nil

@@ -21,12 +21,16 @@ public struct MonitorPolicy: Sendable, Hashable {
     /// After an `oom` event, how long to wait for the container's `die` so one alert carries
     /// both; when no `die` comes, the OOM is alerted alone.
     public var oomGrace: TimeInterval
+    /// After a `die` caused by HemoStat's own action (a restart that had to stop the container),
+    /// how long to wait for its `start` before the stop is announced.
+    public var ownStopGrace: TimeInterval
 
     public init(
         cpuThresholdPercent: Double = 85, memoryThresholdPercent: Double = 80, memoryCriticalPercent: Double = 95,
         sustainedSamples: Int = 3, restartLoopCount: Int = 3, restartLoopWindow: TimeInterval = 300,
         memoryGrowthHorizon: TimeInterval = 900, memoryGrowthMinimumSamples: Int = 4, memoryGrowthMinimumFit: Double = 0.8,
-        reminderInterval: TimeInterval = 900, historyLength: Int = 20, operatorStopWindow: TimeInterval = 120, oomGrace: TimeInterval = 0.3
+        reminderInterval: TimeInterval = 900, historyLength: Int = 20, operatorStopWindow: TimeInterval = 120, oomGrace: TimeInterval = 0.3,
+        ownStopGrace: TimeInterval = 15
     ) {
         self.cpuThresholdPercent = cpuThresholdPercent
         self.memoryThresholdPercent = memoryThresholdPercent
@@ -41,6 +45,7 @@ public struct MonitorPolicy: Sendable, Hashable {
         self.historyLength = historyLength
         self.operatorStopWindow = operatorStopWindow
         self.oomGrace = oomGrace
+        self.ownStopGrace = ownStopGrace
     }
 
     public init(configuration c: MonitorConfiguration) {

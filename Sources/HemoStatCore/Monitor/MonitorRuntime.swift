@@ -236,9 +236,23 @@ actor MonitorRuntime {
             watches[id] = ContainerWatch(sample: ContainerSample(container: container, sampledAt: now, exclusion: exclusion), policy: policy)
         }
         guard var watch = watches[id] else { return }
-        let actions = watch.observe(event: event, inspection: inspection, now: now)
+        var byHemoStat = false
+        if event.action == "kill" || event.action == "stop" {
+            byHemoStat = await responderIsActing(on: watch.latest.container.name)
+        }
+        let actions = watch.observe(event: event, inspection: inspection, now: now, byHemoStat: byHemoStat)
         watches[id] = watch
         await deliver(actions)
+    }
+
+    /// Whether a responder holds `container`'s live gate lock (it is acting on the container
+    /// or verifying its action). False when Redis cannot say within a second.
+    private func responderIsActing(on container: String) async -> Bool {
+        let key = SafetyGate.lockKey(namespace: context.keys.gate, container: container)
+        guard let held = try? await context.redis.send(["GET", key], timeout: .seconds(1)).string else { return false }
+        // `request_id|expires_at_ms`: the key outlives the lock by a minute.
+        guard let bar = held.lastIndex(of: "|"), let expires = Int64(held[held.index(after: bar)...]) else { return false }
+        return expires > context.clock.nowMilliseconds
     }
 
     private func tick(_ id: String) async {

@@ -323,6 +323,12 @@ public struct SafetyGate: Sendable {
 
     private func keys(for container: String) -> (state: String, actions: String, failures: String, lock: String) {
         let base = "\(namespace):c:\(container)"
-        return (base, "\(base):actions", "\(base):failures", "\(base):lock")
+        return (base, "\(base):actions", "\(base):failures", Self.lockKey(namespace: namespace, container: container))
+    }
+
+    /// The key holding `container`'s in-flight action in a gate namespace (present while a
+    /// responder acts on it and verifies the result).
+    public static func lockKey(namespace: String, container: String) -> String {
+        "\(namespace):c:\(container):lock"
     }
 }
