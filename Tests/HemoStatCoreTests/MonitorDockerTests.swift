@@ -190,6 +190,30 @@ struct MonitorDockerTests {
         }
     }
 
+    @Test func restartByTheResponderIsNotAnnounced() async throws {
+        try await MonitorHarness.with(label: "ownrestart") { h in
+            let container = try await h.faults.start(.crash(exitCode: 0, after: 3600))
+            try await waitFor("monitor knows the container") { await h.service.runtime.watches[container.id] != nil }
+            // A responder holds the container's gate lock while it restarts it; sh as PID 1
+            // ignores SIGTERM, so the engine kills it after the timeout (exit 137), then starts it.
+            let lock = SafetyGate.lockKey(namespace: h.context.keys.gate, container: container.name)
+            let expires = h.context.clock.nowMilliseconds + 60_000
+            _ = try await h.context.redis.send(["SET", lock, "test-request|\(expires)", "PX", "120000"])
+            try await h.faults.docker(["restart", "-t", "1", container.name])
+            try await waitFor("running again") {
+                await h.service.runtime.watches[container.id]?.latest.container.isRunning == true
+            }
+            try await h.cycle()
+            #expect(try await h.alerts(container.name).isEmpty)
+            // The same stop without the lock is an operator's.
+            _ = try await h.context.redis.send(["DEL", lock])
+            try await h.faults.docker(["stop", "-t", "1", container.name])
+            let alert = try await h.alert(container.name)
+            #expect(alert.stoppedByOperator)
+            #expect(alert.anomalies.first?.message?.contains("HemoStat") == false)
+        }
+    }
+
     @Test func sustainedCPUIsAlertedAndAShortBurstIsNot() async throws {
         // The machine running the tests is shared: a busy loop may get well under one CPU.
         try await MonitorHarness.with(label: "cpu", configure: { m, _ in m.cpuThresholdPercent = 20; m.sustainedSamples = 3 }) { h in
