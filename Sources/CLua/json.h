@@ -11,8 +11,8 @@
  *   split_only true: the other members of the top-level object are checked, not decoded,
  *              and the value returned is nil
  * returns the decoded value, then `columns, count` when the top-level value is an object
- * with a member `split_key` holding an array (that member is then left out of the object),
- * or `nil, nil`.
+ * with a member `split_key` holding an array (that member is then left out of the object;
+ * when the name occurs more than once, the last member counts), or `nil, nil`.
  *
  * Values: objects become tables keyed by string (members that are null are left out),
  * arrays 1-based tables (a null element leaves a hole), numbers with an integral value
@@ -90,7 +90,9 @@ static void hs_json_number(hs_json *j) {
         p++;
         if (p >= end || *p < '0' || *p > '9') { j->p = p; hs_json_fail(j, "digit expected after '.'"); }
         while (p < end && *p >= '0' && *p <= '9') {
-            if (digits < 19) { mantissa = mantissa * 10 + (uint64_t)(*p - '0'); digits++; exponent--; }
+            /* Zeros before the first significant digit only scale the value. */
+            if (mantissa == 0 && *p == '0') exponent--;
+            else if (digits < 19) { mantissa = mantissa * 10 + (uint64_t)(*p - '0'); digits++; exponent--; }
             p++;
         }
     }
@@ -144,7 +146,7 @@ static unsigned hs_json_hex4(hs_json *j) {
         if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
         else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
         else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else hs_json_fail(j, "bad \\u escape");
+        else { j->p--; hs_json_fail(j, "bad \\u escape"); }
     }
     return v;
 }
@@ -197,7 +199,7 @@ static int hs_json_scan_string(hs_json *j, const unsigned char **span, size_t *l
             luaL_pushresult(&b);
             return 1;
         }
-        if (c < 0x20) hs_json_fail(j, "control character in string");
+        if (c < 0x20) { j->p--; hs_json_fail(j, "control character in string"); }
         if (c != '\\') { luaL_addchar(&b, (char)c); continue; }
         if (j->p >= j->end) break;
         c = *j->p++;
@@ -228,7 +230,7 @@ static int hs_json_scan_string(hs_json *j, const unsigned char **span, size_t *l
             hs_json_utf8(&b, cp);
             break;
         }
-        default: hs_json_fail(j, "bad escape in string");
+        default: j->p--; hs_json_fail(j, "bad escape in string");
         }
     }
     return hs_json_fail(j, "unterminated string");
@@ -348,15 +350,10 @@ static void hs_json_object(hs_json *j) {
             hs_json_skip_ws(j);
             if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
             j->p++;
-            hs_json_skip_ws(j);
-            if (j->p < j->end && *j->p == 'n') {
-                hs_json_literal(j, "null", 4);
-                lua_pop(L, 1);
-            } else {
-                hs_json_value(j);
-                if (table) lua_rawset(L, table);
-                else if (++pairs == HS_JSON_BATCH) table = hs_json_flush_pairs(L, base, pairs, HS_JSON_BATCH);
-            }
+            /* null pushes nil, which removes an earlier member of the same name. */
+            hs_json_value(j);
+            if (table) lua_rawset(L, table);
+            else if (++pairs == HS_JSON_BATCH) table = hs_json_flush_pairs(L, base, pairs, HS_JSON_BATCH);
             hs_json_skip_ws(j);
             if (j->p >= j->end) hs_json_fail(j, "unterminated object");
             if (*j->p == ',') { j->p++; continue; }
@@ -383,29 +380,32 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
         const unsigned char *span;
         size_t length;
         int pushed = hs_json_scan_string(j, &span, &length);
+        /* An escaped name: compare by its decoded bytes. */
+        if (pushed) span = (const unsigned char *)lua_tolstring(L, -1, &length);
+        int split = split_key != NULL && length == split_length && memcmp(span, split_key, length) == 0;
+        if (split) {
+            /* The last member of that name counts: drop what an earlier one gave. */
+            if (pushed) { lua_pop(L, 1); pushed = 0; span = (const unsigned char *)split_key; }
+            if (*split_found) { lua_pop(L, 2); *split_found = 0; }
+            if (keep_others) { lua_pushlstring(L, split_key, split_length); lua_pushnil(L); lua_rawset(L, table); }
+        }
         hs_json_skip_ws(j);
         if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
         j->p++;
         hs_json_skip_ws(j);
-        if (split_key != NULL && !*split_found && !pushed && length == split_length
-            && memcmp(span, split_key, length) == 0 && j->p < j->end && *j->p == '[') {
+        if (split && j->p < j->end && *j->p == '[') {
             j->p++;
             hs_json_columns(j);  /* pushes columns, count */
             *split_found = 1;
-            /* Keep them below any later member work: move them under nothing, they stay on
-             * top; later members are set through absolute indices. */
+            /* They stay on top: later members are set through the table's absolute index. */
         } else if (!keep_others) {
             if (pushed) lua_pop(L, 1);
             hs_json_skip(j);
         } else {
             if (!pushed) lua_pushlstring(L, (const char *)span, length);
-            if (j->p < j->end && *j->p == 'n') {
-                hs_json_literal(j, "null", 4);
-                lua_pop(L, 1);
-            } else {
-                hs_json_value(j);
-                lua_rawset(L, table);
-            }
+            /* null pushes nil, which removes an earlier member of the same name. */
+            hs_json_value(j);
+            lua_rawset(L, table);
         }
         hs_json_skip_ws(j);
         if (j->p >= j->end) hs_json_fail(j, "unterminated object");
@@ -518,14 +518,10 @@ static void hs_json_columns(hs_json *j) {
                     hs_json_skip_ws(j);
                     if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
                     j->p++;
-                    hs_json_skip_ws(j);
-                    if (j->p < j->end && *j->p == 'n') {
-                        hs_json_literal(j, "null", 4);
-                    } else {
-                        hs_json_value(j);
-                        if (c < count) lua_rawseti(L, base + 2 * c + 2, n);
-                        else lua_pop(L, 1);  /* too many columns or too long a name: dropped */
-                    }
+                    /* null pushes nil, which clears an earlier member of the same name. */
+                    hs_json_value(j);
+                    if (c < count) lua_rawseti(L, base + 2 * c + 2, n);
+                    else lua_pop(L, 1);  /* too many columns or too long a name: dropped */
                     next = c + 1;
                     hs_json_skip_ws(j);
                     if (j->p >= j->end) hs_json_fail(j, "unterminated object");
@@ -553,7 +549,7 @@ static void hs_json_columns(hs_json *j) {
         lua_pushvalue(L, base + 2 * c + 2);
         lua_rawset(L, -3);
     }
-    lua_replace(L, base + 1);
+    lua_insert(L, base + 1);  /* below the names and columns, also when there are none */
     lua_settop(L, base + 1);
     lua_pushinteger(L, n);
     j->depth--;
