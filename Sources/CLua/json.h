@@ -12,8 +12,8 @@
  *              and the value returned is nil
  * returns the decoded value, then `columns, count, numeric` when the top-level value is an
  * object with a member `split_key` holding an array (that member is then left out of the
- * object), or `nil, nil, nil`. `numeric[field]` is true when every value of that column is a
- * number.
+ * object; when the name occurs more than once, the last member counts), or `nil, nil, nil`.
+ * `numeric[field]` is true when every value of that column is a number.
  *
  * Values: objects become tables keyed by string (members that are null are left out),
  * arrays 1-based tables (a null element leaves a hole), numbers with an integral value
@@ -93,7 +93,9 @@ static void hs_json_number(hs_json *j) {
         if (p >= end || *p < '0' || *p > '9') { j->p = p; hs_json_fail(j, "digit expected after '.'"); }
         unsigned d;
         while (p < end && (d = (unsigned)(*p - '0')) <= 9) {
-            if (digits < 19) { mantissa = mantissa * 10 + d; digits++; exponent--; }
+            /* Zeros before the first significant digit only scale the value. */
+            if (mantissa == 0 && d == 0) exponent--;
+            else if (digits < 19) { mantissa = mantissa * 10 + d; digits++; exponent--; }
             p++;
         }
     }
@@ -147,7 +149,7 @@ static unsigned hs_json_hex4(hs_json *j) {
         if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
         else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
         else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-        else hs_json_fail(j, "bad \\u escape");
+        else { j->p--; hs_json_fail(j, "bad \\u escape"); }
     }
     return v;
 }
@@ -210,7 +212,7 @@ static int hs_json_scan_string(hs_json *j, const unsigned char **span, size_t *l
             luaL_pushresult(&b);
             return 1;
         }
-        if (c < 0x20) hs_json_fail(j, "control character in string");
+        if (c < 0x20) { j->p--; hs_json_fail(j, "control character in string"); }
         if (c != '\\') { luaL_addchar(&b, (char)c); continue; }
         if (j->p >= j->end) break;
         c = *j->p++;
@@ -241,7 +243,7 @@ static int hs_json_scan_string(hs_json *j, const unsigned char **span, size_t *l
             hs_json_utf8(&b, cp);
             break;
         }
-        default: hs_json_fail(j, "bad escape in string");
+        default: j->p--; hs_json_fail(j, "bad escape in string");
         }
     }
     return hs_json_fail(j, "unterminated string");
@@ -361,15 +363,10 @@ static void hs_json_object(hs_json *j) {
             hs_json_skip_ws(j);
             if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
             j->p++;
-            hs_json_skip_ws(j);
-            if (j->p < j->end && *j->p == 'n') {
-                hs_json_literal(j, "null", 4);
-                lua_pop(L, 1);
-            } else {
-                hs_json_value(j);
-                if (table) lua_rawset(L, table);
-                else if (++pairs == HS_JSON_BATCH) table = hs_json_flush_pairs(L, base, pairs, HS_JSON_BATCH);
-            }
+            /* null pushes nil, which removes an earlier member of the same name. */
+            hs_json_value(j);
+            if (table) lua_rawset(L, table);
+            else if (++pairs == HS_JSON_BATCH) table = hs_json_flush_pairs(L, base, pairs, HS_JSON_BATCH);
             hs_json_skip_ws(j);
             if (j->p >= j->end) hs_json_fail(j, "unterminated object");
             if (*j->p == ',') { j->p++; continue; }
@@ -396,12 +393,20 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
         const unsigned char *span;
         size_t length;
         int pushed = hs_json_scan_string(j, &span, &length);
+        /* An escaped name: compare by its decoded bytes. */
+        if (pushed) span = (const unsigned char *)lua_tolstring(L, -1, &length);
+        int split = split_key != NULL && length == split_length && memcmp(span, split_key, length) == 0;
+        if (split) {
+            /* The last member of that name counts: drop what an earlier one gave. */
+            if (pushed) { lua_pop(L, 1); pushed = 0; span = (const unsigned char *)split_key; }
+            if (*split_found) { lua_pop(L, 3); *split_found = 0; }
+            if (keep_others) { lua_pushlstring(L, split_key, split_length); lua_pushnil(L); lua_rawset(L, table); }
+        }
         hs_json_skip_ws(j);
         if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
         j->p++;
         hs_json_skip_ws(j);
-        if (split_key != NULL && !*split_found && !pushed && length == split_length
-            && memcmp(span, split_key, length) == 0 && j->p < j->end && *j->p == '[') {
+        if (split && j->p < j->end && *j->p == '[') {
             j->p++;
             /* Columns, count and numeric stay on top; later members are set through the
              * table's absolute index. */
@@ -412,13 +417,9 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
             hs_json_skip(j);
         } else {
             if (!pushed) lua_pushlstring(L, (const char *)span, length);
-            if (j->p < j->end && *j->p == 'n') {
-                hs_json_literal(j, "null", 4);
-                lua_pop(L, 1);
-            } else {
-                hs_json_value(j);
-                lua_rawset(L, table);
-            }
+            /* null pushes nil, which removes an earlier member of the same name. */
+            hs_json_value(j);
+            lua_rawset(L, table);
         }
         hs_json_skip_ws(j);
         if (j->p >= j->end) hs_json_fail(j, "unterminated object");
@@ -544,29 +545,29 @@ static void hs_json_columns(hs_json *j) {
                     if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
                     j->p++;
                     hs_json_skip_ws(j);
-                    if (j->p < j->end && *j->p == 'n') {
-                        hs_json_literal(j, "null", 4);
-                    } else if (c < count && j->p < j->end && *j->p == '"') {
+                    if (c < count && j->p < j->end && *j->p == '"') {
                         names[c].numeric = 0;
                         j->p++;
                         const unsigned char *text;
                         size_t text_length;
                         if (!hs_json_scan_string(j, &text, &text_length)) {
+                            int reused = 0;
                             if (names[c].last != NULL && names[c].last_length == text_length
                                 && memcmp(names[c].last, text, text_length) == 0) {
-                                lua_rawgeti(L, base + 2 * c + 2, names[c].last_index);
-                            } else {
-                                lua_pushlstring(L, (const char *)text, text_length);
+                                reused = lua_rawgeti(L, base + 2 * c + 2, names[c].last_index) == LUA_TSTRING;
+                                if (!reused) lua_pop(L, 1);
                             }
+                            if (!reused) lua_pushlstring(L, (const char *)text, text_length);
                             names[c].last = text;
                             names[c].last_length = text_length;
                             names[c].last_index = n;
                         }
                         lua_rawseti(L, base + 2 * c + 2, n);
                     } else {
-                        if (c < count && j->p < j->end && *j->p != '-' && (*j->p < '0' || *j->p > '9')) {
+                        if (c < count && j->p < j->end && *j->p != '-' && *j->p != 'n' && (*j->p < '0' || *j->p > '9')) {
                             names[c].numeric = 0;
                         }
+                        /* null pushes nil, which clears an earlier member of the same name. */
                         hs_json_value(j);
                         if (c < count) lua_rawseti(L, base + 2 * c + 2, n);
                         else lua_pop(L, 1);  /* too many columns or too long a name: dropped */

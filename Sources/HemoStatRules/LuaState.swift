@@ -89,21 +89,16 @@ final class LuaState {
             guard depth < 32, lua_checkstack(L, 3) != 0 else { return .null }
             let table = lua_absindex(L, index)
             let length = Int(lua_rawlen(L, table))
-            var array: [RuleValue] = []
-            var object: [String: RuleValue] = [:]
+            // Counted first so that each value is converted once: converting the members and
+            // then the elements again would double the work at every level of nesting.
             var count = 0
             lua_pushnil(L)
             while lua_next(L, table) != 0 {
                 count += 1
-                let v = value(at: -1, depth: depth + 1)
-                if lua_type(L, -2) == LUA_TSTRING, let k = string(at: -2) {
-                    object[k] = v
-                } else if lua_type(L, -2) == LUA_TNUMBER {
-                    object[formatKey(hs_lua_tonumber(L, -2, nil))] = v
-                }
                 pop()
             }
             if length > 0 && count == length {
+                var array: [RuleValue] = []
                 array.reserveCapacity(length)
                 for i in 1...length {
                     lua_rawgeti(L, table, lua_Integer(i))
@@ -111,6 +106,17 @@ final class LuaState {
                     pop()
                 }
                 return .array(array)
+            }
+            var object: [String: RuleValue] = [:]
+            lua_pushnil(L)
+            while lua_next(L, table) != 0 {
+                let v = value(at: -1, depth: depth + 1)
+                if lua_type(L, -2) == LUA_TSTRING, let k = string(at: -2) {
+                    object[k] = v
+                } else if lua_type(L, -2) == LUA_TNUMBER {
+                    object[formatKey(hs_lua_tonumber(L, -2, nil))] = v
+                }
+                pop()
             }
             return .object(object)
         default:
