@@ -224,7 +224,11 @@ final class RuleRuntime {
         }
         lua_pushvalue(L, helpersIndex)
         // runner, whens, helpers, alert, columns, count, numeric
-        if let problem = decode(input.alert) {
+        var problem = decode(input.alert)
+        if problem == nil, input.alert.utf8.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) != UInt8(ascii: "{") {
+            problem = "not a JSON object"
+        }
+        if let problem {
             lua.setTop(baseTop)
             return RuleEvaluation(
                 decisive: nil, matches: [],

@@ -397,6 +397,13 @@ import Testing
         #expect(r.errors.first?.message.hasPrefix("alert: ") == true)
     }
 
+    @Test(arguments: ["[1,2]", "3", #""alert""#, "true", "null"])
+    func anAlertMustBeAnObject(_ json: String) {
+        let e = probe("a.x")
+        #expect(failure(e, json)?.message == "alert: not a JSON object")
+        #expect(e.evaluateSync(RuleInput(alertJSON: #"{"x":1}"#, history: .alert)).decisive?.parameters["v"] == 1)
+    }
+
     // MARK: history
 
     @Test func samplesWithMembersInDifferentOrders() {
