@@ -269,6 +269,57 @@ struct ResponderServiceTests {
         server.stop()
     }
 
+    @Test func anActionLeftUnconcludedByAStoppedResponderIsConcludedByAnother() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        // A responder restarted `web` and stopped before verifying it: the gate's lock and the
+        // in-flight record are all that is left of it.
+        h.engine.add(name: "web", status: "running")
+        let envelope = h.request("web")
+        let requestID = ResponderService.requestID(for: envelope)
+        let decision = try await h.gate().acquire(container: "web", requestID: requestID, action: "restart", incidentID: "incident-1")
+        #expect(decision.verdict == .allowed)
+        var record = ObjectBuilder()
+        record.set("message", envelope.encode())
+        record.set("container", "web")
+        record.set("issued_at", Date().addingTimeInterval(-90))
+        _ = try await h.redis.send(["HSET", h.keys.responderInFlight, requestID, record.value.jsonText])
+        let lock = SafetyGate.lockKey(namespace: h.keys.gate, container: "web")
+
+        let service = ResponderService(
+            context: h.context(host: "other-host"), engine: h.actingEngine, dryRun: nil, own: OwnContainers(names: ["test-redis"]),
+            persistFor: .seconds(20), recoveryInterval: .milliseconds(100))
+        try await h.running([service]) {
+            // While the lock is the acting responder's, it may still be verifying: left alone.
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(try await h.completions("web").isEmpty)
+            // The lock expired: the action is concluded from the container's state now.
+            _ = try await h.redis.send(["SET", lock, "\(requestID)|\(Int64(Date().timeIntervalSince1970 * 1000) - 1000)", "PX", "60000"])
+            try await h.eventually("a result") { try await !h.completions("web").isEmpty }
+        }
+        let results = try await h.completions("web")
+        #expect(results.count == 1)
+        #expect(results.first?.result.status == .success)
+        #expect(results.first?.result.reason.contains("after the responder that acted stopped") == true)
+        #expect(results.first?.incidentID == "incident-1")
+        #expect(h.engine.events(for: "web").isEmpty, "nothing is done again")
+        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight]).integer == 0)
+        #expect(try await h.redis.send(["EXISTS", lock]).integer == 0)
+        let status = try await h.gate().status(container: "web")
+        #expect(status.lastResult == "success")
+    }
+
+    @Test func concludedActionsLeaveNoInFlightRecord() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "web", status: "exited", exitCode: 1)
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("web"))
+            try await h.eventually("a result") { try await !h.completions("web").isEmpty }
+        }
+        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight]).integer == 0)
+    }
+
     @Test func gracefulShutdownLetsTheActionInProgressFinish() async throws {
         let release = Mutex(false)
         let entered = Mutex(false)

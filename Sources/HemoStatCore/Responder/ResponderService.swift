@@ -39,6 +39,8 @@ public struct ResponderService: Service {
     private let recent: RecentRequests
     private let logger: Logger
     private let persistFor: Duration
+    /// How often actions left unconcluded by a responder that stopped are looked for.
+    let recoveryInterval: Duration
 
     /// - Parameters:
     ///   - dryRun: overrides `responder.dry_run` when given (the CLI's `--dry-run`).
@@ -47,7 +49,11 @@ public struct ResponderService: Service {
         self.init(context: context, engine: engine, dryRun: dryRun, own: own, persistFor: .seconds(60))
     }
 
-    init(context: AgentContext, engine: any RemediationEngine, dryRun: Bool?, own: OwnContainers?, persistFor: Duration) {
+    init(
+        context: AgentContext, engine: any RemediationEngine, dryRun: Bool?, own: OwnContainers?, persistFor: Duration,
+        recoveryInterval: Duration = .seconds(15)
+    ) {
+        self.recoveryInterval = recoveryInterval
         self.context = context
         self.engine = engine
         self.settings = context.configuration.responder
@@ -86,6 +92,12 @@ public struct ResponderService: Service {
                 }
                 continuation.finish()
             }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    await self.concludeInterrupted()
+                    try? await Task.sleep(for: self.recoveryInterval)
+                }
+            }
             for await job in jobs {
                 group.addTask { await job.run() }
             }
@@ -116,6 +128,25 @@ public struct ResponderService: Service {
         envelope.data.alertID.isEmpty ? envelope.id : "\(envelope.data.alertID):\(envelope.data.action.rawValue)"
     }
 
+    private func makeDraft(_ envelope: Envelope<RemediationNeeded>, dryRun: Bool, receivedAt: Date, readAt: ContinuousClock.Instant) -> Draft {
+        let request = envelope.data
+        var record = AuditRecord(
+            kind: "remediation", time: receivedAt, host: context.hostID, container: request.container,
+            action: request.action.rawValue, dryRun: dryRun, status: "", reason: "")
+        record.incidentID = request.incidentID
+        record.messageID = envelope.id
+        record.rule = request.rule
+        record.confidence = request.confidence
+        record.analysisMethod = request.analysisMethod.rawValue
+        record.receivedAt = receivedAt
+        record.actor = context.consumerName(agent: Self.agent)
+        var draft = Draft(
+            envelope: envelope, requestID: Self.requestID(for: envelope), dryRun: dryRun,
+            receivedAt: receivedAt, readAt: readAt, record: record)
+        draft.record.requestID = draft.requestID
+        return draft
+    }
+
     func handle(_ delivery: BusDelivery, spawn: AsyncStream<Job>.Continuation) async throws -> BusDisposition {
         let readAt = ContinuousClock.now
         let receivedAt = context.clock.now
@@ -130,20 +161,7 @@ public struct ResponderService: Service {
             return .deadLetter(reason: error.reason)
         }
         let request = envelope.data
-        var record = AuditRecord(
-            kind: "remediation", time: receivedAt, host: context.hostID, container: request.container,
-            action: request.action.rawValue, dryRun: dryRun || request.dryRun, status: "", reason: "")
-        record.incidentID = request.incidentID
-        record.messageID = envelope.id
-        record.rule = request.rule
-        record.confidence = request.confidence
-        record.analysisMethod = request.analysisMethod.rawValue
-        record.receivedAt = receivedAt
-        record.actor = context.consumerName(agent: Self.agent)
-        var draft = Draft(
-            envelope: envelope, requestID: Self.requestID(for: envelope), dryRun: dryRun || request.dryRun,
-            receivedAt: receivedAt, readAt: readAt, record: record)
-        draft.record.requestID = draft.requestID
+        var draft = makeDraft(envelope, dryRun: dryRun || request.dryRun, receivedAt: receivedAt, readAt: readAt)
 
         var log = logger
         log[metadataKey: "container.name"] = .string(request.container)
@@ -220,6 +238,7 @@ public struct ResponderService: Service {
         draft.record.actionIssuedAt = issuedAt
         draft.record.requestToActionMs = Double((issuedInstant - readAt).milliseconds)
         log.info("acting", metadata: ["remediation.command": "\(command)", "remediation.dry_run": "false"])
+        await noteInFlight(draft, message: text, issuedAt: issuedAt)
         let actionError: ContainerEngineError?
         do {
             try await engine.perform(command, on: request.container)
@@ -297,6 +316,95 @@ public struct ResponderService: Service {
         }
     }
 
+    // MARK: Actions left unconcluded
+
+    /// Records a live action about to be issued (`responder:inflight`), so that if this process
+    /// stops before concluding it another responder can verify it and publish the result.
+    private func noteInFlight(_ draft: Draft, message: String, issuedAt: Date) async {
+        var record = ObjectBuilder()
+        record.set("message", message)
+        record.set("container", draft.request.container)
+        record.set("issued_at", issuedAt)
+        let text = record.value.jsonText
+        do {
+            _ = try await context.redis.send(["HSET", context.keys.responderInFlight, draft.requestID, text])
+        } catch {
+            logger.warning("could not record the action in flight; should this responder stop before verifying it, its result is not published", metadata: [
+                "container.name": "\(draft.request.container)", "error": "\(error)",
+            ])
+        }
+    }
+
+    /// Concludes the live actions whose responder stopped before publishing their result: an
+    /// entry of `responder:inflight` that this process is not verifying and whose container's
+    /// gate lock no longer belongs to it (the lock outlives a verification by at least 30 s).
+    /// The container is inspected once: its state now decides the result.
+    func concludeInterrupted() async {
+        let key = context.keys.responderInFlight
+        guard let reply = try? await context.redis.send(["HGETALL", key]), case .array(let items) = reply else { return }
+        var index = 0
+        while index + 1 < items.count {
+            defer { index += 2 }
+            guard let requestID = items[index].string, let text = items[index + 1].string else { continue }
+            if recent.contains(requestID) { continue }
+            guard let document = try? JSONValue.parse(text), let message = document["message"]?.stringValue,
+                  let container = document["container"]?.stringValue
+            else {
+                _ = try? await context.redis.send(["HDEL", key, requestID])
+                continue
+            }
+            let lockKey = SafetyGate.lockKey(namespace: context.keys.gate, container: container)
+            if let held = try? await context.redis.send(["GET", lockKey]).string, held.hasPrefix(requestID + "|"),
+               let bar = held.lastIndex(of: "|"), let expires = Int64(held[held.index(after: bar)...]),
+               expires > context.clock.nowMilliseconds {
+                continue  // still being verified by the responder that acted
+            }
+            // One responder takes it.
+            guard (try? await context.redis.send(["HDEL", key, requestID]).integer) == 1 else { continue }
+            let issuedAt = document["issued_at"]?.stringValue.flatMap(Timestamp.parse)
+            await conclude(interrupted: message, requestID: requestID, issuedAt: issuedAt)
+        }
+    }
+
+    private func conclude(interrupted message: String, requestID: String, issuedAt: Date?) async {
+        guard let envelope = try? Envelope<RemediationNeeded>.decode(message) else { return }
+        recent.insert(requestID)
+        var draft = makeDraft(envelope, dryRun: false, receivedAt: context.clock.now, readAt: .now)
+        draft.record.gateDecision = "allowed"
+        draft.record.actionIssuedAt = issuedAt
+        let request = envelope.data
+        guard case .success(.act(let command)) = policy.screen(request) else { return }
+        let snapshot: ContainerSnapshot?
+        do {
+            snapshot = try await engine.inspect(request.container)
+        } catch {
+            logger.warning("inspect of an interrupted action failed; it is concluded as skipped", metadata: [
+                "container.name": "\(request.container)", "error": "\(error)",
+            ])
+            await completeGate(&draft, gate: liveGate, outcome: .skipped)
+            await conclude(&draft, result: RemediationResult(
+                status: .skipped, reason: "\(command.name) done; the responder stopped before verifying it and the container could not be inspected"),
+                issuedAt: issuedAt)
+            return
+        }
+        var verification = Verification(command: command, before: snapshot, window: .zero)
+        let outcome: SafetyGate.Outcome
+        let result: RemediationResult
+        switch verification.observe(snapshot, elapsed: .zero) {
+        case .success(let reason):
+            outcome = .success
+            result = RemediationResult(status: .success, reason: "\(reason), seen after the responder that acted stopped")
+        case .ineffective(let reason):
+            outcome = .ineffective
+            result = RemediationResult(status: .ineffective, reason: "\(reason), seen after the responder that acted stopped")
+        case .pending:
+            outcome = .skipped
+            result = RemediationResult(status: .skipped, reason: "\(command.name) done; not verified")
+        }
+        await completeGate(&draft, gate: liveGate, outcome: outcome)
+        await conclude(&draft, result: result, issuedAt: issuedAt)
+    }
+
     // MARK: Outcomes
 
     private func completeGate(_ draft: inout Draft, gate: SafetyGate, outcome: SafetyGate.Outcome) async {
@@ -343,6 +451,12 @@ public struct ResponderService: Service {
                 ["LTRIM", historyKey, "0", String(historyLength - 1)],
             ])
             if let error = replies.compactMap(\.redisError).first { throw error }
+        }
+
+        if !draft.dryRun {
+            let inFlight = context.keys.responderInFlight
+            let requestID = draft.requestID
+            await persist("in-flight record removal") { _ = try await self.context.redis.send(["HDEL", inFlight, requestID]) }
         }
 
         Counter(label: MetricNames.remediations, dimensions: [

@@ -28,6 +28,8 @@ public struct KeySpace: Sendable, Hashable {
     public var gate: String { "\(prefix)gate" }
     /// The safety gate's namespace for dry-run: simulated budgets never touch real ones.
     public var dryRunGate: String { "\(prefix)dryrun:gate" }
+    /// Hash of the live actions issued and not yet concluded, by request id.
+    public var responderInFlight: String { "\(prefix)responder:inflight" }
     /// Heartbeat of one agent on one host (JSON string with TTL).
     public func agent(_ agent: String, host: String) -> String { "\(prefix)agents:\(agent):\(host)" }
     /// Pattern matching every agent heartbeat.
