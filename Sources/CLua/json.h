@@ -53,6 +53,24 @@ static inline void hs_json_skip_ws(hs_json *j) {
 
 static void hs_json_value(hs_json *j);
 
+/* After a member or an element: whitespace, then ',' (returns 1: another follows) or the
+ * closing `close` (returns 0); anything else is an error. */
+static int hs_json_next(hs_json *j, unsigned char close) {
+    hs_json_skip_ws(j);
+    if (j->p >= j->end) return hs_json_fail(j, close == '}' ? "unterminated object" : "unterminated array");
+    if (*j->p == ',') { j->p++; return 1; }
+    if (*j->p == close) { j->p++; return 0; }
+    return hs_json_fail(j, close == '}' ? "',' or '}' expected" : "',' or ']' expected");
+}
+
+/* Whitespace, then the character `c`, consumed; anything else is the error `why`. */
+static void hs_json_expect(hs_json *j, unsigned char c, const char *why) {
+    hs_json_skip_ws(j);
+    if (j->p >= j->end || *j->p != c) hs_json_fail(j, why);
+    j->p++;
+}
+
+
 /* Pushes an integral double as an integer when it is exactly representable, as the Swift
  * side does for numbers it pushes. */
 static void hs_json_push_double(lua_State *L, double d) {
@@ -283,19 +301,12 @@ static void hs_json_skip(hs_json *j) {
         hs_json_skip_ws(j);
         if (j->p < j->end && *j->p == '}') { j->p++; j->depth--; return; }
         for (;;) {
-            hs_json_skip_ws(j);
-            if (j->p >= j->end || *j->p != '"') hs_json_fail(j, "member name expected");
-            j->p++;
+            hs_json_expect(j, '"', "member name expected");
             if (hs_json_scan_string(j, &span, &length)) lua_pop(j->L, 1);
-            hs_json_skip_ws(j);
-            if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
-            j->p++;
+            hs_json_expect(j, ':', "':' expected");
             hs_json_skip(j);
-            hs_json_skip_ws(j);
-            if (j->p >= j->end) hs_json_fail(j, "unterminated object");
-            if (*j->p == ',') { j->p++; continue; }
-            if (*j->p == '}') { j->p++; break; }
-            hs_json_fail(j, "',' or '}' expected");
+            if (hs_json_next(j, '}')) continue;
+            break;
         }
         j->depth--;
         return;
@@ -306,11 +317,8 @@ static void hs_json_skip(hs_json *j) {
         if (j->p < j->end && *j->p == ']') { j->p++; j->depth--; return; }
         for (;;) {
             hs_json_skip(j);
-            hs_json_skip_ws(j);
-            if (j->p >= j->end) hs_json_fail(j, "unterminated array");
-            if (*j->p == ',') { j->p++; continue; }
-            if (*j->p == ']') { j->p++; break; }
-            hs_json_fail(j, "',' or ']' expected");
+            if (hs_json_next(j, ']')) continue;
+            break;
         }
         j->depth--;
         return;
@@ -356,22 +364,15 @@ static void hs_json_object(hs_json *j) {
         j->p++;
     } else {
         for (;;) {
-            hs_json_skip_ws(j);
-            if (j->p >= j->end || *j->p != '"') hs_json_fail(j, "member name expected");
-            j->p++;
+            hs_json_expect(j, '"', "member name expected");
             hs_json_string(j);
-            hs_json_skip_ws(j);
-            if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
-            j->p++;
+            hs_json_expect(j, ':', "':' expected");
             /* null pushes nil, which removes an earlier member of the same name. */
             hs_json_value(j);
             if (table) lua_rawset(L, table);
             else if (++pairs == HS_JSON_BATCH) table = hs_json_flush_pairs(L, base, pairs, HS_JSON_BATCH);
-            hs_json_skip_ws(j);
-            if (j->p >= j->end) hs_json_fail(j, "unterminated object");
-            if (*j->p == ',') { j->p++; continue; }
-            if (*j->p == '}') { j->p++; break; }
-            hs_json_fail(j, "',' or '}' expected");
+            if (hs_json_next(j, '}')) continue;
+            break;
         }
     }
     if (!table) hs_json_flush_pairs(L, base, pairs, 0);
@@ -387,9 +388,7 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
     hs_json_skip_ws(j);
     if (j->p < j->end && *j->p == '}') { j->p++; return; }
     for (;;) {
-        hs_json_skip_ws(j);
-        if (j->p >= j->end || *j->p != '"') hs_json_fail(j, "member name expected");
-        j->p++;
+        hs_json_expect(j, '"', "member name expected");
         const unsigned char *span;
         size_t length;
         int pushed = hs_json_scan_string(j, &span, &length);
@@ -402,9 +401,7 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
             if (*split_found) { lua_pop(L, 3); *split_found = 0; }
             if (keep_others) { lua_pushlstring(L, split_key, split_length); lua_pushnil(L); lua_rawset(L, table); }
         }
-        hs_json_skip_ws(j);
-        if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
-        j->p++;
+        hs_json_expect(j, ':', "':' expected");
         hs_json_skip_ws(j);
         if (split && j->p < j->end && *j->p == '[') {
             j->p++;
@@ -421,11 +418,8 @@ static void hs_json_object_members(hs_json *j, int table, const char *split_key,
             hs_json_value(j);
             lua_rawset(L, table);
         }
-        hs_json_skip_ws(j);
-        if (j->p >= j->end) hs_json_fail(j, "unterminated object");
-        if (*j->p == ',') { j->p++; continue; }
-        if (*j->p == '}') { j->p++; return; }
-        hs_json_fail(j, "',' or '}' expected");
+        if (hs_json_next(j, '}')) continue;
+        return;
     }
 }
 
@@ -463,11 +457,8 @@ static void hs_json_array(hs_json *j) {
             } else if (i == HS_JSON_BATCH) {
                 table = hs_json_flush_elements(L, base, (int)i, HS_JSON_BATCH);
             }
-            hs_json_skip_ws(j);
-            if (j->p >= j->end) hs_json_fail(j, "unterminated array");
-            if (*j->p == ',') { j->p++; continue; }
-            if (*j->p == ']') { j->p++; break; }
-            hs_json_fail(j, "',' or ']' expected");
+            if (hs_json_next(j, ']')) continue;
+            break;
         }
     }
     if (!table) hs_json_flush_elements(L, base, (int)i, 0);
@@ -475,7 +466,8 @@ static void hs_json_array(hs_json *j) {
 }
 
 /* Decodes an array (its '[' consumed) of objects as columns; pushes the columns table, the
- * element count and the table of all-number columns. Elements that are not objects count but contribute nothing. */
+ * element count and the table of all-number columns. Elements that are not objects count but
+ * contribute nothing. */
 static void hs_json_columns(hs_json *j) {
     lua_State *L = j->L;
     hs_json_enter(j);
@@ -509,9 +501,7 @@ static void hs_json_columns(hs_json *j) {
                 j->p++;
             } else {
                 for (;;) {
-                    hs_json_skip_ws(j);
-                    if (j->p >= j->end || *j->p != '"') hs_json_fail(j, "member name expected");
-                    j->p++;
+                    hs_json_expect(j, '"', "member name expected");
                     const unsigned char *span;
                     size_t length;
                     int pushed = hs_json_scan_string(j, &span, &length);
@@ -541,9 +531,7 @@ static void hs_json_columns(hs_json *j) {
                     } else if (pushed) {
                         lua_pop(L, 1);
                     }
-                    hs_json_skip_ws(j);
-                    if (j->p >= j->end || *j->p != ':') hs_json_fail(j, "':' expected");
-                    j->p++;
+                    hs_json_expect(j, ':', "':' expected");
                     hs_json_skip_ws(j);
                     if (c < count && j->p < j->end && *j->p == '"') {
                         names[c].numeric = 0;
@@ -573,11 +561,8 @@ static void hs_json_columns(hs_json *j) {
                         else lua_pop(L, 1);  /* too many columns or too long a name: dropped */
                     }
                     next = c + 1;
-                    hs_json_skip_ws(j);
-                    if (j->p >= j->end) hs_json_fail(j, "unterminated object");
-                    if (*j->p == ',') { j->p++; continue; }
-                    if (*j->p == '}') { j->p++; break; }
-                    hs_json_fail(j, "',' or '}' expected");
+                    if (hs_json_next(j, '}')) continue;
+                    break;
                 }
             }
             j->depth--;
@@ -587,11 +572,8 @@ static void hs_json_columns(hs_json *j) {
             hs_json_value(j);
             lua_pop(L, 1);
         }
-        hs_json_skip_ws(j);
-        if (j->p >= j->end) hs_json_fail(j, "unterminated array");
-        if (*j->p == ',') { j->p++; continue; }
-        if (*j->p == ']') { j->p++; break; }
-        hs_json_fail(j, "',' or ']' expected");
+        if (hs_json_next(j, ']')) continue;
+        break;
     }
     lua_createtable(L, 0, count);
     int columns = lua_gettop(L);
