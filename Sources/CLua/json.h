@@ -55,7 +55,7 @@ static void hs_json_value(hs_json *j);
 
 /* After a member or an element: whitespace, then ',' (returns 1: another follows) or the
  * closing `close` (returns 0); anything else is an error. */
-static int hs_json_next(hs_json *j, unsigned char close) {
+static inline __attribute__((always_inline)) int hs_json_next(hs_json *j, unsigned char close) {
     hs_json_skip_ws(j);
     if (j->p >= j->end) return hs_json_fail(j, close == '}' ? "unterminated object" : "unterminated array");
     if (*j->p == ',') { j->p++; return 1; }
@@ -64,7 +64,7 @@ static int hs_json_next(hs_json *j, unsigned char close) {
 }
 
 /* Whitespace, then the character `c`, consumed; anything else is the error `why`. */
-static void hs_json_expect(hs_json *j, unsigned char c, const char *why) {
+static inline __attribute__((always_inline)) void hs_json_expect(hs_json *j, unsigned char c, const char *why) {
     hs_json_skip_ws(j);
     if (j->p >= j->end || *j->p != c) hs_json_fail(j, why);
     j->p++;
