@@ -441,23 +441,27 @@ public struct ResponderService: Service {
         draft.record.finishedAt = finishedAt
         draft.record.time = finishedAt
         let record = draft.record
-        await persist("audit record") { try await self.audit.write(record) }
         let historyKey = context.keys.remediation(request.container)
         let historyLength = settings.historyLength
-        await persist("remediation_complete") { try await self.context.bus.publish(envelope) }
-        await persist("remediation history") {
-            let replies = try await self.context.redis.pipeline([
-                ["LPUSH", historyKey, envelope.encode()],
-                ["LTRIM", historyKey, "0", String(historyLength - 1)],
-            ])
-            if let error = replies.compactMap(\.redisError).first { throw error }
-        }
-
+        var history: [[String]] = [
+            ["LPUSH", historyKey, envelope.encode()],
+            ["LTRIM", historyKey, "0", String(historyLength - 1)],
+        ]
         if !draft.dryRun {
-            let inFlight = context.keys.responderInFlight
-            let requestID = draft.requestID
-            await persist("in-flight record removal") { _ = try await self.context.redis.send(["HDEL", inFlight, requestID]) }
+            // Concluded: no other responder is to conclude it again.
+            history.append(["HDEL", context.keys.responderInFlight, draft.requestID])
         }
+        // Once started, the writes run to their end even if this task is cancelled (a
+        // shutdown): a result published without its in-flight record removed would be
+        // published again by the responder that concludes interrupted actions.
+        await Task { [history] in
+            await self.persist("audit record") { try await self.audit.write(record) }
+            await self.persist("remediation_complete") { try await self.context.bus.publish(envelope) }
+            await self.persist("remediation history") {
+                let replies = try await self.context.redis.pipeline(history)
+                if let error = replies.compactMap(\.redisError).first { throw error }
+            }
+        }.value
 
         Counter(label: MetricNames.remediations, dimensions: [
             ("action", request.action.rawValue), ("status", result.status.rawValue), ("dry_run", String(draft.dryRun)),
