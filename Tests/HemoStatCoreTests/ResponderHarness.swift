@@ -110,7 +110,9 @@ struct ResponderHarness {
     }
 
     /// Waits until `condition` holds; fails the test when it does not within `timeout`.
-    func eventually(_ what: String, timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws {
+    /// Waits for `condition`, generously: the whole suite runs in parallel on a shared 2-core
+    /// machine.
+    func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if try await condition() { return }
