@@ -250,9 +250,7 @@ actor MonitorRuntime {
     private func responderIsActing(on container: String) async -> Bool {
         let key = SafetyGate.lockKey(namespace: context.keys.gate, container: container)
         guard let held = try? await context.redis.send(["GET", key], timeout: .seconds(1)).string else { return false }
-        // `request_id|expires_at_ms`: the key outlives the lock by a minute.
-        guard let bar = held.lastIndex(of: "|"), let expires = Int64(held[held.index(after: bar)...]) else { return false }
-        return expires > context.clock.nowMilliseconds
+        return SafetyGate.lockHolder(held, nowMilliseconds: context.clock.nowMilliseconds) != nil
     }
 
     private func tick(_ id: String) async {

@@ -354,9 +354,8 @@ public struct ResponderService: Service {
                 continue
             }
             let lockKey = SafetyGate.lockKey(namespace: context.keys.gate, container: container)
-            if let held = try? await context.redis.send(["GET", lockKey]).string, held.hasPrefix(requestID + "|"),
-               let bar = held.lastIndex(of: "|"), let expires = Int64(held[held.index(after: bar)...]),
-               expires > context.clock.nowMilliseconds {
+            if let held = try? await context.redis.send(["GET", lockKey]).string,
+               SafetyGate.lockHolder(held, nowMilliseconds: context.clock.nowMilliseconds) == Substring(requestID) {
                 continue  // still being verified by the responder that acted
             }
             // One responder takes it.

@@ -331,4 +331,14 @@ public struct SafetyGate: Sendable {
     public static func lockKey(namespace: String, container: String) -> String {
         "\(namespace):c:\(container):lock"
     }
+
+    /// The request holding a lock, from the lock key's value (`request_id|expires_at_ms`), or
+    /// nil when the value is not a lock or has expired by `nowMilliseconds` (the key outlives
+    /// its lock by a minute).
+    public static func lockHolder(_ value: String, nowMilliseconds: Int64) -> Substring? {
+        guard let bar = value.lastIndex(of: "|"), let expires = Int64(value[value.index(after: bar)...]),
+              expires > nowMilliseconds
+        else { return nil }
+        return value[..<bar]
+    }
 }
