@@ -95,11 +95,15 @@ public final class DockerClient: Sendable {
 
     /// The engine's event stream, live from now or from `since`. Ends when the engine closes
     /// the connection (e.g. it restarts): reconnect with `since` set to the last event's time.
+    /// With `until` the engine sends the events up to that time and ends the stream.
     /// `filters` e.g. `["type": ["container"], "event": ["die", "oom", "health_status"]]`.
-    public func events(filters: [String: [String]] = [:], since: Date? = nil) -> AsyncThrowingStream<DockerEvent, any Error> {
+    public func events(filters: [String: [String]] = [:], since: Date? = nil, until: Date? = nil) -> AsyncThrowingStream<DockerEvent, any Error> {
         var query: [(String, String)] = []
         if let since {
             query.append(("since", String(format: "%.9f", since.timeIntervalSince1970)))
+        }
+        if let until {
+            query.append(("until", String(format: "%.9f", until.timeIntervalSince1970)))
         }
         if !filters.isEmpty, let json = try? filtersJSON(filters) {
             query.append(("filters", json))

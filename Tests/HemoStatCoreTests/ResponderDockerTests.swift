@@ -251,4 +251,8 @@ final class HeldEngine: RemediationEngine {
         while !state.withLock({ $0.released }) { try await Task.sleep(for: .milliseconds(10)) }
         try await inner.perform(command, on: container)
     }
+
+    func actions(on container: String, since: Date) async throws -> [String] {
+        try await inner.actions(on: container, since: since)
+    }
 }

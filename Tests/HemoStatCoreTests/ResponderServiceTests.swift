@@ -269,44 +269,141 @@ struct ResponderServiceTests {
         server.stop()
     }
 
-    @Test func anActionLeftUnconcludedByAStoppedResponderIsConcludedByAnother() async throws {
+    /// What a responder that stopped leaves of an allowed action: the gate's decision, its
+    /// lock (whose lease is made to run out at once here) and its in-flight record in `phase`.
+    private func leaveInterrupted(
+        _ h: ResponderHarness, _ container: String, phase: InFlightAction.Phase, sentAgo: TimeInterval = 90
+    ) async throws -> (envelope: Envelope<RemediationNeeded>, requestID: String) {
+        let envelope = h.request(container)
+        let requestID = ResponderService.requestID(for: envelope)
+        let decidedAt = Date().addingTimeInterval(-sentAgo - 1)
+        var record = InFlightAction(message: envelope.encode(), container: container, phase: .decided, decidedAt: decidedAt, holder: "test-host:responder")
+        if phase != .decided { record = record.moved(to: .sent, at: Date().addingTimeInterval(-sentAgo), by: record.holder) }
+        if phase == .confirmed { record = record.moved(to: .confirmed, at: Date().addingTimeInterval(-sentAgo + 1), by: record.holder) }
+        let decision = try await h.gate().acquire(
+            container: container, requestID: requestID, action: "restart", incidentID: "incident-1",
+            inFlight: (h.keys.responderInFlight(host: "test-host"), record.json))
+        #expect(decision.verdict == .allowed)
+        let lock = SafetyGate.lockKey(namespace: h.keys.gate, container: container)
+        _ = try await h.redis.send(["SET", lock, "\(requestID)|\(Int64(Date().timeIntervalSince1970 * 1000) - 1000)", "PX", "60000"])
+        return (envelope, requestID)
+    }
+
+    private func recoveringService(_ h: ResponderHarness) -> ResponderService {
+        ResponderService(
+            context: h.context(), engine: h.actingEngine, dryRun: nil, own: OwnContainers(names: ["test-redis"]),
+            persistFor: .seconds(20), recoveryInterval: .milliseconds(100))
+    }
+
+    @Test func aConfirmedActionWhoseResponderStoppedIsVerifiedNotRepeated() async throws {
         let h = try ResponderHarness()
         defer { Task { await h.cleanUp() } }
-        // A responder restarted `web` and stopped before verifying it: the gate's lock and the
-        // in-flight record are all that is left of it.
         h.engine.add(name: "web", status: "running")
-        let envelope = h.request("web")
-        let requestID = ResponderService.requestID(for: envelope)
-        let decision = try await h.gate().acquire(container: "web", requestID: requestID, action: "restart", incidentID: "incident-1")
-        #expect(decision.verdict == .allowed)
-        var record = ObjectBuilder()
-        record.set("message", envelope.encode())
-        record.set("container", "web")
-        record.set("issued_at", Date().addingTimeInterval(-90))
-        _ = try await h.redis.send(["HSET", h.keys.responderInFlight, requestID, record.value.jsonText])
-        let lock = SafetyGate.lockKey(namespace: h.keys.gate, container: "web")
-
-        let service = ResponderService(
-            context: h.context(host: "other-host"), engine: h.actingEngine, dryRun: nil, own: OwnContainers(names: ["test-redis"]),
-            persistFor: .seconds(20), recoveryInterval: .milliseconds(100))
-        try await h.running([service]) {
-            // While the lock is the acting responder's, it may still be verifying: left alone.
-            try await Task.sleep(for: .milliseconds(600))
-            #expect(try await h.completions("web").isEmpty)
-            // The lock expired: the action is concluded from the container's state now.
-            _ = try await h.redis.send(["SET", lock, "\(requestID)|\(Int64(Date().timeIntervalSince1970 * 1000) - 1000)", "PX", "60000"])
+        _ = try await leaveInterrupted(h, "web", phase: .confirmed)
+        try await h.running([recoveringService(h)]) {
             try await h.eventually("a result") { try await !h.completions("web").isEmpty }
         }
         let results = try await h.completions("web")
-        #expect(results.count == 1)
-        #expect(results.first?.result.status == .success)
-        #expect(results.first?.result.reason.contains("after the responder that acted stopped") == true)
+        #expect(results.map(\.result.status) == [.success])
+        #expect(results.first?.result.reason.contains("after the responder that sent it stopped") == true)
         #expect(results.first?.incidentID == "incident-1")
         #expect(h.engine.events(for: "web").isEmpty, "nothing is done again")
-        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight]).integer == 0)
-        #expect(try await h.redis.send(["EXISTS", lock]).integer == 0)
-        let status = try await h.gate().status(container: "web")
-        #expect(status.lastResult == "success")
+        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight(host: "test-host")]).integer == 0)
+        #expect(try await h.gate().status(container: "web").inFlight == false)
+        #expect(try await h.gate().status(container: "web").lastResult == "success")
+    }
+
+    @Test func aDecidedActionWhoseResponderStoppedIsCarriedOutOnce() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "api", status: "exited", exitCode: 3)
+        let (envelope, _) = try await leaveInterrupted(h, "api", phase: .decided)
+        try await h.running([recoveringService(h), recoveringService(h)]) {
+            // The request is delivered again as well: the gate says it was decided.
+            try await h.publish(envelope)
+            try await h.eventually("a result") { try await !h.completions("api").isEmpty }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(h.engine.events(for: "api").map(\.action) == ["restart"])
+        let results = try await h.completions("api")
+        #expect(results.map(\.result.status) == [.success])
+        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight(host: "test-host")]).integer == 0)
+    }
+
+    @Test func aSentActionTheEngineNeverSawIsCarriedOutOnce() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "db", status: "exited", exitCode: 3)
+        _ = try await leaveInterrupted(h, "db", phase: .sent)
+        try await h.running([recoveringService(h)]) {
+            try await h.eventually("a result") { try await !h.completions("db").isEmpty }
+        }
+        #expect(h.engine.events(for: "db").map(\.action) == ["restart"])
+        #expect(try await h.completions("db").map(\.result.status) == [.success])
+    }
+
+    @Test func aSentActionTheEngineCarriedOutIsVerifiedNotRepeated() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "cache", status: "exited", exitCode: 3)
+        _ = try await leaveInterrupted(h, "cache", phase: .sent, sentAgo: 2)
+        // The engine restarted it; the answer never reached the responder that sent it.
+        try await h.engine.perform(.restart(timeout: .seconds(1)), on: "cache")
+        try await h.running([recoveringService(h)]) {
+            try await h.eventually("a result") { try await !h.completions("cache").isEmpty }
+        }
+        #expect(h.engine.events(for: "cache").map(\.action) == ["restart"], "the restart is not repeated")
+        let results = try await h.completions("cache")
+        #expect(results.map(\.result.status) == [.success])
+    }
+
+    @Test func aHoldPlacedBeforeAnInterruptedActionWasSentIsRespected() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "queue", status: "exited", exitCode: 3)
+        _ = try await leaveInterrupted(h, "queue", phase: .decided)
+        try await h.gate().hold(container: "queue", until: Date().addingTimeInterval(3600), by: "ops", reason: "migration")
+        try await h.running([recoveringService(h)]) {
+            try await h.eventually("a result") { try await !h.completions("queue").isEmpty }
+        }
+        #expect(h.engine.events(for: "queue").isEmpty)
+        let results = try await h.completions("queue")
+        #expect(results.map(\.result.status) == [.rejected])
+        #expect(results.first?.result.reason.hasPrefix("held") == true)
+        #expect(try await h.gate().status(container: "queue").inFlight == false)
+    }
+
+    @Test func anInterruptedActionIsNotTakenOverWhileItsLeaseIsRenewed() async throws {
+        let release = Mutex(false)
+        let engine = InMemoryRemediationEngine(beforeAction: { _, _ in
+            while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
+        })
+        // A lease of 1 s, renewed by the acting responder while the engine takes 3 s.
+        let h = try ResponderHarness(engine: engine) { $0.lockTTL = .seconds(1) }
+        defer { Task { await h.cleanUp() } }
+        engine.add(name: "slow", status: "exited", exitCode: 1)
+        try await h.running([h.service(), recoveringService(h)]) {
+            try await h.publish(h.request("slow"))
+            try await Task.sleep(for: .seconds(3))
+            release.withLock { $0 = true }
+            try await h.eventually("a result") { try await !h.completions("slow").isEmpty }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(engine.events(for: "slow").map(\.action) == ["restart"])
+        #expect(try await h.completions("slow").map(\.result.status) == [.success])
+    }
+
+    @Test func theAssessmentOfAnInterruptedAction() {
+        let record = InFlightAction(message: "{}", container: "c", phase: .decided, decidedAt: Date(), holder: "h")
+        let restart = EngineCommand.restart(timeout: .seconds(1))
+        #expect(record.assess(restart, engineActions: ["restart"]) == .notReached, "decided: never sent, whatever the engine did")
+        let sent = record.moved(to: .sent, at: Date(), by: "h")
+        #expect(sent.assess(restart, engineActions: ["die", "start"]) == .notReached, "a start by the restart policy is not the restart")
+        #expect(sent.assess(restart, engineActions: ["kill", "die", "start", "restart"]) == .reached)
+        #expect(sent.assess(.updateResources(memoryBytes: 1, cpus: nil), engineActions: ["update"]) == .reached)
+        #expect(sent.moved(to: .confirmed, at: Date(), by: "h").assess(restart, engineActions: []) == .reached)
+        let read = InFlightAction(json: sent.json)
+        #expect(read?.phase == .sent && read?.message == "{}" && read?.holder == "h" && read?.sentAt != nil)
     }
 
     @Test func concludedActionsLeaveNoInFlightRecord() async throws {
@@ -317,7 +414,7 @@ struct ResponderServiceTests {
             try await h.publish(h.request("web"))
             try await h.eventually("a result") { try await !h.completions("web").isEmpty }
         }
-        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight]).integer == 0)
+        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight(host: "test-host")]).integer == 0)
     }
 
     @Test func gracefulShutdownLetsTheActionInProgressFinish() async throws {

@@ -108,6 +108,10 @@ final class StampingEngine: RemediationEngine {
         issued.withLock { $0[container] = now }
         try await inner.perform(command, on: container)
     }
+
+    func actions(on container: String, since: Date) async throws -> [String] {
+        try await inner.actions(on: container, since: since)
+    }
 }
 
 func requestToAction(options: Options, prefix: String) async throws -> [Double] {

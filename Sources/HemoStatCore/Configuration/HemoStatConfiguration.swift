@@ -340,7 +340,9 @@ public struct ResponderConfiguration: Sendable, Hashable {
     /// After an action, a fault that comes back within this time makes it ineffective; default 60 s.
     public var verificationWindow: Duration
     public var breaker: BreakerConfiguration
-    /// The in-flight lock's lifetime, longer than any action; default 120 s.
+    /// The lease of the in-flight lock, default 30 s. The responder acting on a container renews
+    /// it every third of the lease; once it stops, another responder of the host takes the
+    /// action over after at most this long.
     public var lockTTL: Duration
     /// Grace time for stop and restart before Docker kills, default 10 s.
     public var stopTimeout: Duration
@@ -365,7 +367,7 @@ public struct ResponderConfiguration: Sendable, Hashable {
     public init(
         cooldown: Duration = .seconds(3600), maxActionsPerHour: Int = 3, globalMaxActionsPerHour: Int = 20, dryRun: Bool = false,
         verificationWindow: Duration = .seconds(60), breaker: BreakerConfiguration = BreakerConfiguration(),
-        lockTTL: Duration = .seconds(120), stopTimeout: Duration = .seconds(10), protectedPatterns: [String] = [],
+        lockTTL: Duration = .seconds(30), stopTimeout: Duration = .seconds(10), protectedPatterns: [String] = [],
         execAllowlist: [String] = [], allowedActions: [RuleAction] = ResponderConfiguration.defaultAllowedActions, auditFile: String? = nil,
         concurrency: Int = 8, verificationInterval: Duration = .seconds(1), historyLength: Int = 50
     ) {

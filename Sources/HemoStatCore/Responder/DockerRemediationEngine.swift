@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import HemoStatDocker
 
 /// The responder's engine over the Docker Engine API. Inspects by name; issues restart, start,
@@ -61,6 +61,17 @@ public struct DockerRemediationEngine: RemediationEngine {
         } catch {
             throw Self.engineError(error)
         }
+    }
+
+    public func actions(on container: String, since: Date) async throws -> [String] {
+        var actions: [String] = []
+        do {
+            let events = client.events(filters: ["type": ["container"], "container": [container]], since: since, until: Date())
+            for try await event in events { actions.append(event.baseAction) }
+        } catch {
+            throw Self.engineError(error)
+        }
+        return actions
     }
 
     static func engineError(_ error: any Error) -> ContainerEngineError {

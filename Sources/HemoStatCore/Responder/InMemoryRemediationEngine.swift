@@ -107,6 +107,10 @@ public final class InMemoryRemediationEngine: RemediationEngine {
         events.filter { $0.container == container && (action == nil || $0.action == action) }
     }
 
+    public func actions(on container: String, since: Date) async throws -> [String] {
+        events.filter { $0.container == container && $0.succeeded && $0.time >= since }.map(\.action)
+    }
+
     public func inspect(_ container: String) async throws -> ContainerSnapshot? {
         state.withLock { s in
             guard var entry = s.containers[container] ?? s.containers.values.first(where: { $0.snapshot.id == container }) else {
@@ -127,12 +131,7 @@ public final class InMemoryRemediationEngine: RemediationEngine {
         if let beforeAction { await beforeAction(command, container) }
         if actionDelay > .zero { try await Task.sleep(for: actionDelay) }
         try state.withLock { s in
-            let eventName: String
-            switch command {
-            case .updateResources: eventName = "update"
-            case .exec: eventName = "exec_start"
-            default: eventName = command.name
-            }
+            let eventName = command.engineEvent
             guard var entry = s.containers[container] else {
                 throw ContainerEngineError(code: .notFound, message: "no such container: \(container)")
             }

@@ -12,6 +12,10 @@ public protocol RemediationEngine: Sendable {
     /// Issues one mutating command and returns once the engine has carried it out.
     /// - Throws: ``ContainerEngineError`` (`notFound` when the container is gone).
     func perform(_ command: EngineCommand, on container: String) async throws
+    /// The engine's record of what was done to `container` from `since` until now: event
+    /// actions such as `restart`, `start`, `stop`, `kill`, `die`, oldest first. It tells whether
+    /// a command whose caller stopped before hearing the answer reached the engine.
+    func actions(on container: String, since: Date) async throws -> [String]
 }
 
 /// One inspect of a container, as the responder reads it.
@@ -85,6 +89,25 @@ public enum EngineCommand: Sendable, Hashable, CustomStringConvertible {
         case .unpause: "unpause"
         case .updateResources: "update_resources"
         case .exec: "exec"
+        }
+    }
+
+    /// The engine event that shows this command was carried out (`update` for
+    /// `update_resources`, `exec_start` for `exec`). An engine records `restart` only for a
+    /// restart asked through its API, not for one by the container's restart policy.
+    public var engineEvent: String {
+        switch self {
+        case .updateResources: "update"
+        case .exec: "exec_start"
+        default: name
+        }
+    }
+
+    /// Whether the command (re)starts the container.
+    public var startsContainer: Bool {
+        switch self {
+        case .restart, .start: true
+        default: false
         }
     }
 

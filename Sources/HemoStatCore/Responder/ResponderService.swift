@@ -51,9 +51,10 @@ public struct ResponderService: Service {
 
     init(
         context: AgentContext, engine: any RemediationEngine, dryRun: Bool?, own: OwnContainers?, persistFor: Duration,
-        recoveryInterval: Duration = .seconds(15)
+        recoveryInterval: Duration? = nil
     ) {
-        self.recoveryInterval = recoveryInterval
+        // Often enough that an action is taken over soon after its lease runs out.
+        self.recoveryInterval = recoveryInterval ?? min(.seconds(15), max(.seconds(1), context.configuration.responder.lockTTL / 2))
         self.context = context
         self.engine = engine
         self.settings = context.configuration.responder
@@ -94,7 +95,7 @@ public struct ResponderService: Service {
             }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    await self.concludeInterrupted()
+                    await self.recoverInterrupted()
                     try? await Task.sleep(for: self.recoveryInterval)
                 }
             }
@@ -200,13 +201,16 @@ public struct ResponderService: Service {
             return .ack
         }
 
-        // 3. The gate.
+        // 3. The gate. An allowed live action is recorded as in flight in the same step.
         await limit.acquire()
         var slotHeld = true
         defer { if slotHeld { limit.release() } }
         let gate = draft.dryRun ? dryRunGate : liveGate
+        let record = InFlightAction(
+            message: text, container: request.container, phase: .decided, decidedAt: context.clock.now, holder: consumerName)
         let decision = try await gate.acquire(
-            container: request.container, requestID: draft.requestID, action: request.action.rawValue, incidentID: request.incidentID)
+            container: request.container, requestID: draft.requestID, action: request.action.rawValue, incidentID: request.incidentID,
+            inFlight: draft.dryRun ? nil : (inFlightKey, record.json))
         draft.record.breakerState = decision.breakerState.rawValue
         draft.record.actionsInWindow = decision.actionsInWindow
         switch decision.verdict {
@@ -232,13 +236,44 @@ public struct ResponderService: Service {
             return .ack
         }
 
-        // 4. The action.
+        // 4. The action, then 5. its verification in the background, holding the slot and
+        // the lock's lease until the result is published.
+        let finalDraft = draft
+        slotHeld = false
+        let job = Job { [self] in
+            defer { self.limit.release() }
+            await self.withLease(gate, container: request.container, requestID: finalDraft.requestID) {
+                await self.carryOut(finalDraft, command: command, before: snapshot, record: record, gate: gate)
+            }
+        }
+        if case .terminated = spawn.yield(job) {
+            await job.run()
+        }
+        return .ack
+    }
+
+    /// Sends `command` to the engine, moving its in-flight record to `sent` before and to
+    /// `confirmed` after, then verifies it, completes the gate and publishes the result. The
+    /// caller holds the lock (and keeps its lease).
+    private func carryOut(_ draft: Draft, command: EngineCommand, before: ContainerSnapshot?, record: InFlightAction, gate: SafetyGate) async {
+        var draft = draft
+        let request = draft.request
+        var log = logger
+        log[metadataKey: "container.name"] = .string(request.container)
+        log[metadataKey: "incident.id"] = .string(request.incidentID)
+        log[metadataKey: "remediation.action"] = .string(request.action.rawValue)
+
         let issuedAt = context.clock.now
         let issuedInstant = ContinuousClock.now
         draft.record.actionIssuedAt = issuedAt
-        draft.record.requestToActionMs = Double((issuedInstant - readAt).milliseconds)
+        draft.record.requestToActionMs = Double((issuedInstant - draft.readAt).milliseconds)
+        // Should the record not say `sent` (Redis unreachable), no command is sent: a record
+        // that says `decided` is carried out by whoever takes it over.
+        guard await move(record.moved(to: .sent, at: issuedAt, by: consumerName), requestID: draft.requestID) else {
+            log.warning("could not mark the action as sent; it is left to be taken over")
+            return
+        }
         log.info("acting", metadata: ["remediation.command": "\(command)", "remediation.dry_run": "false"])
-        await noteInFlight(draft, message: text, issuedAt: issuedAt)
         let actionError: ContainerEngineError?
         do {
             try await engine.perform(command, on: request.container)
@@ -257,38 +292,56 @@ public struct ResponderService: Service {
             log.warning("action failed", metadata: ["error": "\(actionError)"])
             await completeGate(&draft, gate: gate, outcome: outcome)
             await conclude(&draft, result: RemediationResult(status: status, reason: "\(command.name) failed: \(actionError.message)"), issuedAt: issuedAt)
-            return .ack
+            return
         }
+        await move(record.moved(to: .confirmed, at: context.clock.now, by: consumerName), requestID: draft.requestID)
+        await verifyAndConclude(draft, command: command, before: before, gate: gate, since: issuedInstant, issuedAt: issuedAt)
+    }
 
-        // 5. Verification, in the background, holding the slot until it is done.
-        let verification = Verification(command: command, before: snapshot, window: settings.verificationWindow)
-        let finalDraft = draft
-        slotHeld = false
-        let job = Job { [self] in
-            defer { self.limit.release() }
-            var draft = finalDraft
-            var watch = verification
-            let verdict = await self.verify(&watch, container: request.container, since: issuedInstant)
-            let outcome: SafetyGate.Outcome
-            let result: RemediationResult
-            switch verdict {
-            case .success(let reason):
-                outcome = .success
-                result = RemediationResult(status: .success, reason: reason)
-            case .ineffective(let reason):
-                outcome = .ineffective
-                result = RemediationResult(status: .ineffective, reason: reason)
-            case .pending:
-                outcome = .skipped
-                result = RemediationResult(status: .skipped, reason: "\(command.name) done; verification interrupted by shutdown")
+    /// Verifies an action the engine carried out, completes the gate and publishes the result.
+    private func verifyAndConclude(
+        _ draft: Draft, command: EngineCommand, before: ContainerSnapshot?, gate: SafetyGate,
+        since start: ContinuousClock.Instant, issuedAt: Date?, note: String? = nil
+    ) async {
+        var draft = draft
+        var watch = Verification(command: command, before: before, window: settings.verificationWindow)
+        let suffix = note.map { ", \($0)" } ?? ""
+        let outcome: SafetyGate.Outcome
+        let result: RemediationResult
+        switch await verify(&watch, container: draft.request.container, since: start) {
+        case .success(let reason):
+            outcome = .success
+            result = RemediationResult(status: .success, reason: reason + suffix)
+        case .ineffective(let reason):
+            outcome = .ineffective
+            result = RemediationResult(status: .ineffective, reason: reason + suffix)
+        case .pending:
+            outcome = .skipped
+            result = RemediationResult(status: .skipped, reason: "\(command.name) done; verification interrupted by shutdown")
+        }
+        await completeGate(&draft, gate: gate, outcome: outcome)
+        await conclude(&draft, result: result, issuedAt: issuedAt)
+    }
+
+    /// Runs `body` while renewing the lease of `requestID`'s lock on `container` every third
+    /// of the lease, so the lock outlives a slow engine and a long verification, and runs out
+    /// only once this responder stops.
+    private func withLease(_ gate: SafetyGate, container: String, requestID: String, _ body: () async -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let every = gate.policy.lockTTL / 3
+                while true {
+                    do { try await Task.sleep(for: every) } catch { return }
+                    do {
+                        if try await !gate.renew(container: container, requestID: requestID) { return }
+                    } catch {
+                        self.logger.warning("could not renew the lock's lease", metadata: ["container.name": "\(container)", "error": "\(error)"])
+                    }
+                }
             }
-            await self.completeGate(&draft, gate: gate, outcome: outcome)
-            await self.conclude(&draft, result: result, issuedAt: issuedAt)
+            await body()
+            group.cancelAll()
         }
-        if case .terminated = spawn.yield(job) {
-            await job.run()
-        }
-        return .ack
     }
 
     /// Watches the container until the verification decides, or shutdown interrupts (`.pending`).
@@ -316,92 +369,126 @@ public struct ResponderService: Service {
         }
     }
 
-    // MARK: Actions left unconcluded
+    // MARK: Actions whose responder stopped
 
-    /// Records a live action about to be issued (`responder:inflight`), so that if this process
-    /// stops before concluding it another responder can verify it and publish the result.
-    private func noteInFlight(_ draft: Draft, message: String, issuedAt: Date) async {
-        var record = ObjectBuilder()
-        record.set("message", message)
-        record.set("container", draft.request.container)
-        record.set("issued_at", issuedAt)
-        let text = record.value.jsonText
-        do {
-            _ = try await context.redis.send(["HSET", context.keys.responderInFlight, draft.requestID, text])
-        } catch {
-            logger.warning("could not record the action in flight; should this responder stop before verifying it, its result is not published", metadata: [
-                "container.name": "\(draft.request.container)", "error": "\(error)",
-            ])
+    /// This host's in-flight records.
+    var inFlightKey: String { context.keys.responderInFlight(host: context.hostID) }
+
+    private var consumerName: String { context.consumerName(agent: Self.agent) }
+
+    /// Replaces the request's in-flight record while it is still there; false when Redis could
+    /// not be reached (or the record was concluded by another responder).
+    @discardableResult
+    private func move(_ record: InFlightAction, requestID: String) async -> Bool {
+        let key = inFlightKey
+        let reply = await persist("in-flight record", timeout: .seconds(10)) {
+            try await self.context.redis.evalSHA(Self.moveScript, keys: [key], args: [requestID, record.json])
         }
+        return reply?.integer == 1
     }
 
-    /// Concludes the live actions whose responder stopped before publishing their result: an
-    /// entry of `responder:inflight` that this process is not verifying and whose container's
-    /// gate lock no longer belongs to it (the lock outlives a verification by at least 30 s).
-    /// The container is inspected once: its state now decides the result.
-    func concludeInterrupted() async {
-        let key = context.keys.responderInFlight
+    /// Takes over the live actions of this host whose responder stopped before publishing
+    /// their result (their record is in `responder:inflight:<host>` and their lock's lease ran
+    /// out), and finishes each from the phase it reached:
+    ///
+    /// - `confirmed`, or `sent` and the engine recorded the command since: it happened; it is
+    ///   verified and reported.
+    /// - `decided`, or `sent` and the engine has no record of it: it never reached the engine;
+    ///   it is carried out now (unless an operator put the container on hold, it no longer
+    ///   applies, or someone else started the container meanwhile), then verified.
+    func recoverInterrupted() async {
+        let key = inFlightKey
         guard let reply = try? await context.redis.send(["HGETALL", key]), case .array(let items) = reply else { return }
         var index = 0
         while index + 1 < items.count {
             defer { index += 2 }
             guard let requestID = items[index].string, let text = items[index + 1].string else { continue }
-            if recent.contains(requestID) { continue }
-            guard let document = try? JSONValue.parse(text), let message = document["message"]?.stringValue,
-                  let container = document["container"]?.stringValue
-            else {
+            if recent.contains(requestID) { continue }  // this process is still at work on it
+            guard let record = InFlightAction(json: text), let envelope = try? Envelope<RemediationNeeded>.decode(record.message) else {
+                logger.error("unreadable in-flight record removed", metadata: ["remediation.request_id": "\(requestID)"])
                 _ = try? await context.redis.send(["HDEL", key, requestID])
                 continue
             }
-            let lockKey = SafetyGate.lockKey(namespace: context.keys.gate, container: container)
-            if let held = try? await context.redis.send(["GET", lockKey]).string,
-               SafetyGate.lockHolder(held, nowMilliseconds: context.clock.nowMilliseconds) == Substring(requestID) {
-                continue  // still being verified by the responder that acted
+            let taken: SafetyGate.TakeOver
+            do {
+                taken = try await liveGate.takeOver(container: record.container, requestID: requestID, inFlightKey: key)
+            } catch {
+                logger.warning("could not take over an interrupted action", metadata: ["error": "\(error)"])
+                continue
             }
-            // One responder takes it.
-            guard (try? await context.redis.send(["HDEL", key, requestID]).integer) == 1 else { continue }
-            let issuedAt = document["issued_at"]?.stringValue.flatMap(Timestamp.parse)
-            await conclude(interrupted: message, requestID: requestID, issuedAt: issuedAt)
+            switch taken {
+            case .gone, .busy:
+                continue
+            case .superseded:
+                var draft = interruptedDraft(envelope, record: record)
+                await conclude(&draft, result: RemediationResult(
+                    status: .skipped, reason: "superseded: a later action on the container was decided before this one was concluded"),
+                    issuedAt: record.sentAt)
+            case .taken(_, let heldFor):
+                recent.insert(requestID)
+                await withLease(liveGate, container: record.container, requestID: requestID) {
+                    await self.resume(record, envelope: envelope, heldFor: heldFor)
+                }
+            }
         }
     }
 
-    private func conclude(interrupted message: String, requestID: String, issuedAt: Date?) async {
-        guard let envelope = try? Envelope<RemediationNeeded>.decode(message) else { return }
-        recent.insert(requestID)
+    private func interruptedDraft(_ envelope: Envelope<RemediationNeeded>, record: InFlightAction) -> Draft {
         var draft = makeDraft(envelope, dryRun: false, receivedAt: context.clock.now, readAt: .now)
         draft.record.gateDecision = "allowed"
-        draft.record.actionIssuedAt = issuedAt
+        draft.record.actionIssuedAt = record.sentAt
+        return draft
+    }
+
+    /// Finishes an action taken over from a responder that stopped; this one holds the lock.
+    private func resume(_ record: InFlightAction, envelope: Envelope<RemediationNeeded>, heldFor: Duration?) async {
+        var draft = interruptedDraft(envelope, record: record)
         let request = envelope.data
-        guard case .success(.act(let command)) = policy.screen(request) else { return }
-        let snapshot: ContainerSnapshot?
-        do {
-            snapshot = try await engine.inspect(request.container)
-        } catch {
-            logger.warning("inspect of an interrupted action failed; it is concluded as skipped", metadata: [
-                "container.name": "\(request.container)", "error": "\(error)",
-            ])
+        var log = logger
+        log[metadataKey: "container.name"] = .string(request.container)
+        log[metadataKey: "incident.id"] = .string(request.incidentID)
+        log[metadataKey: "remediation.phase"] = .string(record.phase.rawValue)
+        func finish(_ status: RemediationStatus, _ reason: String) async {
             await completeGate(&draft, gate: liveGate, outcome: .skipped)
-            await conclude(&draft, result: RemediationResult(
-                status: .skipped, reason: "\(command.name) done; the responder stopped before verifying it and the container could not be inspected"),
-                issuedAt: issuedAt)
+            await conclude(&draft, result: RemediationResult(status: status, reason: reason), issuedAt: record.sentAt)
+        }
+        guard case .success(.act(let command)) = policy.screen(request) else {
+            await finish(.skipped, "not carried out: the responder's configuration no longer allows this action")
             return
         }
-        var verification = Verification(command: command, before: snapshot, window: .zero)
-        let outcome: SafetyGate.Outcome
-        let result: RemediationResult
-        switch verification.observe(snapshot, elapsed: .zero) {
-        case .success(let reason):
-            outcome = .success
-            result = RemediationResult(status: .success, reason: "\(reason), seen after the responder that acted stopped")
-        case .ineffective(let reason):
-            outcome = .ineffective
-            result = RemediationResult(status: .ineffective, reason: "\(reason), seen after the responder that acted stopped")
-        case .pending:
-            outcome = .skipped
-            result = RemediationResult(status: .skipped, reason: "\(command.name) done; not verified")
+        let engineActions: [String]
+        let snapshot: ContainerSnapshot?
+        do {
+            engineActions = record.phase == .sent ? try await engine.actions(on: request.container, since: record.engineRecordSince) : []
+            snapshot = try await engine.inspect(request.container)
+        } catch {
+            // Undecidable for now: the lease runs out and a later round tries again.
+            log.warning("the engine could not be asked about an interrupted action; it is tried again later", metadata: ["error": "\(error)"])
+            recent.remove(draft.requestID)
+            return
         }
-        await completeGate(&draft, gate: liveGate, outcome: outcome)
-        await conclude(&draft, result: result, issuedAt: issuedAt)
+        switch record.assess(command, engineActions: engineActions) {
+        case .reached:
+            log.info("interrupted action reached the engine; verifying it")
+            await verifyAndConclude(
+                draft, command: command, before: snapshot, gate: liveGate, since: .now, issuedAt: record.sentAt,
+                note: "verified by \(consumerName) after the responder that sent it stopped")
+        case .notReached:
+            if let heldFor {
+                await finish(.rejected, "held: an operator put the container on hold (\(Verification.seconds(heldFor)) left) before the action was carried out")
+                return
+            }
+            if let refusal = policy.check(snapshot, command: command, name: request.container) {
+                await finish(refusal.status, "\(refusal.code): \(refusal.reason)")
+                return
+            }
+            if command.startsContainer, let snapshot, snapshot.isRunning, let started = snapshot.startedAt, started > record.decidedAt {
+                await finish(.skipped, "not carried out: the container was started again by someone else after the action was decided")
+                return
+            }
+            log.info("interrupted action never reached the engine; carrying it out")
+            await carryOut(draft, command: command, before: snapshot, record: record, gate: liveGate)
+        }
     }
 
     // MARK: Outcomes
@@ -440,25 +527,21 @@ public struct ResponderService: Service {
         draft.record.finishedAt = finishedAt
         draft.record.time = finishedAt
         let record = draft.record
-        let historyKey = context.keys.remediation(request.container)
-        let historyLength = settings.historyLength
-        var history: [[String]] = [
-            ["LPUSH", historyKey, envelope.encode()],
-            ["LTRIM", historyKey, "0", String(historyLength - 1)],
+        // The result, the container's history and the end of the in-flight record are one
+        // script, which publishes a request's result once however often it runs.
+        let channel = context.keys.channel(.remediationComplete)
+        let keys = [
+            context.keys.responderResult(draft.requestID), channel, context.keys.remediation(request.container), inFlightKey,
         ]
-        if !draft.dryRun {
-            // Concluded: no other responder is to conclude it again.
-            history.append(["HDEL", context.keys.responderInFlight, draft.requestID])
-        }
-        // Once started, the writes run to their end even if this task is cancelled (a
-        // shutdown): a result published without its in-flight record removed would be
-        // published again by the responder that concludes interrupted actions.
-        await Task { [history] in
+        let args = [
+            envelope.encode(), String(context.bus.configuration.streamMaxLength), String(settings.historyLength), draft.requestID,
+            String(liveGate.policy.requestMemory.milliseconds), channel,
+        ]
+        // Once started, the writes run to their end even if this task is cancelled (a shutdown).
+        await Task {
             await self.persist("audit record") { try await self.audit.write(record) }
-            await self.persist("remediation_complete") { try await self.context.bus.publish(envelope) }
-            await self.persist("remediation history") {
-                let replies = try await self.context.redis.pipeline(history)
-                if let error = replies.compactMap(\.redisError).first { throw error }
+            await self.persist("remediation_complete") {
+                try await self.context.redis.evalSHA(Self.publishResultScript, keys: keys, args: args)
             }
         }.value
 
@@ -590,11 +673,14 @@ public struct ResponderService: Service {
         }
     }
 
+    private static let publishResultScript = RedisScript(ResponderScripts.publishResult)
+    private static let moveScript = RedisScript(ResponderScripts.moveInFlight)
+
     /// Retries a Redis write for up to a minute (an action already happened: its record must
     /// not be lost to a brief outage, and the request must not run again). Nil when it gave up.
     @discardableResult
-    private func persist<T: Sendable>(_ what: String, _ operation: @Sendable () async throws -> T) async -> T? {
-        let deadline = ContinuousClock.now + persistFor
+    private func persist<T: Sendable>(_ what: String, timeout: Duration? = nil, _ operation: @Sendable () async throws -> T) async -> T? {
+        let deadline = ContinuousClock.now + (timeout ?? persistFor)
         var backoff = Duration.milliseconds(100)
         while true {
             do {

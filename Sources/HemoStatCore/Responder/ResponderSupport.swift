@@ -66,6 +66,12 @@ final class RecentRequests: Sendable {
         }
     }
 
+    func remove(_ id: String) {
+        state.withLock { s in
+            if s.seen.removeValue(forKey: id) != nil { s.order.removeAll { $0 == id } }
+        }
+    }
+
     func insert(_ id: String) {
         state.withLock { s in
             if s.seen.updateValue(.now, forKey: id) == nil { s.order.append(id) }

@@ -13,9 +13,9 @@ public struct SafetyPolicy: Sendable, Hashable {
     public var maxActionsGlobal: Int = 20
     /// The sliding window of both caps (one hour).
     public var window: Duration = .seconds(3600)
-    /// How long an action may stay in flight before its lock expires, should its responder die.
-    /// Covers the action itself and its verification window.
-    public var lockTTL: Duration = .seconds(180)
+    /// The lease of an in-flight lock. Its holder renews it while it acts and verifies, so it
+    /// runs out only when the holder stops; then another responder may take the action over.
+    public var lockTTL: Duration = .seconds(30)
     /// Failed or ineffective remediations within ``breakerWindow`` that open the breaker.
     public var breakerThreshold: Int = 3
     public var breakerWindow: Duration = .seconds(3600)
@@ -26,14 +26,12 @@ public struct SafetyPolicy: Sendable, Hashable {
 
     public init() {}
 
-    /// The policy of `responder.*`. The lock lives at least as long as the longest action plus
-    /// its verification window (stop timeout + window + 30 s), so it never expires while its
-    /// holder is still verifying.
+    /// The policy of `responder.*`.
     public init(configuration: ResponderConfiguration) {
         cooldown = configuration.cooldown
         maxActionsPerContainer = configuration.maxActionsPerHour
         maxActionsGlobal = configuration.globalMaxActionsPerHour
-        lockTTL = max(configuration.lockTTL, configuration.stopTimeout + configuration.verificationWindow + .seconds(30))
+        lockTTL = configuration.lockTTL
         breakerThreshold = configuration.breaker.failureThreshold
         breakerWindow = configuration.breaker.window
         halfOpenAfter = configuration.breaker.halfOpenAfter
@@ -121,6 +119,8 @@ public struct SafetyGate: Sendable {
     private static let completeScript = RedisScript(SafetyGateScripts.complete)
     private static let operatorScript = RedisScript(SafetyGateScripts.operatorCommand)
     private static let refusalScript = RedisScript(SafetyGateScripts.noteRefusal)
+    private static let renewScript = RedisScript(SafetyGateScripts.renew)
+    private static let takeOverScript = RedisScript(SafetyGateScripts.takeOver)
 
     public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: any WallClock = SystemWallClock()) {
         self.redis = redis
@@ -132,19 +132,28 @@ public struct SafetyGate: Sendable {
 
     /// Asks for permission to act on `container`. When allowed, the container is locked, its
     /// cooldown starts and the action counts against both caps; call
-    /// ``complete(container:requestID:outcome:)`` once the outcome is known.
-    public func acquire(container: String, requestID: String, action: String, incidentID: String) async throws -> GateDecision {
+    /// ``complete(container:requestID:outcome:)`` once the outcome is known, and
+    /// ``renew(container:requestID:)`` while it takes longer than the lock's lease.
+    ///
+    /// - Parameter inFlight: stored in the hash `key` under the request id when, and only when,
+    ///   the action is allowed, in the same atomic step.
+    public func acquire(
+        container: String, requestID: String, action: String, incidentID: String, inFlight: (key: String, record: String)? = nil
+    ) async throws -> GateDecision {
         let keys = keys(for: container)
+        let requestKey = "\(namespace):req:\(requestID)"
         let reply = try await redis.evalSHA(
             Self.acquireScript,
-            keys: [keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", "\(namespace):req:\(requestID)"]
-                + (otherNamespace.map { ["\($0):req:\(requestID)"] } ?? []),
+            keys: [
+                keys.state, keys.actions, keys.failures, keys.lock, "\(namespace):global:actions", requestKey,
+                otherNamespace.map { "\($0):req:\(requestID)" } ?? requestKey, inFlight?.key ?? requestKey,
+            ],
             args: [
                 String(clock.nowMilliseconds), requestID, String(policy.cooldown.milliseconds),
                 String(policy.maxActionsPerContainer), String(policy.window.milliseconds),
                 String(policy.maxActionsGlobal), String(policy.lockTTL.milliseconds),
                 String(policy.halfOpenAfter.milliseconds), action, incidentID,
-                String(policy.requestMemory.milliseconds),
+                String(policy.requestMemory.milliseconds), inFlight?.record ?? "",
             ]
         )
         guard case .array(let items) = reply, items.count >= 6 else {
@@ -236,6 +245,51 @@ public struct SafetyGate: Sendable {
             throw RedisError(code: .unexpectedReply, message: "safety gate returned an unexpected reply")
         }
         return (BreakerState(rawValue: items[0].string ?? "closed") ?? .closed, items[1].integer == 1)
+    }
+
+    /// Extends the lease of the lock `requestID` holds on `container` by ``SafetyPolicy/lockTTL``
+    /// from now. False when the lock is no longer the request's.
+    @discardableResult
+    public func renew(container: String, requestID: String) async throws -> Bool {
+        let reply = try await redis.evalSHA(
+            Self.renewScript, keys: [keys(for: container).lock],
+            args: [String(clock.nowMilliseconds), requestID, String(policy.lockTTL.milliseconds)])
+        return reply.integer == 1
+    }
+
+    /// The answer of ``takeOver(container:requestID:inFlightKey:)``.
+    public enum TakeOver: Sendable, Hashable {
+        /// The caller now holds the lock; `record` is the in-flight record, `heldFor` the time
+        /// left of an operator's hold (nil when there is none).
+        case taken(record: String, heldFor: Duration?)
+        /// The record is gone: the action was concluded meanwhile.
+        case gone
+        /// A live lock is on the container (its responder is still at work, or a later request).
+        case busy
+        /// A later action on the container was decided: conclude this one without acting.
+        case superseded(record: String)
+    }
+
+    /// Takes over an allowed action whose responder stopped: its record is still in
+    /// `inFlightKey` and its lock's lease ran out. One caller wins; it then holds the lock.
+    public func takeOver(container: String, requestID: String, inFlightKey: String) async throws -> TakeOver {
+        let keys = keys(for: container)
+        let reply = try await redis.evalSHA(
+            Self.takeOverScript, keys: [inFlightKey, keys.lock, keys.state],
+            args: [requestID, String(clock.nowMilliseconds), String(policy.lockTTL.milliseconds)])
+        guard case .array(let items) = reply, items.count == 3, let verdict = items[0].string else {
+            throw RedisError(code: .unexpectedReply, message: "safety gate returned an unexpected reply")
+        }
+        let record = items[1].string ?? ""
+        switch verdict {
+        case "taken":
+            let held = items[2].integer ?? 0
+            return .taken(record: record, heldFor: held > 0 ? .milliseconds(held) : nil)
+        case "gone": return .gone
+        case "busy": return .busy
+        case "superseded": return .superseded(record: record)
+        default: throw RedisError(code: .unexpectedReply, message: "safety gate returned an unknown take-over verdict")
+        }
     }
 
     /// No action on `container` until `until` (maintenance).

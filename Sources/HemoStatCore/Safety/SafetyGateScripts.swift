@@ -25,11 +25,16 @@ enum SafetyGateScripts {
     /// `{decision, reason, retry_after_ms, escalate, breaker_state, actions_in_window}` where
     /// decision is `allowed`, `rejected` or `duplicate` (reason then holds the first decision).
     ///
+    /// When allowed and ARGV 12 is not empty, the action's in-flight record (ARGV 12) is
+    /// stored in the hash KEYS 8 under the request id in the same step, so an allowed action
+    /// is never forgotten by a responder that stops right after the decision.
+    ///
     /// KEYS: 1 state hash, 2 actions zset, 3 failures zset, 4 lock, 5 global actions zset,
-    /// 6 request key, 7 (optional) the same request's key in the other namespace.
+    /// 6 request key, 7 the same request's key in the other namespace (or KEYS 6 again),
+    /// 8 the in-flight hash.
     /// ARGV: 1 now_ms, 2 request_id, 3 cooldown_ms, 4 max_per_window, 5 window_ms,
     /// 6 global_max, 7 lock_ttl_ms, 8 half_open_after_ms, 9 action, 10 incident_id,
-    /// 11 request_ttl_ms.
+    /// 11 request_ttl_ms, 12 in-flight record (or empty).
     static let acquire = #"""
     local state, actions, failures, lock, global, request = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
     local now = tonumber(ARGV[1])
@@ -45,7 +50,7 @@ enum SafetyGateScripts {
     local request_ttl_ms = tonumber(ARGV[11])
 
     local previous = redis.call('GET', request)
-    if not previous and KEYS[7] then
+    if not previous and KEYS[7] ~= request then
       -- Decided in the other namespace (dry-run vs live): a request is decided once, whichever
       -- mode the responder that reads it again runs in.
       previous = redis.call('GET', KEYS[7])
@@ -123,6 +128,9 @@ enum SafetyGateScripts {
       'last_at', now, 'last_request', request_id, 'last_result', 'in_progress', 'last_rejection', '')
     redis.call('PEXPIRE', state, math.max(window_ms, cooldown_ms, half_open_after_ms) * 24)
     redis.call('SET', request, 'allowed', 'PX', request_ttl_ms)
+    if ARGV[12] ~= '' then
+      redis.call('HSET', KEYS[8], request_id, ARGV[12])
+    end
     return {'allowed', '', 0, 0, breaker, used + 1, 0}
     """#
 
@@ -168,6 +176,46 @@ enum SafetyGateScripts {
       redis.call('HSET', state, 'last_result', outcome, 'last_result_at', now)
     end
     return {breaker, tripped}
+    """#
+
+    /// Extends the lease of a lock its holder still has. Returns 1 when extended, 0 when the
+    /// lock is no longer the request's.
+    ///
+    /// KEYS: 1 lock. ARGV: 1 now_ms, 2 request_id, 3 lock_ttl_ms.
+    static let renew = #"""
+    local held = redis.call('GET', KEYS[1])
+    local request_id = ARGV[2]
+    if not held or string.sub(held, 1, #request_id + 1) ~= request_id .. '|' then return 0 end
+    local ttl = tonumber(ARGV[3])
+    redis.call('SET', KEYS[1], request_id .. '|' .. (tonumber(ARGV[1]) + ttl), 'PX', ttl + 60000)
+    return 1
+    """#
+
+    /// Takes over an allowed action whose responder stopped before concluding it: its
+    /// in-flight record is still there and no live lock is on the container. The caller then
+    /// holds the lock for the request. Returns `{verdict, record, hold_remaining_ms}`:
+    /// `taken` (with the record), `gone` (concluded meanwhile), `busy` (a live lock, its own
+    /// responder's or a later request's), or `superseded` (a later action was decided on the
+    /// container; the caller concludes this one without acting).
+    ///
+    /// KEYS: 1 in-flight hash, 2 lock, 3 state hash. ARGV: 1 request_id, 2 now_ms, 3 lock_ttl_ms.
+    static let takeOver = #"""
+    local inflight, lock, state = KEYS[1], KEYS[2], KEYS[3]
+    local request_id = ARGV[1]
+    local now = tonumber(ARGV[2])
+    local ttl = tonumber(ARGV[3])
+    local record = redis.call('HGET', inflight, request_id)
+    if not record then return {'gone', '', 0} end
+    local held = redis.call('GET', lock)
+    if held then
+      local sep = string.find(held, '|', 1, true)
+      if sep and tonumber(string.sub(held, sep + 1)) > now then return {'busy', '', 0} end
+    end
+    local last = redis.call('HGET', state, 'last_request')
+    if last and last ~= request_id then return {'superseded', record, 0} end
+    redis.call('SET', lock, request_id .. '|' .. (now + ttl), 'PX', ttl + 60000)
+    local hold_until = tonumber(redis.call('HGET', state, 'hold_until') or '0')
+    return {'taken', record, math.max(0, hold_until - now)}
     """#
 
     /// Operator commands: `hold` (no action until a time), `release`, `reset` (close the

@@ -28,8 +28,13 @@ public struct KeySpace: Sendable, Hashable {
     public var gate: String { "\(prefix)gate" }
     /// The safety gate's namespace for dry-run: simulated budgets never touch real ones.
     public var dryRunGate: String { "\(prefix)dryrun:gate" }
-    /// Hash of the live actions issued and not yet concluded, by request id.
-    public var responderInFlight: String { "\(prefix)responder:inflight" }
+    /// Hash of one host's live actions, from the gate's decision until their result is
+    /// published, by request id (``InFlightAction``).
+    public func responderInFlight(host: String) -> String { "\(prefix)responder:inflight:\(host)" }
+    /// The hash in which responders before per-host records kept every live action.
+    public var legacyResponderInFlight: String { "\(prefix)responder:inflight" }
+    /// Present once the result of a request is published, so it is published once.
+    public func responderResult(_ requestID: String) -> String { "\(prefix)responder:result:\(requestID)" }
     /// Heartbeat of one agent on one host (JSON string with TTL).
     public func agent(_ agent: String, host: String) -> String { "\(prefix)agents:\(agent):\(host)" }
     /// Pattern matching every agent heartbeat.

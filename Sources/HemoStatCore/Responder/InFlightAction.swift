@@ -1,0 +1,112 @@
+import Foundation
+
+/// A live action from the moment the gate allowed it until its result is published, as kept in
+/// `hemostat:responder:inflight:<host>` (field: the request id; value: this record as JSON).
+///
+/// The gate writes the record in the same atomic step that allows the action, so no request
+/// can be decided and then forgotten. The responder moves it through its phases:
+///
+/// - `decided`: the gate allowed it; nothing was sent to the engine yet.
+/// - `sent`: the command is about to be sent, or was sent and no answer came back yet.
+/// - `confirmed`: the engine answered that it carried the command out.
+///
+/// Should the responder stop before publishing the result, another responder of the same
+/// host takes the record over once the gate lock's lease runs out and asks
+/// ``assess(engineActions:)`` what became of it.
+struct InFlightAction: Sendable, Hashable {
+    enum Phase: String, Sendable, Hashable {
+        case decided, sent, confirmed
+    }
+
+    /// What became of an action whose responder stopped.
+    enum Assessment: Sendable, Hashable {
+        /// The engine carried it out: verify it and report as usual.
+        case reached
+        /// It never reached the engine: carry it out now.
+        case notReached
+    }
+
+    /// The `remediation_needed` envelope, as it was read.
+    var message: String
+    var container: String
+    var phase: Phase
+    var decidedAt: Date
+    var sentAt: Date?
+    var confirmedAt: Date?
+    /// The consumer (`host:responder`) that moved it last.
+    var holder: String
+
+    init(message: String, container: String, phase: Phase, decidedAt: Date, holder: String) {
+        self.message = message
+        self.container = container
+        self.phase = phase
+        self.decidedAt = decidedAt
+        self.holder = holder
+    }
+
+    /// Reads a stored record. A record written before phases existed (it has `issued_at`
+    /// only) was written just before the command was sent, so it reads as `sent`.
+    init?(json text: String) {
+        guard let document = try? JSONValue.parse(text),
+              let message = document["message"]?.stringValue,
+              let container = document["container"]?.stringValue
+        else { return nil }
+        self.message = message
+        self.container = container
+        let date = { (key: String) in document[key]?.stringValue.flatMap(Timestamp.parse) }
+        if let raw = document["phase"]?.stringValue {
+            guard let phase = Phase(rawValue: raw), let decidedAt = date("decided_at") else { return nil }
+            self.phase = phase
+            self.decidedAt = decidedAt
+            sentAt = date("sent_at")
+            confirmedAt = date("confirmed_at")
+        } else {
+            guard let issuedAt = date("issued_at") else { return nil }
+            phase = .sent
+            decidedAt = issuedAt
+            sentAt = issuedAt
+        }
+        holder = document["holder"]?.stringValue ?? ""
+    }
+
+    var json: String {
+        var o = ObjectBuilder()
+        o.set("message", message)
+        o.set("container", container)
+        o.set("phase", phase.rawValue)
+        o.set("decided_at", decidedAt)
+        o.set("sent_at", sentAt)
+        o.set("confirmed_at", confirmedAt)
+        o.set("holder", holder)
+        return o.value.jsonText
+    }
+
+    /// The same record moved to `phase` at `time` by `holder`.
+    func moved(to phase: Phase, at time: Date, by holder: String) -> InFlightAction {
+        var next = self
+        next.phase = phase
+        next.holder = holder
+        switch phase {
+        case .decided: break
+        case .sent: next.sentAt = time
+        case .confirmed: next.confirmedAt = time
+        }
+        return next
+    }
+
+    /// From when the engine's record is read to tell whether a `sent` command arrived: a
+    /// second before it was sent, for the engine's clock and the responder's to differ a little.
+    var engineRecordSince: Date {
+        (sentAt ?? decidedAt).addingTimeInterval(-1)
+    }
+
+    /// Whether `command` reached the engine, given the actions the engine recorded for the
+    /// container since ``engineRecordSince`` (read only for a `sent` record).
+    func assess(_ command: EngineCommand, engineActions: [String]) -> Assessment {
+        switch phase {
+        case .decided: .notReached
+        case .confirmed: .reached
+        case .sent: engineActions.contains(command.engineEvent) ? .reached : .notReached
+        }
+    }
+}
