@@ -90,7 +90,7 @@ final class E2EStack: @unchecked Sendable {
             "HEMOSTAT_RESPONDER_VERIFICATION_WINDOW": "4s",
             "HEMOSTAT_RESPONDER_VERIFICATION_INTERVAL": "250ms",
             "HEMOSTAT_RESPONDER_STOP_TIMEOUT": "1s",
-            // The lock then lasts stop timeout + verification window + 30 s = 35 s.
+            // The lease of the gate's lock: a killed responder's action is taken over after it.
             "HEMOSTAT_RESPONDER_LOCK_TTL": "5s",
             "HEMOSTAT_ALERT_GROUPING_WINDOW": "3s",
             "HEMOSTAT_ALERT_RETRY_INITIAL_BACKOFF": "200ms",

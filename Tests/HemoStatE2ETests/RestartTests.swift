@@ -62,10 +62,9 @@ struct RestartTests {
                 #expect(try await stack.inspect(name, "{{.State.Running}}") == "true")
                 #expect(!(try await stack.messages("health_alert", container: name)).isEmpty, "\(name): no health alert")
             }
-            // Every incident gets its result. One whose responder was killed between issuing the
-            // action and publishing its verified result is concluded by a responder once that
-            // action's gate lock has expired (35 s here; docs/responder.md, Failures), within
-            // the recovery interval (15 s) after that.
+            // Every incident gets its result. An action whose responder was killed is taken over
+            // by the restarted responder once the lock's lease has run out (5 s here;
+            // docs/responder.md, Failures) and carried out or verified from the engine's record.
             var unreported: [String] = []
             _ = await TestProcess.waitUntil(timeout: .seconds(120)) {
                 unreported = []
