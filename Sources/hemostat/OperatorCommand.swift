@@ -31,7 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     static func table(_ reports: [ContainerStatusReport], now: Date) -> String {
         if reports.isEmpty { return "no containers known yet" }
-        var rows = [["CONTAINER", "BREAKER", "COOLDOWN", "ACTIONS/H", "HOLD", "LAST ACTION", "LAST REPORT"]]
+        var rows = [["HOST/CONTAINER", "BREAKER", "COOLDOWN", "ACTIONS/H", "HOLD", "LAST ACTION", "LAST REPORT"]]
         for r in reports {
             let breaker = r.breakerState == .closed ? "closed" : "\(r.breakerState.rawValue) (\(r.breakerFailures) failures)"
             let cooldown = r.cooldownRemainingSeconds > 0 ? Self.render(seconds: r.cooldownRemainingSeconds) : "-"
@@ -44,7 +44,7 @@ struct StatusCommand: AsyncParsableCommand {
                 last = "\(action): \(r.inFlight ? "in progress" : (r.lastResult ?? "?"))"
                 if let at = r.lastActionAt { last += " \(Self.render(seconds: Int(now.timeIntervalSince(at)))) ago" }
             }
-            rows.append([r.container, breaker, cooldown, String(r.actionsThisHour), hold, last, r.lastReport ?? "-"])
+            rows.append([r.container.description, breaker, cooldown, String(r.actionsThisHour), hold, last, r.lastReport ?? "-"])
         }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
@@ -80,15 +80,17 @@ struct BreakerResetCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
     var config: String?
 
-    @Argument(help: "The container's name.")
+    @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
     var container: String
 
     func run() async throws {
         let who = operatorIdentity()
-        try await withOperatorCommands(config: config, command: "hemostat breaker reset") { commands in
-            try await commands.resetBreaker(container: container, who: who)
+        let target = try await withOperatorCommands(config: config, command: "hemostat breaker reset") { commands in
+            let target = try await commands.resolve(container)
+            try await commands.resetBreaker(container: target, who: who)
+            return target
         }
-        print("breaker of \(container) closed (by \(who))")
+        print("breaker of \(target) closed (by \(who))")
     }
 }
 
@@ -102,7 +104,7 @@ struct HoldCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
     var config: String?
 
-    @Argument(help: "The container's name.")
+    @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
     var container: String
 
     @Option(name: .customLong("for"), help: "How long: 90s, 30m, 2h, 1d.")
@@ -119,10 +121,11 @@ struct HoldCommand: AsyncParsableCommand {
 
     func run() async throws {
         let who = operatorIdentity()
-        let until = try await withOperatorCommands(config: config, command: "hemostat hold") { commands in
-            try await commands.hold(container: container, for: parseDuration(duration)!, reason: reason, who: who)
+        let (target, until) = try await withOperatorCommands(config: config, command: "hemostat hold") { commands in
+            let target = try await commands.resolve(container)
+            return (target, try await commands.hold(container: target, for: parseDuration(duration)!, reason: reason, who: who))
         }
-        print("\(container) held until \(Timestamp.format(until)) (by \(who))")
+        print("\(target) held until \(Timestamp.format(until)) (by \(who))")
     }
 }
 
@@ -136,15 +139,17 @@ struct ReleaseCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
     var config: String?
 
-    @Argument(help: "The container's name.")
+    @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
     var container: String
 
     func run() async throws {
         let who = operatorIdentity()
-        try await withOperatorCommands(config: config, command: "hemostat release") { commands in
-            try await commands.release(container: container, who: who)
+        let target = try await withOperatorCommands(config: config, command: "hemostat release") { commands in
+            let target = try await commands.resolve(container)
+            try await commands.release(container: target, who: who)
+            return target
         }
-        print("hold on \(container) released (by \(who))")
+        print("hold on \(target) released (by \(who))")
     }
 }
 

@@ -111,8 +111,8 @@ struct AnalyzerIntegrationTests {
         let context = try context()
         let service = try AnalyzerService(context: context)
         let sustained = AnalyzerFixtures.cpuHistory([95, 96, 97, 98, 97, 96, 97])
-        try await redis.send(["SET", keys.stats("busy"), AnalyzerFixtures.statsDocument(history: sustained)])
-        try await redis.send(["SET", keys.stats("spiky"), AnalyzerFixtures.statsDocument(history: AnalyzerFixtures.cpuHistory([20, 97]))])
+        try await redis.send(["SET", keys.stats("node-1/busy"), AnalyzerFixtures.statsDocument(history: sustained)])
+        try await redis.send(["SET", keys.stats("node-1/spiky"), AnalyzerFixtures.statsDocument(history: AnalyzerFixtures.cpuHistory([20, 97]))])
         var busy = AnalyzerFixtures.ambiguousCPU
         busy.containerName = "busy"
         var spiky = AnalyzerFixtures.ambiguousCPU
@@ -197,7 +197,7 @@ struct AnalyzerIntegrationTests {
     }
 
     func ambiguous(_ name: String) async throws -> Envelope<HealthAlert> {
-        try await redis.send(["SET", keys.stats(name), AnalyzerFixtures.statsDocument(history: AnalyzerFixtures.cpuHistory([20, 97]))])
+        try await redis.send(["SET", keys.stats(ContainerRef(host: "node-1", name: name)), AnalyzerFixtures.statsDocument(history: AnalyzerFixtures.cpuHistory([20, 97]))])
         var alert = AnalyzerFixtures.ambiguousCPU
         alert.containerName = name
         return AnalyzerFixtures.envelope(alert)

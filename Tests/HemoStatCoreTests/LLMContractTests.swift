@@ -229,7 +229,7 @@ struct LLMAnalyzerContractTests {
         alert.containerName = "web-\(UUID().uuidString.prefix(6))"
         alert.labels = labels
         try await service.context.redis.send([
-            "SET", service.context.keys.stats(alert.containerName),
+            "SET", service.context.keys.stats(ContainerRef(host: "node-1", name: alert.containerName)),
             AnalyzerFixtures.statsDocument(history: AnalyzerFixtures.cpuHistory([20, 97])), "EX", "60",
         ])
         return AnalyzerFixtures.envelope(alert)

@@ -200,6 +200,39 @@ import Testing
     }
 }
 
+@Suite struct OriginalContractTests {
+    /// A health alert as the original HemoStat's monitor sends it: the contract's fields only,
+    /// severities named low, medium and high.
+    static let originalAlert = """
+    {"event_type":"health_alert","timestamp":"2025-11-03T10:30:45Z","agent":"monitor","host":"web-01","id":"orig-1",
+     "data":{"container_id":"4f2a9c1d8e7b","container_name":"api","image":"shop/api:1.4","status":"running","health_status":"healthy",
+      "exit_code":0,"oom_killed":false,"restart_count":0,
+      "metrics":{"cpu_percent":92.5,"memory_percent":45.2,"memory_usage":241172480,"memory_limit":536870912,"network_rx_bytes":1024,
+       "network_tx_bytes":2048,"blkio_read_bytes":4096,"blkio_write_bytes":8192},
+      "anomalies":[{"type":"high_cpu","severity":"medium","value":92.5,"threshold":85},{"type":"restart_loop","severity":"HIGH"},
+       {"type":"container_stopped","severity":"low","value":1,"threshold":0}],
+      "source":"poll"}}
+    """
+
+    @Test func anAlertOfTheOriginalContractIsReadWithDefaults() throws {
+        let alert = try Envelope<HealthAlert>.decode(Self.originalAlert)
+        #expect(alert.data.incidentID == "orig-1", "an incident named after the message")
+        #expect(alert.data.detectedAt == Timestamp.parse("2025-11-03T10:30:45Z"))
+        #expect(alert.data.stoppedByOperator == false && alert.data.labels.isEmpty)
+        #expect(alert.data.metrics?.pids == 0)
+        #expect(alert.data.anomalies.map(\.severity) == [.warning, .critical, .info])
+        #expect(alert.data.anomalies[1].value == 0 && alert.data.anomalies[1].threshold == 0)
+        #expect(alert.container == ContainerRef(host: "web-01", name: "api"))
+    }
+
+    @Test func whatCannotBeUnderstoodIsStillRejected() {
+        let unknownSeverity = Self.originalAlert.replacingOccurrences(of: #""severity":"low""#, with: #""severity":"sometimes""#)
+        #expect(throws: MessageDecodingError.self) { try Envelope<HealthAlert>.decode(unknownSeverity) }
+        let noName = Self.originalAlert.replacingOccurrences(of: #""container_name":"api","#, with: "")
+        #expect(throws: MessageDecodingError.self) { try Envelope<HealthAlert>.decode(noName) }
+    }
+}
+
 @Suite struct MessageValidationTests {
     static let valid = Envelope(
         agent: "analyzer", host: "web-01",
@@ -238,8 +271,24 @@ import Testing
     }
 
     @Test func missingDataField() {
-        #expect(rejection(mutated { _, data in data["incident_id"] = nil })?.reason == "data.incident_id: missing")
+        #expect(rejection(mutated { _, data in data["container"] = nil })?.reason == "data.container: missing")
         #expect(rejection(mutated { _, data in data["dry_run"] = nil })?.reason == "data.dry_run: missing")
+    }
+
+    @Test func aRequestWithTheContractsFieldsOnlyIsRead() throws {
+        // As a script writes it: no container_id, incident_id or alert_id.
+        let text = mutated { _, data in
+            data["container_id"] = nil
+            data["incident_id"] = nil
+            data["alert_id"] = nil
+        }
+        let request = try Envelope<RemediationNeeded>.decode(text)
+        #expect(request.data.incidentID == "m-1", "the incident is named after the message")
+        #expect(request.data.alertID.isEmpty && request.data.containerID.isEmpty)
+        #expect(ResponderService.requestID(for: request) == "m-1")
+        #expect(request.container == ContainerRef(host: "web-01", name: "api"), "no data.host: the envelope's host")
+        let named = try Envelope<RemediationNeeded>.decode(mutated { _, data in data["host"] = "web-02" })
+        #expect(named.container == ContainerRef(host: "web-02", name: "api"))
     }
 
     @Test func wrongTypes() {
@@ -266,10 +315,10 @@ import Testing
             try Envelope<HealthAlert>.decode(JSONValue.object(message).jsonText)
         }
         data["metrics"] = nil
-        data["anomalies"] = [["type": "high_cpu", "severity": "high", "value": 1, "threshold": 1]]
+        data["anomalies"] = [["type": "high_cpu", "severity": "banana", "value": 1, "threshold": 1]]
         message["data"] = .object(data)
         let error = #expect(throws: MessageDecodingError.self) { try Envelope<HealthAlert>.decode(JSONValue.object(message).jsonText) }
-        #expect(error?.reason == #"data.anomalies[0].severity: unknown value "high"; expected one of info, warning, critical"#)
+        #expect(error?.reason == #"data.anomalies[0].severity: expected one of info, warning, critical (or low, medium, high), found "banana""#)
     }
 
     @Test func unknownEnumValues() {
@@ -281,7 +330,7 @@ import Testing
 
     @Test func outOfRangeAndEmpty() {
         #expect(rejection(mutated { _, data in data["confidence"] = 1.5 })?.reason == "data.confidence: must be between 0 and 1, found 1.5")
-        #expect(rejection(mutated { _, data in data["incident_id"] = "" })?.reason == "data.incident_id: must not be empty")
+        #expect(rejection(mutated { _, data in data["container"] = "" })?.reason == "data.container: must not be empty")
         #expect(rejection(mutated { message, _ in message["timestamp"] = "last tuesday" })?.path == "timestamp")
     }
 

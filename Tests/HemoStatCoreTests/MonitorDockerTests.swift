@@ -196,7 +196,7 @@ struct MonitorDockerTests {
             try await waitFor("monitor knows the container") { await h.service.runtime.watches[container.id] != nil }
             // A responder holds the container's gate lock while it restarts it; sh as PID 1
             // ignores SIGTERM, so the engine kills it after the timeout (exit 137), then starts it.
-            let lock = SafetyGate.lockKey(namespace: h.context.keys.gate, container: container.name)
+            let lock = SafetyGate.lockKey(namespace: h.context.keys.gate, container: ContainerRef(host: "test-host", name: container.name))
             let expires = h.context.clock.nowMilliseconds + 60_000
             _ = try await h.context.redis.send(["SET", lock, "test-request|\(expires)", "PX", "120000"])
             try await h.faults.docker(["restart", "-t", "1", container.name])
@@ -236,7 +236,7 @@ struct MonitorDockerTests {
             #expect(anomaly.threshold == 20)
             #expect(try await h.alerts(hog.name).count == 1)
             #expect(try await h.alerts(idle.name).isEmpty)
-            let document = try JSONValue.parse(try #require(try await h.context.redis.send(["GET", h.context.keys.stats(idle.name)]).string))
+            let document = try JSONValue.parse(try #require(try await h.context.redis.send(["GET", h.context.keys.stats(ContainerRef(host: "test-host", name: idle.name))]).string))
             let history = try #require(document["history"]?.arrayValue)
             // The burst did register (on two cores shared with the rest of the suite a busy
             // loop may get far less than one CPU).
@@ -274,7 +274,7 @@ struct MonitorDockerTests {
             #expect(try await h.alerts(labelled).isEmpty)
             #expect(try await h.alerts(patterned).isEmpty)
             for name in [labelled, patterned] {
-                let document = try JSONValue.parse(try #require(try await h.context.redis.send(["GET", h.context.keys.stats(name)]).string))
+                let document = try JSONValue.parse(try #require(try await h.context.redis.send(["GET", h.context.keys.stats(ContainerRef(host: "test-host", name: name))]).string))
                 #expect(document["excluded"] == .bool(true))
             }
         }

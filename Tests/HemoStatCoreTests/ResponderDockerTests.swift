@@ -140,7 +140,7 @@ struct ResponderDockerTests {
         try await h.publish(h.request(same, alertID: "alert-same"))
         try await h.publish(h.request(raced, alertID: "alert-a", incidentID: "a"))
         try await h.publish(h.request(raced, alertID: "alert-b", incidentID: "b"))
-        try await h.running([h.service(host: "one"), h.service(host: "two")]) {
+        try await h.running([h.service(), h.service()]) {
             try await h.eventually("all handled", timeout: .seconds(30)) {
                 let sameCount = try await h.completions(same).count
                 let racedCount = try await h.completions(raced).count

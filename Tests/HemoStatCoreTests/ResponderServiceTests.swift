@@ -65,7 +65,7 @@ struct ResponderServiceTests {
         let again = h.request("api", alertID: "alert-same")
         try await h.publish(first)
         try await h.publish(again)
-        try await h.running([h.service(host: "one"), h.service(host: "two")]) {
+        try await h.running([h.service(), h.service()]) {
             // At least once: under load the bus may hand an entry to a second member after the
             // short reclaim time used here, which must still not act twice.
             try await h.eventually("both handled") { try await h.auditRecords().count >= 2 }
@@ -85,7 +85,7 @@ struct ResponderServiceTests {
         engine.add(name: "db", status: "exited", exitCode: 3)
         try await h.publish(h.request("db", alertID: "alert-a", incidentID: "inc-a"))
         try await h.publish(h.request("db", alertID: "alert-b", incidentID: "inc-b"))
-        try await h.running([h.service(host: "one"), h.service(host: "two")]) {
+        try await h.running([h.service(), h.service()]) {
             try await h.eventually("both reported") { try await h.completions("db").count == 2 }
         }
         #expect(engine.events(for: "db").count == 1)
@@ -281,10 +281,10 @@ struct ResponderServiceTests {
         if phase != .decided { record = record.moved(to: .sent, at: Date().addingTimeInterval(-sentAgo), by: record.holder) }
         if phase == .confirmed { record = record.moved(to: .confirmed, at: Date().addingTimeInterval(-sentAgo + 1), by: record.holder) }
         let decision = try await h.gate().acquire(
-            container: container, requestID: requestID, action: "restart", incidentID: "incident-1",
+            container: ContainerRef(host: "test-host", name: container), requestID: requestID, action: "restart", incidentID: "incident-1",
             inFlight: (h.keys.responderInFlight(host: "test-host"), record.json))
         #expect(decision.verdict == .allowed)
-        let lock = SafetyGate.lockKey(namespace: h.keys.gate, container: container)
+        let lock = SafetyGate.lockKey(namespace: h.keys.gate, container: ContainerRef(host: "test-host", name: container))
         _ = try await h.redis.send(["SET", lock, "\(requestID)|\(Int64(Date().timeIntervalSince1970 * 1000) - 1000)", "PX", "60000"])
         return (envelope, requestID)
     }
@@ -334,6 +334,7 @@ struct ResponderServiceTests {
         let h = try ResponderHarness()
         defer { Task { await h.cleanUp() } }
         h.engine.add(name: "db", status: "exited", exitCode: 3)
+        h.engine.update("db") { $0.startedAt = Date().addingTimeInterval(-300) }  // it crashed before the restart was sent
         _ = try await leaveInterrupted(h, "db", phase: .sent)
         try await h.running([recoveringService(h)]) {
             try await h.eventually("a result") { try await !h.completions("db").isEmpty }
@@ -402,6 +403,13 @@ struct ResponderServiceTests {
         #expect(sent.assess(restart, engineActions: ["kill", "die", "start", "restart"]) == .reached)
         #expect(sent.assess(.updateResources(memoryBytes: 1, cpus: nil), engineActions: ["update"]) == .reached)
         #expect(sent.moved(to: .confirmed, at: Date(), by: "h").assess(restart, engineActions: []) == .reached)
+        // The engine's record is gone (it keeps its last events only); the container shows it.
+        let before = ContainerSnapshot(id: "1", name: "c", status: "exited", exitCode: 3, startedAt: Date().addingTimeInterval(-60))
+        var after = before
+        after.status = "running"
+        after.startedAt = Date()
+        #expect(sent.assess(restart, engineActions: [], now: before) == .notReached)
+        #expect(sent.assess(restart, engineActions: [], now: after) == .reached)
         let read = InFlightAction(json: sent.json)
         #expect(read?.phase == .sent && read?.message == "{}" && read?.holder == "h" && read?.sentAt != nil)
     }

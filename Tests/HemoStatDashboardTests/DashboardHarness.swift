@@ -170,14 +170,14 @@ final class DashboardHarness: Sendable {
         return added
     }
 
-    func setStats(_ name: String, status: String = "running", health: String = "healthy", labels: [String: String] = [:],
+    func setStats(_ name: String, host: String = "node-1", status: String = "running", health: String = "healthy", labels: [String: String] = [:],
                   cpu: Double = 3, memory: Double = 12, anomalies: [[String: Any]] = [], restartCount: Int = 0, excluded: Bool = false) async throws {
         let now = Date().timeIntervalSince1970
         let history: [[String: Any]] = (0..<10).map { i in
             ["timestamp": now - Double(10 - i) * 5, "cpu_percent": cpu + Double(i), "memory_percent": memory, "status": status, "health_status": health, "restart_count": restartCount, "memory_usage": 1000]
         }
         let doc: [String: Any] = [
-            "container_id": "abcdef0123456789", "container_name": name, "image": "busybox:latest", "host": "node-1",
+            "container_id": "abcdef0123456789", "container_name": name, "image": "busybox:latest", "host": host,
             "status": status, "health_status": health, "exit_code": status == "running" ? 0 : 1, "oom_killed": false,
             "restart_count": restartCount, "labels": labels, "updated_at": Timestamp.format(Date()), "excluded": excluded,
             "metrics": ["cpu_percent": cpu, "memory_percent": memory, "memory_usage": 33_554_432, "memory_limit": 268_435_456],
@@ -185,8 +185,8 @@ final class DashboardHarness: Sendable {
         ]
         let text = String(decoding: try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys]), as: UTF8.self)
         _ = try await redis.pipeline([
-            ["SET", prefix + "stats:" + name, text, "EX", "300"],
-            ["ZADD", prefix + "containers", String(Int64(now * 1000)), name],
+            ["SET", prefix + "stats:\(host)/\(name)", text, "EX", "300"],
+            ["ZADD", prefix + "containers", String(Int64(now * 1000)), "\(host)/\(name)"],
         ])
     }
 

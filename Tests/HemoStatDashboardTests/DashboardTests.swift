@@ -86,8 +86,9 @@ struct DashboardAPITests {
                 return p
             }(), namespace: h.prefix + "dryrun:gate")
             for n in 0..<2 {
-                _ = try await gate.acquire(container: "db", requestID: "r\(n)", action: "restart", incidentID: "i\(n)")
-                try await gate.complete(container: "db", requestID: "r\(n)", outcome: .failed)
+                let db = ContainerRef(host: "node-1", name: "db")
+                _ = try await gate.acquire(container: db, requestID: "r\(n)", action: "restart", incidentID: "i\(n)")
+                try await gate.complete(container: db, requestID: "r\(n)", outcome: .failed)
             }
 
             let answer = try await h.get("/api/containers")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HemoStatRedis
 import HemoStatTestSupport
 import Testing
@@ -51,6 +54,10 @@ final class E2EStack: @unchecked Sendable {
     let startedAt = Date()
     private let lock = NSLock()
     private var processes: [HemoStatProcess] = []
+    /// `docker events` followed live from the start: the engine keeps only its last 256
+    /// events for `--since` queries, fewer than a parallel suite makes in a few minutes.
+    private let eventLog: Process
+    private let eventLogPath: String
 
     init(label: String) async throws {
         prefix = TestEnvironment.uniquePrefix(label)
@@ -60,6 +67,22 @@ final class E2EStack: @unchecked Sendable {
         webhook = try await WebhookReceiver()
         redis = RedisClient(configuration: try RedisConfiguration(url: try TestEnvironment.redisURL()))
         directory = try TestProcess.temporaryDirectory("e2e")
+        eventLogPath = directory + "/engine-events.log"
+        FileManager.default.createFile(atPath: eventLogPath, contents: nil)
+        let log = Process()
+        log.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        log.arguments = [
+            "docker", "events", "--filter", "type=container", "--format", "{{.Actor.Attributes.name}} {{.Action}} {{.TimeNano}}",
+        ]
+        log.environment = ProcessInfo.processInfo.environment.merging(
+            ["DOCKER_HOST": try TestEnvironment.dockerHost(), "DOCKER_API_VERSION": "1.41"]) { $1 }
+        log.standardInput = FileHandle.nullDevice
+        log.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: eventLogPath))
+        log.standardError = FileHandle.nullDevice
+        try log.run()
+        eventLog = log
+        // The stream is open once the engine answered the CLI's first request.
+        _ = try await faults.docker(["version", "--format", "{{.Server.APIVersion}}"])
     }
 
     /// The Slack URL the alert agent posts to (a path shaped like Slack's).
@@ -186,19 +209,17 @@ final class E2EStack: @unchecked Sendable {
 
     // MARK: The engine
 
-    /// The engine's events for `container` between `since` and now, oldest first.
+    /// The engine's events for `container` from `since` until now, oldest first.
     func engineEvents(_ container: String, since: Date) async throws -> [EngineEvent] {
-        let output = try await faults.docker([
-            "events", "--since", String(format: "%.3f", since.timeIntervalSince1970),
-            "--until", String(format: "%.3f", Date().timeIntervalSince1970),
-            "--filter", "type=container", "--filter", "container=\(container)",
-            "--format", "{{.Action}} {{.TimeNano}}",
-        ])
-        return output.stdout.split(separator: "\n").compactMap { line in
+        // Events already on their way to the log.
+        try await Task.sleep(for: .milliseconds(100))
+        let text = try String(contentsOfFile: eventLogPath, encoding: .utf8)
+        let from = Int64(since.timeIntervalSince1970 * 1e9)
+        return text.split(separator: "\n").compactMap { line in
+            // `name action time`; exec events read `exec_start: sh -c ...`, the first word is enough.
             let parts = line.split(separator: " ")
-            guard parts.count == 2, let nano = Int64(parts[1]) else { return nil }
-            // exec events read `exec_start: sh -c ...`; the first word is enough.
-            return EngineEvent(action: String(parts[0]).replacingOccurrences(of: ":", with: ""), timeNano: nano)
+            guard parts.count >= 3, parts[0] == container, let nano = Int64(parts[parts.count - 1]), nano >= from else { return nil }
+            return EngineEvent(action: String(parts[1]).replacingOccurrences(of: ":", with: ""), timeNano: nano)
         }
     }
 
@@ -253,6 +274,7 @@ final class E2EStack: @unchecked Sendable {
             let keys = parts[1].array?.compactMap(\.string) ?? []
             if !keys.isEmpty { _ = try? await redis.send(["DEL"] + keys) }
         } while cursor != "0"
+        if eventLog.isRunning { kill(eventLog.processIdentifier, SIGKILL) }
         redis.close()
         webhook.stop()
         if !Self.keepLogs { try? FileManager.default.removeItem(atPath: directory) }

@@ -180,7 +180,7 @@ extension PipelineTests {
             let container = try await stack.faults.start(.healthy)
             // Watched first: its stats are in Redis.
             let watched = await TestProcess.waitUntil(timeout: .seconds(30)) {
-                (try? await stack.redis.send(["EXISTS", "\(stack.keyPrefix)stats:\(container.name)"]))?.integer == 1
+                (try? await stack.redis.send(["EXISTS", "\(stack.keyPrefix)stats:\(stack.hostID)/\(container.name)"]))?.integer == 1
             }
             #expect(watched, "the monitor sampled the container")
             let stoppedAt = Date()
@@ -189,7 +189,7 @@ extension PipelineTests {
             // What HemoStat says about it: a decision or result naming the operator stop, or
             // nothing at all. Wait until the monitor has seen the stop (its sample says exited).
             let seen = await TestProcess.waitUntil(timeout: .seconds(30)) {
-                guard let value = try? await stack.redis.send(["GET", "\(stack.keyPrefix)stats:\(container.name)"]), let text = value.string else { return false }
+                guard let value = try? await stack.redis.send(["GET", "\(stack.keyPrefix)stats:\(stack.hostID)/\(container.name)"]), let text = value.string else { return false }
                 return text.contains("\"exited\"")
             }
             #expect(seen, "the monitor saw the container exit")

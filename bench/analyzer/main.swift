@@ -78,9 +78,9 @@ let alerts: [HealthAlert] = [
 
 do {
     for name in ["crash", "starting", "looping"] {
-        try await redis.send(["SET", keys.stats(name), JSONValue.object(["history": cpuHistory([10, 12, 11, 13, 12, 10, 11, 12, 13, 12])]).jsonText])
+        try await redis.send(["SET", keys.stats(ContainerRef(host: "bench", name: name)), JSONValue.object(["history": cpuHistory([10, 12, 11, 13, 12, 10, 11, 12, 13, 12])]).jsonText])
     }
-    try await redis.send(["SET", keys.stats("busy"), JSONValue.object(["history": cpuHistory([90, 92, 95, 96, 97, 97, 98, 97, 96, 97])]).jsonText])
+    try await redis.send(["SET", keys.stats(ContainerRef(host: "bench", name: "busy")), JSONValue.object(["history": cpuHistory([90, 92, 95, 96, 97, 97, 98, 97, 96, 97])]).jsonText])
 
     let subscriber = RedisSubscriber(configuration: redisConfiguration, logger: quiet)
     let decisions = try await subscriber.subscribe(channels: [

@@ -80,8 +80,8 @@ def seed(o, prefix):
                  "updated_at": iso(now), "excluded": False,
                  "metrics": {"cpu_percent": 12.5, "memory_percent": 40.0, "memory_usage": 100_000_000, "memory_limit": 268_435_456},
                  "anomalies": [{"type": "health_unhealthy", "severity": "high"}] if unhealthy else [], "history": history}
-        cmds.append(resp("SET", prefix + "stats:" + name, json.dumps(stats, separators=(",", ":")), "EX", "3600"))
-        cmds.append(resp("ZADD", prefix + "containers", now, name))
+        cmds.append(resp("SET", prefix + "stats:node-1/" + name, json.dumps(stats, separators=(",", ":")), "EX", "3600"))
+        cmds.append(resp("ZADD", prefix + "containers", now, "node-1/" + name))
     statuses = ["success", "success", "success", "failed", "ineffective", "rejected", "skipped"]
     span = 23 * 3600 * 1000  # all within the overview's 24 h window
     for n in range(o.events):

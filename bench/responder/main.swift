@@ -74,7 +74,7 @@ func gateDecisions(options: Options, prefix: String, connections: Int) async thr
     let clients = (0..<connections).map { _ in RedisClient(configuration: settings.clientConfiguration(clientName: "bench")) }
     let gates = clients.map { SafetyGate(redis: $0, policy: policy, keys: keys, dryRun: false) }
     // Load the script once outside the measurement.
-    for gate in gates { _ = try await gate.acquire(container: "warm", requestID: UUID().uuidString, action: "restart", incidentID: "w") }
+    for gate in gates { _ = try await gate.acquire(container: ContainerRef(host: "bench", name: "warm"), requestID: UUID().uuidString, action: "restart", incidentID: "w") }
     let perConnection = options.decisions / connections
     let start = ContinuousClock.now
     try await withThrowingTaskGroup(of: Void.self) { group in
@@ -83,7 +83,7 @@ func gateDecisions(options: Options, prefix: String, connections: Int) async thr
                 for n in 0..<perConnection {
                     // A different container each time: every decision is a full allowed path
                     // (all checks, then lock, counters and request id written).
-                    _ = try await gate.acquire(container: "c\(index)-\(n)", requestID: "r\(index)-\(n)", action: "restart", incidentID: "i")
+                    _ = try await gate.acquire(container: ContainerRef(host: "bench", name: "c\(index)-\(n)"), requestID: "r\(index)-\(n)", action: "restart", incidentID: "i")
                 }
             }
         }

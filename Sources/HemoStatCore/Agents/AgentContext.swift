@@ -40,20 +40,26 @@ public struct AgentContext: Sendable {
         return RedisClient(configuration: readerConfiguration, logger: logger)
     }
 
-    /// Wraps `payload` in an envelope from `agent` on this host and publishes it.
+    /// Wraps `payload` in an envelope from `agent` about `host` (by default this host) and
+    /// publishes it.
     @discardableResult
-    public func publish<Payload: MessagePayload>(_ payload: Payload, agent: String) async throws -> Envelope<Payload> {
-        let envelope = Envelope(agent: agent, host: hostID, data: payload, timestamp: clock.now)
+    public func publish<Payload: MessagePayload>(_ payload: Payload, agent: String, host: String? = nil) async throws -> Envelope<Payload> {
+        let envelope = Envelope(agent: agent, host: host ?? hostID, data: payload, timestamp: clock.now)
         try await bus.publish(envelope)
         return envelope
     }
 
     /// A consumer-group member reading `channel` for `agent`.
     public func consumer(channel: Channel, group: String, agent: String, handler: @escaping BusConsumer.Handler) -> BusConsumer {
+        consumer(stream: keys.channel(channel), group: group, agent: agent, handler: handler)
+    }
+
+    /// A consumer-group member reading the stream `stream` for `agent`.
+    public func consumer(stream: String, group: String, agent: String, handler: @escaping BusConsumer.Handler) -> BusConsumer {
         var logger = logger
         logger[metadataKey: "agent"] = .string(agent)
         return BusConsumer(
-            channel: keys.channel(channel), group: group, consumer: consumerName(agent: agent),
+            channel: stream, group: group, consumer: consumerName(agent: agent),
             bus: bus, reader: makeReader(agent: agent), logger: logger, handler: handler)
     }
 }

@@ -5,6 +5,9 @@ public import ServiceLifecycle
 /// the dashboard and `/readyz` can tell which agents are alive and whether the responder is in
 /// dry-run.
 public struct AgentHeartbeat: Service {
+    /// The agents that run on a Docker host and make it a known host (`hemostat:hosts`).
+    static let hostAgents: Set<String> = ["monitor", "responder"]
+
     public let agent: String
     public let context: AgentContext
     public let interval: Duration
@@ -32,7 +35,12 @@ public struct AgentHeartbeat: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             fields["updated_at"] = .string(Timestamp.format(context.clock.now))
             do {
-                _ = try await context.redis.send(["SET", key, JSONValue.object(fields).jsonText, "EX", String(ttlSeconds)])
+                var commands = [["SET", key, JSONValue.object(fields).jsonText, "EX", String(ttlSeconds)]]
+                if Self.hostAgents.contains(agent) {
+                    commands.append(["ZADD", context.keys.hosts, String(context.clock.nowMilliseconds), context.hostID])
+                }
+                let replies = try await context.redis.pipeline(commands)
+                if let error = replies.compactMap(\.redisError).first { throw error }
             } catch {
                 context.logger.warning("heartbeat not written", metadata: ["agent": "\(agent)", "error": "\(error)"])
             }

@@ -91,17 +91,17 @@ public struct AnalyzerDecision: Sendable, Hashable {
                 container: data.containerName, containerID: data.containerID, action: verdict.action,
                 parameters: ActionParameters(verdict.parameters), reason: reason, confidence: clamp(verdict.confidence),
                 rule: verdict.rule, analysisMethod: method, dryRun: verdict.dryRun, incidentID: data.incidentID,
-                alertID: alert.id))
+                alertID: alert.id, detectedAt: data.detectedAt, host: alert.container.host))
         case .falseAlarm:
             return .falseAlarm(FalseAlarm(
                 container: data.containerName, containerID: data.containerID, reason: reason,
                 confidence: clamp(verdict.confidence), rule: verdict.rule, analysisMethod: method,
-                incidentID: data.incidentID, alertID: alert.id))
+                incidentID: data.incidentID, alertID: alert.id, host: alert.container.host))
         case .escalate, .ambiguous:
             return .escalate(Escalation(
                 container: data.containerName, containerID: data.containerID,
                 severity: max(data.highestSeverity ?? .warning, .warning), reason: reason, action: nil, rule: verdict.rule,
-                incidentID: data.incidentID, analysisMethod: method, alertID: alert.id))
+                incidentID: data.incidentID, analysisMethod: method, alertID: alert.id, host: alert.container.host))
         }
     }
 

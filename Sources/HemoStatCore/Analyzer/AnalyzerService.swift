@@ -63,6 +63,7 @@ public struct AnalyzerService: Service {
             try await self.handle(delivery)
         }
         await writeStatus()
+        let router = RequestRouter(context: context, role: Self.agent)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 await engine.watch(every: context.configuration.analyzer.reloadInterval) { _ in
@@ -76,11 +77,10 @@ public struct AnalyzerService: Service {
                     await self.writeStatus()
                 }
             }
-            group.addTask {
-                try await consumer.run()
-            }
-            // The consumer returns on graceful shutdown; the watchers follow.
-            _ = try await group.next()
+            // Requests are routed here too, so they reach their host even while no responder runs.
+            group.addTask { try await router.run() }
+            // The consumer returns on graceful shutdown, after the alert in hand; the rest follow.
+            try await consumer.run()
             group.cancelAll()
         }
         await writeStatus()
@@ -112,12 +112,16 @@ public struct AnalyzerService: Service {
         }
 
         let decision = try await decide(alert, logger: logger)
+        // Each decision concerns the alert's host, whichever host this analyzer runs on. The
+        // incident's host is kept for requests that scripts send about it without naming one.
+        let host = alert.container.host
+        try await context.redis.send(["SET", context.keys.incidentHost(alert.data.incidentID), host, "EX", "86400"])
         switch decision.outcome {
-        case .remediate(let payload): try await context.publish(payload, agent: Self.agent)
+        case .remediate(let payload): try await context.publish(payload, agent: Self.agent, host: host)
         case .falseAlarm(let payload):
-            try await context.publish(payload, agent: Self.agent)
+            try await context.publish(payload, agent: Self.agent, host: host)
             Counter(label: MetricNames.falseAlarms).increment()
-        case .escalate(let payload): try await context.publish(payload, agent: Self.agent)
+        case .escalate(let payload): try await context.publish(payload, agent: Self.agent, host: host)
         case .none: logger.debug("no rule had an opinion; nothing published")
         }
         Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", decision.method.rawValue), ("outcome", decision.outcomeLabel)])
@@ -131,7 +135,7 @@ public struct AnalyzerService: Service {
     /// ambiguous verdict. Reads Redis (history, LLM cache and budget); publishes nothing.
     public func decide(_ alert: Envelope<HealthAlert>, logger: Logger? = nil) async throws -> AnalyzerDecision {
         let logger = logger ?? self.logger
-        let stats = try await context.redis.send(["GET", context.keys.stats(alert.data.containerName)]).string
+        let stats = try await context.redis.send(["GET", context.keys.stats(alert.container)]).string
         let evaluation = await engine.evaluate(AlertInput.ruleInput(alert: alert.data, statsDocument: stats))
         for error in evaluation.errors {
             Counter(label: MetricNames.ruleErrors, dimensions: [("kind", error.code.rawValue)]).increment()

@@ -52,7 +52,10 @@ enum ConfigurationSchema {
         let p = Parsers.self
         let httpURL = Parsers.url(schemes: ["http", "https"])
         var fields: [ConfigField] = [
-            ConfigField("host_id", \.hostID, p.string(), env: "HEMOSTAT_HOST_ID"),
+            ConfigField("host_id", \.hostID, p.string().checked { id in
+                ContainerRef.isValidHostID(id) ? nil : ValueProblem(
+                    code: .invalidValue, message: "a host id is letters, digits, '_', '.' and '-', starting with a letter or digit")
+            }, env: "HEMOSTAT_HOST_ID"),
             ConfigField("log_level", \.logLevel, p.choice(Logger.Level.self), env: "HEMOSTAT_LOG_LEVEL"),
             ConfigField("state_directory", \.stateDirectory, p.string(), env: "HEMOSTAT_STATE_DIRECTORY"),
 
@@ -126,6 +129,7 @@ enum ConfigurationSchema {
             ConfigField("responder.concurrency", \.responder.concurrency, p.integer(1...256)),
             ConfigField("responder.verification_interval", \.responder.verificationInterval, p.duration(minimum: .milliseconds(10), maximum: .seconds(60))),
             ConfigField("responder.history_length", \.responder.historyLength, p.integer(1...10_000)),
+            ConfigField("responder.no_responder_after", \.responder.noResponderAfter, p.duration(minimum: .seconds(1))),
 
             ConfigField("alert.slack_webhook_url", \.alert.slackWebhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "SLACK_WEBHOOK_URL", secret: true),
             ConfigField("alert.webhook_url", \.alert.webhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "HEMOSTAT_WEBHOOK_URL", secret: true),

@@ -361,6 +361,9 @@ public struct ResponderConfiguration: Sendable, Hashable {
     public var verificationInterval: Duration
     /// Results kept per container in `hemostat:remediation:<container>`, default 50.
     public var historyLength: Int
+    /// A request for a host with no live responder is escalated once after waiting this
+    /// long, default 60 s; it stays queued for the host's responders.
+    public var noResponderAfter: Duration
 
     public static let defaultAllowedActions: [RuleAction] = RuleAction.allCases.filter { $0 != .exec }
 
@@ -369,8 +372,10 @@ public struct ResponderConfiguration: Sendable, Hashable {
         verificationWindow: Duration = .seconds(60), breaker: BreakerConfiguration = BreakerConfiguration(),
         lockTTL: Duration = .seconds(30), stopTimeout: Duration = .seconds(10), protectedPatterns: [String] = [],
         execAllowlist: [String] = [], allowedActions: [RuleAction] = ResponderConfiguration.defaultAllowedActions, auditFile: String? = nil,
-        concurrency: Int = 8, verificationInterval: Duration = .seconds(1), historyLength: Int = 50
+        concurrency: Int = 8, verificationInterval: Duration = .seconds(1), historyLength: Int = 50,
+        noResponderAfter: Duration = .seconds(60)
     ) {
+        self.noResponderAfter = noResponderAfter
         self.cooldown = cooldown
         self.maxActionsPerHour = maxActionsPerHour
         self.globalMaxActionsPerHour = globalMaxActionsPerHour

@@ -3,8 +3,10 @@ public import Foundation
 /// `hemostat:container_recovered` (Monitor -> Alert): a container whose incident was announced by
 /// a `health_alert` shows no anomaly any more. Carries the incident's id, so the alert agent can
 /// close the thread it opened.
-public struct ContainerRecovered: MessagePayload {
+public struct ContainerRecovered: ContainerPayload {
     public static let channel = Channel.containerRecovered
+    /// The Docker host of the container; nil when the message leaves it to its envelope's `host`.
+    public var host: String?
 
     public var containerID: String
     public var containerName: String
@@ -24,8 +26,9 @@ public struct ContainerRecovered: MessagePayload {
 
     public init(
         containerID: String, containerName: String, image: String, status: String, healthStatus: String,
-        restartCount: Int = 0, resolvedAnomalies: [AnomalyType], incidentID: String, detectedAt: Date, recoveredAt: Date
+        restartCount: Int = 0, resolvedAnomalies: [AnomalyType], incidentID: String, detectedAt: Date, recoveredAt: Date, host: String? = nil
     ) {
+        self.host = host
         self.containerID = containerID
         self.containerName = containerName
         self.image = image
@@ -43,6 +46,7 @@ public struct ContainerRecovered: MessagePayload {
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
         let reader = try ObjectReader(json, path: path)
+        host = try reader.optionalString("host")
         containerID = try reader.string("container_id", nonEmpty: true)
         containerName = try reader.string("container_name", nonEmpty: true)
         image = try reader.string("image")
@@ -57,6 +61,7 @@ public struct ContainerRecovered: MessagePayload {
 
     public var json: JSONValue {
         var o = ObjectBuilder()
+        o.set("host", host)
         o.set("container_id", containerID)
         o.set("container_name", containerName)
         o.set("image", image)

@@ -15,6 +15,10 @@ public protocol MessagePayload: Sendable, Hashable {
     var incidentID: String { get }
     /// Reads and validates the payload from the envelope's `data`.
     init(json: JSONValue, path: String) throws(MessageDecodingError)
+    /// Reads the payload from the `data` of the envelope `envelope`, which gives what a
+    /// producer may leave out (an alert without `incident_id` starts an incident named after
+    /// its message id). By default the same as ``init(json:path:)``.
+    init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError)
     /// The payload as the contract's JSON object (snake_case field names, optional fields left
     /// out when nil).
     var json: JSONValue { get }
@@ -22,6 +26,18 @@ public protocol MessagePayload: Sendable, Hashable {
 
 extension MessagePayload {
     public static var alternativeEventTypes: Set<String> { [] }
+
+    public init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError) {
+        try self.init(json: json, path: path)
+    }
+}
+
+/// The fields of the envelope a payload is read from.
+public struct EnvelopeFields: Sendable, Hashable {
+    /// The message id.
+    public var id: String
+    public var timestamp: Date
+    public var host: String
 }
 
 /// One message: `{"event_type", "timestamp", "agent", "host", "id", "data"}`.
@@ -95,7 +111,7 @@ public struct Envelope<Payload: MessagePayload>: Sendable, Hashable {
                 reason: "event_type: expected \"\(Payload.channel.eventType)\", found \(MessageDecodingError.quote(header.eventType))"
             )
         }
-        let data = try Payload(json: header.data, path: "data")
+        let data = try Payload(json: header.data, path: "data", envelope: EnvelopeFields(id: header.id, timestamp: header.timestamp, host: header.host))
         return Envelope(agent: header.agent, host: header.host, data: data, id: header.id, timestamp: header.timestamp, eventType: header.eventType)
     }
 
@@ -153,8 +169,7 @@ struct EnvelopeHeader {
         host = try reader.string("host", nonEmpty: true)
         id = try reader.string("id", nonEmpty: true)
         data = try reader.value("data")
-        let dataReader = try ObjectReader(data, path: "data")
-        _ = try dataReader.string("incident_id", nonEmpty: true)
+        _ = try ObjectReader(data, path: "data")
     }
 }
 

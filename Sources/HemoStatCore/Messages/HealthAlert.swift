@@ -9,6 +9,25 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
     public static func < (lhs: Severity, rhs: Severity) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
+
+    /// Other producers' names for the three severities, in any case: `low` and `debug` are
+    /// info; `warn`, `medium` and `moderate` are warning; `high`, `error`, `severe` and `fatal`
+    /// are critical.
+    static let synonyms: [String: Severity] = [
+        "info": .info, "low": .info, "debug": .info,
+        "warning": .warning, "warn": .warning, "medium": .warning, "moderate": .warning,
+        "critical": .critical, "high": .critical, "error": .critical, "severe": .critical, "fatal": .critical,
+    ]
+
+    /// Reads a severity by its name or a synonym (``synonyms``); anything else is an error
+    /// naming the field.
+    init(reading reader: ObjectReader, _ key: String) throws(MessageDecodingError) {
+        let raw = try reader.string(key)
+        guard let severity = Self.synonyms[raw.lowercased()] else {
+            throw .invalid(reader.fieldPath(key), "expected one of info, warning, critical (or low, medium, high), found \(MessageDecodingError.quote(raw))")
+        }
+        self = severity
+    }
 }
 
 /// What made the monitor look at a container.
@@ -104,8 +123,10 @@ public struct ContainerMetrics: Sendable, Hashable {
 }
 
 /// `hemostat:health_alert` (Monitor -> Analyzer): a container shows one or more anomalies.
-public struct HealthAlert: MessagePayload {
+public struct HealthAlert: ContainerPayload {
     public static let channel = Channel.healthAlert
+    /// The Docker host of the container; nil when the message leaves it to its envelope's `host`.
+    public var host: String?
     /// The original HemoStat monitor publishes its alerts as `container_unhealthy`.
     public static let alternativeEventTypes: Set<String> = ["container_unhealthy"]
 
@@ -137,8 +158,9 @@ public struct HealthAlert: MessagePayload {
         containerID: String, containerName: String, image: String, status: String, healthStatus: String,
         exitCode: Int = 0, oomKilled: Bool = false, restartCount: Int = 0, labels: [String: String] = [:],
         stoppedByOperator: Bool = false, startedAt: Date? = nil, finishedAt: Date? = nil, metrics: ContainerMetrics? = nil,
-        anomalies: [Anomaly], source: AlertSource, incidentID: String = UUID().uuidString.lowercased(), detectedAt: Date = Date()
+        anomalies: [Anomaly], source: AlertSource, incidentID: String = UUID().uuidString.lowercased(), detectedAt: Date = Date(), host: String? = nil
     ) {
+        self.host = host
         self.containerID = containerID
         self.containerName = containerName
         self.image = image
@@ -162,7 +184,20 @@ public struct HealthAlert: MessagePayload {
     public var highestSeverity: Severity? { anomalies.map(\.severity).max() }
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
+        try self.init(json: json, path: path, defaults: nil)
+    }
+
+    /// Reads an alert as the original HemoStat's monitor writes it too: `labels`,
+    /// `stopped_by_operator`, `metrics.pids`, an anomaly's `value` and `threshold`,
+    /// `incident_id` and `detected_at` may be absent (no labels, false, 0, 0, the message id,
+    /// the message's time), and a severity may be `low`, `medium` or `high` (``Severity/init(reading:)``).
+    public init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError) {
+        try self.init(json: json, path: path, defaults: envelope)
+    }
+
+    private init(json: JSONValue, path: String, defaults envelope: EnvelopeFields?) throws(MessageDecodingError) {
         let reader = try ObjectReader(json, path: path)
+        host = try reader.optionalString("host")
         containerID = try reader.string("container_id", nonEmpty: true)
         containerName = try reader.string("container_name", nonEmpty: true)
         image = try reader.string("image")
@@ -171,8 +206,8 @@ public struct HealthAlert: MessagePayload {
         exitCode = try reader.int("exit_code")
         oomKilled = try reader.bool("oom_killed")
         restartCount = try reader.int("restart_count", minimum: 0)
-        labels = try reader.stringMap("labels")
-        stoppedByOperator = try reader.bool("stopped_by_operator")
+        labels = reader.optionalValue("labels") == nil ? [:] : try reader.stringMap("labels")
+        stoppedByOperator = try reader.optionalBool("stopped_by_operator") ?? false
         startedAt = try reader.optionalDate("started_at")
         finishedAt = try reader.optionalDate("finished_at")
         if let m = try reader.optionalObject("metrics") {
@@ -185,7 +220,7 @@ public struct HealthAlert: MessagePayload {
                 networkTxBytes: try m.int("network_tx_bytes", minimum: 0),
                 blkioReadBytes: try m.int("blkio_read_bytes", minimum: 0),
                 blkioWriteBytes: try m.int("blkio_write_bytes", minimum: 0),
-                pids: try m.int("pids", minimum: 0)
+                pids: try m.optionalInt("pids", minimum: 0) ?? 0
             )
         } else {
             metrics = nil
@@ -195,21 +230,27 @@ public struct HealthAlert: MessagePayload {
             let a = try ObjectReader(element.value, path: element.path)
             anomalies.append(Anomaly(
                 type: AnomalyType(rawValue: try a.string("type", nonEmpty: true)),
-                severity: try a.enumeration("severity", Severity.self),
-                value: try a.double("value"),
-                threshold: try a.double("threshold"),
+                severity: try Severity(reading: a, "severity"),
+                value: try a.optionalDouble("value") ?? 0,
+                threshold: try a.optionalDouble("threshold") ?? 0,
                 message: try a.optionalString("message"),
                 projectedSecondsToLimit: try a.optionalDouble("projected_seconds_to_limit")
             ))
         }
         self.anomalies = anomalies
         source = try reader.enumeration("source", AlertSource.self)
-        incidentID = try reader.string("incident_id", nonEmpty: true)
-        detectedAt = try reader.date("detected_at")
+        if let envelope {
+            incidentID = try reader.optionalString("incident_id").flatMap { $0.isEmpty ? nil : $0 } ?? envelope.id
+            detectedAt = try reader.optionalDate("detected_at") ?? envelope.timestamp
+        } else {
+            incidentID = try reader.string("incident_id", nonEmpty: true)
+            detectedAt = try reader.date("detected_at")
+        }
     }
 
     public var json: JSONValue {
         var o = ObjectBuilder()
+        o.set("host", host)
         o.set("container_id", containerID)
         o.set("container_name", containerName)
         o.set("image", image)

@@ -51,8 +51,11 @@ public struct ActionParameters: Sendable, Hashable {
 }
 
 /// `hemostat:remediation_needed` (Analyzer -> Responder): act on a container.
-public struct RemediationNeeded: MessagePayload {
+public struct RemediationNeeded: ContainerPayload {
     public static let channel = Channel.remediationNeeded
+    /// The Docker host of the container; nil when the message leaves it to its envelope's `host`.
+    public var host: String?
+    public var containerName: String { container }
 
     /// The container's name.
     public var container: String
@@ -79,8 +82,9 @@ public struct RemediationNeeded: MessagePayload {
     public init(
         container: String, containerID: String, action: RuleAction, parameters: ActionParameters? = nil,
         reason: String, confidence: Double, rule: String, analysisMethod: AnalysisMethod, dryRun: Bool,
-        incidentID: String, alertID: String, detectedAt: Date? = nil, stoppedByOperator: Bool? = nil
+        incidentID: String, alertID: String, detectedAt: Date? = nil, stoppedByOperator: Bool? = nil, host: String? = nil
     ) {
+        self.host = host
         self.container = container
         self.containerID = containerID
         self.action = action
@@ -97,9 +101,22 @@ public struct RemediationNeeded: MessagePayload {
     }
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
+        try self.init(json: json, path: path, defaults: nil)
+    }
+
+    /// Reads a request as a script writes it too, with the contract's fields only:
+    /// `container_id`, `incident_id` and `alert_id` may be absent (empty: the responder takes
+    /// the id from its inspect; the message id; the request is then identified by its message
+    /// id).
+    public init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError) {
+        try self.init(json: json, path: path, defaults: envelope)
+    }
+
+    private init(json: JSONValue, path: String, defaults envelope: EnvelopeFields?) throws(MessageDecodingError) {
         let reader = try ObjectReader(json, path: path)
+        host = try reader.optionalString("host")
         container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.string("container_id", nonEmpty: true)
+        containerID = envelope == nil ? try reader.string("container_id", nonEmpty: true) : try reader.optionalString("container_id") ?? ""
         action = try reader.enumeration("action", RuleAction.self)
         parameters = try reader.optionalObject("parameters").map { (r) throws(MessageDecodingError) in try ActionParameters(reader: r) }
         reason = try reader.string("reason")
@@ -107,14 +124,20 @@ public struct RemediationNeeded: MessagePayload {
         rule = try reader.string("rule", nonEmpty: true)
         analysisMethod = try reader.enumeration("analysis_method", AnalysisMethod.self)
         dryRun = try reader.bool("dry_run")
-        incidentID = try reader.string("incident_id", nonEmpty: true)
-        alertID = try reader.string("alert_id", nonEmpty: true)
+        if let envelope {
+            incidentID = try reader.optionalString("incident_id").flatMap { $0.isEmpty ? nil : $0 } ?? envelope.id
+            alertID = try reader.optionalString("alert_id") ?? ""
+        } else {
+            incidentID = try reader.string("incident_id", nonEmpty: true)
+            alertID = try reader.string("alert_id", nonEmpty: true)
+        }
         detectedAt = try reader.optionalDate("detected_at")
         stoppedByOperator = try reader.optionalBool("stopped_by_operator")
     }
 
     public var json: JSONValue {
         var o = ObjectBuilder()
+        o.set("host", host)
         o.set("container", container)
         o.set("container_id", containerID)
         o.set("action", action.rawValue)
@@ -133,8 +156,11 @@ public struct RemediationNeeded: MessagePayload {
 }
 
 /// `hemostat:false_alarm` (Analyzer -> Alert): the alert needs no action.
-public struct FalseAlarm: MessagePayload {
+public struct FalseAlarm: ContainerPayload {
     public static let channel = Channel.falseAlarm
+    /// The Docker host of the container; nil when the message leaves it to its envelope's `host`.
+    public var host: String?
+    public var containerName: String { container }
 
     public var container: String
     public var containerID: String
@@ -148,8 +174,9 @@ public struct FalseAlarm: MessagePayload {
 
     public init(
         container: String, containerID: String, reason: String, confidence: Double, rule: String,
-        analysisMethod: AnalysisMethod, incidentID: String, alertID: String? = nil
+        analysisMethod: AnalysisMethod, incidentID: String, alertID: String? = nil, host: String? = nil
     ) {
+        self.host = host
         self.container = container
         self.containerID = containerID
         self.reason = reason
@@ -162,8 +189,9 @@ public struct FalseAlarm: MessagePayload {
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
         let reader = try ObjectReader(json, path: path)
+        host = try reader.optionalString("host")
         container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.string("container_id", nonEmpty: true)
+        containerID = try reader.optionalString("container_id") ?? ""
         reason = try reader.string("reason")
         confidence = try reader.double("confidence", range: 0...1)
         rule = try reader.string("rule", nonEmpty: true)
@@ -174,6 +202,7 @@ public struct FalseAlarm: MessagePayload {
 
     public var json: JSONValue {
         var o = ObjectBuilder()
+        o.set("host", host)
         o.set("container", container)
         o.set("container_id", containerID)
         o.set("reason", reason)
@@ -241,8 +270,11 @@ public struct RemediationTimings: Sendable, Hashable {
 }
 
 /// `hemostat:remediation_complete` (Responder -> Alert): what the responder did, or why not.
-public struct RemediationComplete: MessagePayload {
+public struct RemediationComplete: ContainerPayload {
     public static let channel = Channel.remediationComplete
+    /// The Docker host of the container; nil when the message leaves it to its envelope's `host`.
+    public var host: String?
+    public var containerName: String { container }
 
     public var container: String
     public var containerID: String
@@ -258,8 +290,9 @@ public struct RemediationComplete: MessagePayload {
 
     public init(
         container: String, containerID: String, action: RuleAction, result: RemediationResult, dryRun: Bool,
-        analysisMethod: AnalysisMethod, rule: String, incidentID: String, requestID: String? = nil, timings: RemediationTimings? = nil
+        analysisMethod: AnalysisMethod, rule: String, incidentID: String, requestID: String? = nil, timings: RemediationTimings? = nil, host: String? = nil
     ) {
+        self.host = host
         self.container = container
         self.containerID = containerID
         self.action = action
@@ -274,8 +307,9 @@ public struct RemediationComplete: MessagePayload {
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
         let reader = try ObjectReader(json, path: path)
+        host = try reader.optionalString("host")
         container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.string("container_id", nonEmpty: true)
+        containerID = try reader.optionalString("container_id") ?? ""
         action = try reader.enumeration("action", RuleAction.self)
         let r = try reader.object("result")
         result = RemediationResult(
@@ -302,6 +336,7 @@ public struct RemediationComplete: MessagePayload {
 
     public var json: JSONValue {
         var o = ObjectBuilder()
+        o.set("host", host)
         o.set("container", container)
         o.set("container_id", containerID)
         o.set("action", action.rawValue)
@@ -329,8 +364,11 @@ public struct RemediationComplete: MessagePayload {
 
 /// `hemostat:escalation`: a human must look. Sent when the breaker opens, a budget is spent, or
 /// an action cannot be taken safely.
-public struct Escalation: MessagePayload {
+public struct Escalation: ContainerPayload {
     public static let channel = Channel.escalation
+    /// The Docker host of the container; nil when the message leaves it to its envelope's `host`.
+    public var host: String?
+    public var containerName: String { container }
 
     public var container: String
     public var containerID: String
@@ -348,8 +386,9 @@ public struct Escalation: MessagePayload {
 
     public init(
         container: String, containerID: String, severity: Severity, reason: String, action: RuleAction? = nil, rule: String? = nil,
-        incidentID: String, analysisMethod: AnalysisMethod? = nil, alertID: String? = nil
+        incidentID: String, analysisMethod: AnalysisMethod? = nil, alertID: String? = nil, host: String? = nil
     ) {
+        self.host = host
         self.container = container
         self.containerID = containerID
         self.severity = severity
@@ -363,8 +402,9 @@ public struct Escalation: MessagePayload {
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
         let reader = try ObjectReader(json, path: path)
+        host = try reader.optionalString("host")
         container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.string("container_id", nonEmpty: true)
+        containerID = try reader.optionalString("container_id") ?? ""
         severity = try reader.enumeration("severity", Severity.self)
         reason = try reader.string("reason")
         action = reader.optionalValue("action") == nil ? nil : try reader.enumeration("action", RuleAction.self)
@@ -376,6 +416,7 @@ public struct Escalation: MessagePayload {
 
     public var json: JSONValue {
         var o = ObjectBuilder()
+        o.set("host", host)
         o.set("container", container)
         o.set("container_id", containerID)
         o.set("severity", severity.rawValue)

@@ -155,10 +155,10 @@ actor MonitorRuntime {
         var commands: [[String]] = []
         var zadd = ["ZADD", keys.containers]
         for watch in watches.values {
-            let name = watch.latest.name
+            let container = ContainerRef(host: context.hostID, name: watch.latest.name)
             let document = StatsDocument.json(sample: watch.latest, host: context.hostID, anomalies: watch.anomalies, history: watch.history)
-            commands.append(["SET", keys.stats(name), document.jsonText, "EX", ttl])
-            zadd += [String(nowMS), name]
+            commands.append(["SET", keys.stats(container), document.jsonText, "EX", ttl])
+            zadd += [String(nowMS), container.description]
         }
         commands.append(zadd)
         let cutoff = nowMS - Int64(context.configuration.monitor.statsTTL.milliseconds)
@@ -248,7 +248,7 @@ actor MonitorRuntime {
     /// Whether a responder holds `container`'s live gate lock (it is acting on the container
     /// or verifying its action). False when Redis cannot say within a second.
     private func responderIsActing(on container: String) async -> Bool {
-        let key = SafetyGate.lockKey(namespace: context.keys.gate, container: container)
+        let key = SafetyGate.lockKey(namespace: context.keys.gate, container: ContainerRef(host: context.hostID, name: container))
         guard let held = try? await context.redis.send(["GET", key], timeout: .seconds(1)).string else { return false }
         return SafetyGate.lockHolder(held, nowMilliseconds: context.clock.nowMilliseconds) != nil
     }
@@ -266,7 +266,8 @@ actor MonitorRuntime {
         guard !actions.isEmpty else { return }
         for action in actions {
             switch action {
-            case .alert(let alert, let reminder, let faultAt):
+            case .alert(var alert, let reminder, let faultAt):
+                alert.host = context.hostID
                 let envelope = Envelope(agent: MonitorService.agent, host: context.hostID, data: alert, timestamp: context.clock.now)
                 if !reminder { faultTimes[envelope.id] = (faultAt, alert.source) }
                 pending.append(.alert(envelope, reminder: reminder))
@@ -275,7 +276,8 @@ actor MonitorRuntime {
                     "alert.anomalies": "\(alert.anomalies.map(\.type.rawValue).joined(separator: ","))", "alert.source": "\(alert.source.rawValue)",
                     "alert.stopped_by_operator": "\(alert.stoppedByOperator)",
                 ])
-            case .recovered(let recovered):
+            case .recovered(var recovered):
+                recovered.host = context.hostID
                 let envelope = Envelope(agent: MonitorService.agent, host: context.hostID, data: recovered, timestamp: context.clock.now)
                 pending.append(.recovered(envelope))
                 logger.notice("container recovered", metadata: ["container.name": "\(recovered.containerName)", "incident.id": "\(recovered.incidentID)"])

@@ -101,12 +101,29 @@ struct InFlightAction: Sendable, Hashable {
     }
 
     /// Whether `command` reached the engine, given the actions the engine recorded for the
-    /// container since ``engineRecordSince`` (read only for a `sent` record).
-    func assess(_ command: EngineCommand, engineActions: [String]) -> Assessment {
+    /// container since ``engineRecordSince`` and the container now (both read only for a
+    /// `sent` record). The engine keeps only its most recent events, so the container's own
+    /// state counts too: started, or stopped, since the command was sent (by the command or
+    /// otherwise: either way there is nothing to send again), or paused.
+    func assess(_ command: EngineCommand, engineActions: [String], now snapshot: ContainerSnapshot? = nil) -> Assessment {
         switch phase {
-        case .decided: .notReached
-        case .confirmed: .reached
-        case .sent: engineActions.contains(command.engineEvent) ? .reached : .notReached
+        case .decided: return .notReached
+        case .confirmed: return .reached
+        case .sent:
+            if engineActions.contains(command.engineEvent) { return .reached }
+            guard let snapshot else { return .notReached }
+            let since = engineRecordSince
+            switch command {
+            case .restart, .start:
+                if let started = snapshot.startedAt, started >= since { return .reached }
+            case .stop, .kill:
+                if snapshot.isStopped, let finished = snapshot.finishedAt, finished >= since { return .reached }
+            case .pause:
+                if snapshot.isPaused { return .reached }
+            case .unpause, .updateResources, .exec:
+                break
+            }
+            return .notReached
         }
     }
 }

@@ -23,7 +23,7 @@ public struct OperatorCommands: Sendable {
 
     /// No action on `container` for `duration` (maintenance). Returns when the hold ends.
     @discardableResult
-    public func hold(container: String, for duration: Duration, reason: String, who: String) async throws -> Date {
+    public func hold(container: ContainerRef, for duration: Duration, reason: String, who: String) async throws -> Date {
         let until = context.clock.now.addingTimeInterval(duration.timeInterval)
         try await live.hold(container: container, until: until, by: who, reason: reason)
         try await dryRun.hold(container: container, until: until, by: who, reason: reason)
@@ -32,28 +32,54 @@ public struct OperatorCommands: Sendable {
     }
 
     /// Ends a hold.
-    public func release(container: String, who: String) async throws {
+    public func release(container: ContainerRef, who: String) async throws {
         try await live.release(container: container, by: who)
         try await dryRun.release(container: container, by: who)
         try await record("release", container: container, who: who, reason: "hold released")
     }
 
     /// Closes the breaker after a person fixed the cause.
-    public func resetBreaker(container: String, who: String) async throws {
+    public func resetBreaker(container: ContainerRef, who: String) async throws {
         try await live.resetBreaker(container: container, by: who)
         try await dryRun.resetBreaker(container: container, by: who)
         try await record("breaker_reset", container: container, who: who, reason: "breaker closed by an operator")
     }
 
-    /// The gate's view of every known container: those the monitor lists
-    /// (`hemostat:containers`) and those with gate state, sorted by name.
+    /// Every container HemoStat knows of: those the monitors list (`hemostat:containers`) and
+    /// those with gate state, live or dry-run.
+    public func knownContainers() async throws -> Set<ContainerRef> {
+        var known = Set(try await live.containersWithState()).union(try await dryRun.containersWithState())
+        if case .array(let listed) = try await context.redis.send(["ZRANGE", context.keys.containers, "0", "-1"]) {
+            known.formUnion(listed.compactMap { $0.string.flatMap(ContainerRef.init) })
+        }
+        return known
+    }
+
+    /// The container an operator names: `host/name` as it is, or a bare name that exactly one
+    /// known container has.
+    /// - Throws: ``OperatorCommandError`` when a bare name is unknown or names containers on
+    ///   several hosts (the error lists them).
+    public func resolve(_ text: String) async throws -> ContainerRef {
+        let (host, name) = ContainerRef.parse(text)
+        guard !name.isEmpty else { throw OperatorCommandError(message: "\(text): expected NAME or HOST/NAME") }
+        if let host {
+            guard ContainerRef.isValidHostID(host) else { throw OperatorCommandError(message: "\(text): \(host) is not a host id") }
+            return ContainerRef(host: host, name: name)
+        }
+        let matches = try await knownContainers().filter { $0.name == name }.sorted()
+        switch matches.count {
+        case 1: return matches[0]
+        case 0: throw OperatorCommandError(message: "no container named \(name) is known; name it as HOST/\(name)")
+        default:
+            throw OperatorCommandError(message: "\(name) runs on several hosts: \(matches.map(\.description).joined(separator: ", ")); name one as HOST/\(name)")
+        }
+    }
+
+    /// The gate's view of every known container (``knownContainers()``), sorted by host and name.
     /// - Parameter dryRun: show the dry-run namespace instead of the live one.
     public func status(dryRun useDryRun: Bool = false) async throws -> [ContainerStatusReport] {
         let gate = useDryRun ? dryRun : live
-        var names = Set(try await gate.containersWithState())
-        if case .array(let listed) = try await context.redis.send(["ZRANGE", context.keys.containers, "0", "-1"]) {
-            names.formUnion(listed.compactMap(\.string))
-        }
+        let names = try await knownContainers()
         var reports: [ContainerStatusReport] = []
         for name in names.sorted() {
             let status = try await gate.status(container: name)
@@ -74,9 +100,9 @@ public struct OperatorCommands: Sendable {
         return reports
     }
 
-    private func record(_ command: String, container: String, who: String, reason: String) async throws {
+    private func record(_ command: String, container: ContainerRef, who: String, reason: String) async throws {
         var record = AuditRecord(
-            kind: "operator", time: context.clock.now, host: context.hostID, container: container, action: command,
+            kind: "operator", time: context.clock.now, host: container.host, container: container.name, action: command,
             status: "done", reason: reason)
         record.who = who
         record.actor = "hemostat-cli"
@@ -84,9 +110,15 @@ public struct OperatorCommands: Sendable {
     }
 }
 
+/// An operator command that cannot be carried out as given; the message says why.
+public struct OperatorCommandError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
 /// One line of `hemostat status`.
 public struct ContainerStatusReport: Sendable, Hashable {
-    public var container: String
+    public var container: ContainerRef
     public var cooldownRemainingSeconds: Int
     public var actionsThisHour: Int
     public var breakerState: BreakerState
@@ -121,7 +153,8 @@ public struct ContainerStatusReport: Sendable, Hashable {
         func date(_ d: Date?) -> JSONValue { d.map { .string(Timestamp.format($0)) } ?? .null }
         func text(_ s: String?) -> JSONValue { s.map(JSONValue.string) ?? .null }
         return [
-            "container": .string(container),
+            "host": .string(container.host),
+            "container": .string(container.name),
             "cooldown_remaining_seconds": .integer(cooldownRemainingSeconds),
             "actions_this_hour": .integer(actionsThisHour),
             "breaker_state": .string(breakerState.rawValue),

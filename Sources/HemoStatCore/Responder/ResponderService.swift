@@ -80,11 +80,18 @@ public struct ResponderService: Service {
 
     public func run() async throws {
         let (jobs, continuation) = AsyncStream.makeStream(of: Job.self)
-        let consumer = context.consumer(channel: .remediationNeeded, group: Self.group, agent: Self.agent) { delivery in
+        // This host's requests only, as the router hands them over.
+        let consumer = context.consumer(stream: context.keys.remediationRequests(host: context.hostID), group: Self.group, agent: Self.agent) { delivery in
             try await self.handle(delivery, spawn: continuation)
         }
-        logger.info("responder started", metadata: ["responder.dry_run": "\(dryRun)", "responder.concurrency": "\(settings.concurrency)"])
+        let router = RequestRouter(context: context, role: Self.agent)
+        logger.info("responder started", metadata: [
+            "responder.dry_run": "\(dryRun)", "responder.concurrency": "\(settings.concurrency)", "host.id": "\(context.hostID)",
+        ])
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                do { try await router.run() } catch { self.logger.error("router stopped", metadata: ["error": "\(error)"]) }
+            }
             group.addTask {
                 do {
                     try await consumer.run()
@@ -95,6 +102,9 @@ public struct ResponderService: Service {
             }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    // A known host from the start and after Redis lost its data, so requests
+                    // that name no host can be routed here.
+                    _ = try? await self.context.redis.send(["ZADD", self.context.keys.hosts, String(self.context.clock.nowMilliseconds), self.context.hostID])
                     await self.recoverInterrupted()
                     try? await Task.sleep(for: self.recoveryInterval)
                 }
@@ -121,6 +131,8 @@ public struct ResponderService: Service {
         var readAt: ContinuousClock.Instant
         var record: AuditRecord
         var request: RemediationNeeded { envelope.data }
+        /// The container: this responder's host and the request's name.
+        var target: ContainerRef { envelope.container }
     }
 
     /// The gate's request id: the analyzer's decision (`alert_id:action`) when it names its
@@ -132,7 +144,7 @@ public struct ResponderService: Service {
     private func makeDraft(_ envelope: Envelope<RemediationNeeded>, dryRun: Bool, receivedAt: Date, readAt: ContinuousClock.Instant) -> Draft {
         let request = envelope.data
         var record = AuditRecord(
-            kind: "remediation", time: receivedAt, host: context.hostID, container: request.container,
+            kind: "remediation", time: receivedAt, host: envelope.container.host, container: request.container,
             action: request.action.rawValue, dryRun: dryRun, status: "", reason: "")
         record.incidentID = request.incidentID
         record.messageID = envelope.id
@@ -160,6 +172,10 @@ public struct ResponderService: Service {
                 try await auditUnknownAction(text: text, reason: error.reason, receivedAt: receivedAt)
             }
             return .deadLetter(reason: error.reason)
+        }
+        guard envelope.container.host == context.hostID else {
+            // The router hands a host only its own requests; this one was put here by hand.
+            return .deadLetter(reason: "data.host: \(envelope.container.host) is not this responder's host (\(context.hostID))")
         }
         let request = envelope.data
         var draft = makeDraft(envelope, dryRun: dryRun || request.dryRun, receivedAt: receivedAt, readAt: readAt)
@@ -196,6 +212,9 @@ public struct ResponderService: Service {
             log.warning("inspect failed; the request will be retried", metadata: ["error": "\(error)"])
             throw error
         }
+        if draft.envelope.data.containerID.isEmpty, let id = snapshot?.id {
+            draft.envelope.data.containerID = id  // a request written by hand may name the container only
+        }
         if let refusal = policy.check(snapshot, command: command, name: request.container) {
             try await refuse(&draft, refusal)
             return .ack
@@ -209,7 +228,7 @@ public struct ResponderService: Service {
         let record = InFlightAction(
             message: text, container: request.container, phase: .decided, decidedAt: context.clock.now, holder: consumerName)
         let decision = try await gate.acquire(
-            container: request.container, requestID: draft.requestID, action: request.action.rawValue, incidentID: request.incidentID,
+            container: draft.target, requestID: draft.requestID, action: request.action.rawValue, incidentID: request.incidentID,
             inFlight: draft.dryRun ? nil : (inFlightKey, record.json))
         draft.record.breakerState = decision.breakerState.rawValue
         draft.record.actionsInWindow = decision.actionsInWindow
@@ -228,8 +247,9 @@ public struct ResponderService: Service {
 
         if draft.dryRun {
             let requestID = draft.requestID
+            let target = draft.target
             await persist("dry-run gate completion") {
-                try await gate.complete(container: request.container, requestID: requestID, outcome: .skipped)
+                try await gate.complete(container: target, requestID: requestID, outcome: .skipped)
             }
             let result = RemediationResult(status: .skipped, reason: "dry run: would \(command)")
             await conclude(&draft, result: result, issuedAt: nil)
@@ -242,7 +262,7 @@ public struct ResponderService: Service {
         slotHeld = false
         let job = Job { [self] in
             defer { self.limit.release() }
-            await self.withLease(gate, container: request.container, requestID: finalDraft.requestID) {
+            await self.withLease(gate, container: finalDraft.target, requestID: finalDraft.requestID) {
                 await self.carryOut(finalDraft, command: command, before: snapshot, record: record, gate: gate)
             }
         }
@@ -326,7 +346,7 @@ public struct ResponderService: Service {
     /// Runs `body` while renewing the lease of `requestID`'s lock on `container` every third
     /// of the lease, so the lock outlives a slow engine and a long verification, and runs out
     /// only once this responder stops.
-    private func withLease(_ gate: SafetyGate, container: String, requestID: String, _ body: () async -> Void) async {
+    private func withLease(_ gate: SafetyGate, container: ContainerRef, requestID: String, _ body: () async -> Void) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 let every = gate.policy.lockTTL / 3
@@ -411,7 +431,7 @@ public struct ResponderService: Service {
             }
             let taken: SafetyGate.TakeOver
             do {
-                taken = try await liveGate.takeOver(container: record.container, requestID: requestID, inFlightKey: key)
+                taken = try await liveGate.takeOver(container: envelope.container, requestID: requestID, inFlightKey: key)
             } catch {
                 logger.warning("could not take over an interrupted action", metadata: ["error": "\(error)"])
                 continue
@@ -426,7 +446,7 @@ public struct ResponderService: Service {
                     issuedAt: record.sentAt)
             case .taken(_, let heldFor):
                 recent.insert(requestID)
-                await withLease(liveGate, container: record.container, requestID: requestID) {
+                await withLease(liveGate, container: envelope.container, requestID: requestID) {
                     await self.resume(record, envelope: envelope, heldFor: heldFor)
                 }
             }
@@ -467,7 +487,8 @@ public struct ResponderService: Service {
             recent.remove(draft.requestID)
             return
         }
-        switch record.assess(command, engineActions: engineActions) {
+        if draft.envelope.data.containerID.isEmpty, let id = snapshot?.id { draft.envelope.data.containerID = id }
+        switch record.assess(command, engineActions: engineActions, now: snapshot) {
         case .reached:
             log.info("interrupted action reached the engine; verifying it")
             await verifyAndConclude(
@@ -496,17 +517,18 @@ public struct ResponderService: Service {
     private func completeGate(_ draft: inout Draft, gate: SafetyGate, outcome: SafetyGate.Outcome) async {
         let request = draft.request
         let requestID = draft.requestID
+        let target = draft.target
         guard let completed = await persist("gate completion", {
-            try await gate.complete(container: request.container, requestID: requestID, outcome: outcome)
+            try await gate.complete(container: target, requestID: requestID, outcome: outcome)
         }) else { return }
         draft.record.breakerState = completed.breaker.rawValue
         if completed.tripped {
             Counter(label: MetricNames.breakerTrips).increment()
             let escalation = Escalation(
                 container: request.container, containerID: request.containerID, severity: .critical,
-                reason: "circuit breaker opened: \(gate.policy.breakerThreshold) failed or ineffective remediations; HemoStat stops acting on this container until \(Verification.seconds(gate.policy.halfOpenAfter)) have passed or an operator runs `hemostat breaker reset \(request.container)`",
-                action: request.action, rule: request.rule, incidentID: request.incidentID)
-            await persist("escalation") { try await self.context.publish(escalation, agent: Self.agent) }
+                reason: "circuit breaker opened: \(gate.policy.breakerThreshold) failed or ineffective remediations; HemoStat stops acting on this container until \(Verification.seconds(gate.policy.halfOpenAfter)) have passed or an operator runs `hemostat breaker reset \(draft.target)`",
+                action: request.action, rule: request.rule, incidentID: request.incidentID, host: target.host)
+            await persist("escalation") { try await self.context.publish(escalation, agent: Self.agent, host: target.host) }
         }
     }
 
@@ -518,8 +540,8 @@ public struct ResponderService: Service {
         let complete = RemediationComplete(
             container: request.container, containerID: request.containerID, action: request.action, result: result,
             dryRun: draft.dryRun, analysisMethod: request.analysisMethod, rule: request.rule, incidentID: request.incidentID,
-            requestID: draft.envelope.id, timings: timings)
-        let envelope = Envelope(agent: Self.agent, host: context.hostID, data: complete, timestamp: finishedAt)
+            requestID: draft.envelope.id, timings: timings, host: draft.target.host)
+        let envelope = Envelope(agent: Self.agent, host: draft.target.host, data: complete, timestamp: finishedAt)
         // The audit trail first: whoever sees the result can find its record.
         draft.record.status = result.status.rawValue
         draft.record.reason = result.reason
@@ -531,7 +553,7 @@ public struct ResponderService: Service {
         // script, which publishes a request's result once however often it runs.
         let channel = context.keys.channel(.remediationComplete)
         let keys = [
-            context.keys.responderResult(draft.requestID), channel, context.keys.remediation(request.container), inFlightKey,
+            context.keys.responderResult(draft.requestID), channel, context.keys.remediation(draft.target), inFlightKey,
         ]
         let args = [
             envelope.encode(), String(context.bus.configuration.streamMaxLength), String(settings.historyLength), draft.requestID,
@@ -574,7 +596,7 @@ public struct ResponderService: Service {
             Counter(label: MetricNames.gateRejections, dimensions: [("reason", refusal.code)]).increment()
         }
         let gate = draft.dryRun ? dryRunGate : liveGate
-        let repeated = try await gate.noteRefusal(container: request.container, incidentID: request.incidentID, reason: refusal.code)
+        let repeated = try await gate.noteRefusal(container: draft.target, incidentID: request.incidentID, reason: refusal.code)
         if repeated {
             draft.record.reported = false
             draft.record.status = refusal.status.rawValue
@@ -594,8 +616,8 @@ public struct ResponderService: Service {
             let escalation = Escalation(
                 container: request.container, containerID: request.containerID, severity: .critical,
                 reason: "circuit breaker open: HemoStat is not acting on this container", action: request.action,
-                rule: request.rule, incidentID: request.incidentID)
-            try await context.publish(escalation, agent: Self.agent)
+                rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
+            try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
         }
         let retry = decision.retryAfter.map { Double($0.milliseconds) / 1000 }
         if decision.repeatedRejection {
@@ -616,9 +638,9 @@ public struct ResponderService: Service {
         let escalation = Escalation(
             container: request.container, containerID: request.containerID, severity: .warning,
             reason: request.reason.isEmpty ? "the analyzer asks a human to look" : request.reason,
-            action: .notify, rule: request.rule, incidentID: request.incidentID)
+            action: .notify, rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
         if !draft.dryRun {
-            try await context.publish(escalation, agent: Self.agent)
+            try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
         }
         recent.insert(draft.requestID)
         let reason = draft.dryRun ? "dry run: would escalate to a human" : "escalated to a human; the container was not changed"

@@ -83,8 +83,8 @@ public struct GateDecision: Sendable, Hashable {
 }
 
 /// What `hemostat status` shows for one container.
-public struct ContainerGateStatus: Sendable, Hashable, Codable {
-    public var container: String
+public struct ContainerGateStatus: Sendable, Hashable {
+    public var container: ContainerRef
     public var cooldownRemainingSeconds: Int
     public var actionsThisWindow: Int
     public var breakerState: BreakerState
@@ -138,7 +138,7 @@ public struct SafetyGate: Sendable {
     /// - Parameter inFlight: stored in the hash `key` under the request id when, and only when,
     ///   the action is allowed, in the same atomic step.
     public func acquire(
-        container: String, requestID: String, action: String, incidentID: String, inFlight: (key: String, record: String)? = nil
+        container: ContainerRef, requestID: String, action: String, incidentID: String, inFlight: (key: String, record: String)? = nil
     ) async throws -> GateDecision {
         let keys = keys(for: container)
         let requestKey = "\(namespace):req:\(requestID)"
@@ -192,7 +192,7 @@ public struct SafetyGate: Sendable {
     /// Records a refusal decided before the gate was asked (protected container, container gone,
     /// stopped by an operator) and returns true when the same incident was already refused for
     /// the same reason, so the caller reports it once. Remembered for ``SafetyPolicy/requestMemory``.
-    public func noteRefusal(container: String, incidentID: String, reason: String) async throws -> Bool {
+    public func noteRefusal(container: ContainerRef, incidentID: String, reason: String) async throws -> Bool {
         let reply = try await redis.evalSHA(
             Self.refusalScript,
             keys: ["\(keys(for: container).state):reported"],
@@ -202,11 +202,11 @@ public struct SafetyGate: Sendable {
     }
 
     /// Every container with safety state in this namespace (cooldown, counters, breaker, hold),
-    /// sorted by name.
-    public func containersWithState() async throws -> [String] {
+    /// sorted by host and name.
+    public func containersWithState() async throws -> [ContainerRef] {
         let prefix = "\(namespace):c:"
         var cursor = "0"
-        var names = Set<String>()
+        var names = Set<ContainerRef>()
         repeat {
             let reply = try await redis.send(["SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"])
             guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].string, case .array(let found) = parts[1] else {
@@ -214,9 +214,9 @@ public struct SafetyGate: Sendable {
             }
             for key in found.compactMap(\.string) {
                 let rest = key.dropFirst(prefix.count)
-                // Docker names never contain ':'; what follows one is a sub-key.
+                // Host ids and Docker names never contain ':'; what follows one is a sub-key.
                 let name = rest.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-                if !name.isEmpty { names.insert(name) }
+                if let container = ContainerRef(name) { names.insert(container) }
             }
             cursor = next
         } while cursor != "0"
@@ -231,7 +231,7 @@ public struct SafetyGate: Sendable {
     /// Records the outcome of an allowed action, releases its lock and moves the breaker.
     /// Returns the breaker's state and whether this outcome opened it.
     @discardableResult
-    public func complete(container: String, requestID: String, outcome: Outcome) async throws -> (breaker: BreakerState, tripped: Bool) {
+    public func complete(container: ContainerRef, requestID: String, outcome: Outcome) async throws -> (breaker: BreakerState, tripped: Bool) {
         let keys = keys(for: container)
         let reply = try await redis.evalSHA(
             Self.completeScript,
@@ -250,7 +250,7 @@ public struct SafetyGate: Sendable {
     /// Extends the lease of the lock `requestID` holds on `container` by ``SafetyPolicy/lockTTL``
     /// from now. False when the lock is no longer the request's.
     @discardableResult
-    public func renew(container: String, requestID: String) async throws -> Bool {
+    public func renew(container: ContainerRef, requestID: String) async throws -> Bool {
         let reply = try await redis.evalSHA(
             Self.renewScript, keys: [keys(for: container).lock],
             args: [String(clock.nowMilliseconds), requestID, String(policy.lockTTL.milliseconds)])
@@ -272,7 +272,7 @@ public struct SafetyGate: Sendable {
 
     /// Takes over an allowed action whose responder stopped: its record is still in
     /// `inFlightKey` and its lock's lease ran out. One caller wins; it then holds the lock.
-    public func takeOver(container: String, requestID: String, inFlightKey: String) async throws -> TakeOver {
+    public func takeOver(container: ContainerRef, requestID: String, inFlightKey: String) async throws -> TakeOver {
         let keys = keys(for: container)
         let reply = try await redis.evalSHA(
             Self.takeOverScript, keys: [inFlightKey, keys.lock, keys.state],
@@ -293,28 +293,28 @@ public struct SafetyGate: Sendable {
     }
 
     /// No action on `container` until `until` (maintenance).
-    public func hold(container: String, until: Date, by who: String, reason: String) async throws {
+    public func hold(container: ContainerRef, until: Date, by who: String, reason: String) async throws {
         try await operatorCommand("hold", container: container, holdUntil: until, who: who, reason: reason)
     }
 
     /// Ends a hold.
-    public func release(container: String, by who: String) async throws {
+    public func release(container: ContainerRef, by who: String) async throws {
         try await operatorCommand("release", container: container, holdUntil: nil, who: who, reason: "")
     }
 
     /// Closes the breaker after a person fixed the cause.
-    public func resetBreaker(container: String, by who: String) async throws {
+    public func resetBreaker(container: ContainerRef, by who: String) async throws {
         try await operatorCommand("reset", container: container, holdUntil: nil, who: who, reason: "")
     }
 
     /// The gate's view of one container.
-    public func status(container: String) async throws -> ContainerGateStatus {
+    public func status(container: ContainerRef) async throws -> ContainerGateStatus {
         try await statuses(containers: [container])[0]
     }
 
     /// The gate's view of several containers, in order, read in one pipeline (four commands a
     /// container): one round trip however many there are.
-    public func statuses(containers: [String]) async throws -> [ContainerGateStatus] {
+    public func statuses(containers: [ContainerRef]) async throws -> [ContainerGateStatus] {
         guard !containers.isEmpty else { return [] }
         let now = clock.nowMilliseconds
         var commands: [[String]] = []
@@ -334,7 +334,7 @@ public struct SafetyGate: Sendable {
         }
     }
 
-    private static func status(container: String, replies: [RedisValue], now: Int64) -> ContainerGateStatus {
+    private static func status(container: ContainerRef, replies: [RedisValue], now: Int64) -> ContainerGateStatus {
         var fields: [String: String] = [:]
         if case .array(let flat) = replies[0] {
             var i = 0
@@ -365,7 +365,7 @@ public struct SafetyGate: Sendable {
         )
     }
 
-    private func operatorCommand(_ command: String, container: String, holdUntil: Date?, who: String, reason: String) async throws {
+    private func operatorCommand(_ command: String, container: ContainerRef, holdUntil: Date?, who: String, reason: String) async throws {
         let keys = keys(for: container)
         let until = holdUntil.map { String(Int64($0.timeIntervalSince1970 * 1000)) } ?? "0"
         _ = try await redis.evalSHA(
@@ -375,14 +375,14 @@ public struct SafetyGate: Sendable {
         )
     }
 
-    private func keys(for container: String) -> (state: String, actions: String, failures: String, lock: String) {
+    private func keys(for container: ContainerRef) -> (state: String, actions: String, failures: String, lock: String) {
         let base = "\(namespace):c:\(container)"
         return (base, "\(base):actions", "\(base):failures", Self.lockKey(namespace: namespace, container: container))
     }
 
     /// The key holding `container`'s in-flight action in a gate namespace (present while a
     /// responder acts on it and verifies the result).
-    public static func lockKey(namespace: String, container: String) -> String {
+    public static func lockKey(namespace: String, container: ContainerRef) -> String {
         "\(namespace):c:\(container):lock"
     }
 

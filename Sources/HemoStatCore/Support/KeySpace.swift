@@ -12,12 +12,22 @@ public struct KeySpace: Sendable, Hashable {
     /// The stream and pub/sub channel of `channel`.
     public func channel(_ channel: Channel) -> String { channel.key(prefix: prefix) }
 
+    /// The stream of remediation requests for one host's responders, filled by the
+    /// ``RequestRouter`` from ``channel(_:)`` `.remediationNeeded`.
+    public func remediationRequests(host: String) -> String { "\(channel(.remediationNeeded)):\(host)" }
+    /// Host ids scored by when a monitor or responder of the host last announced itself.
+    public var hosts: String { "\(prefix)hosts" }
+    /// The host that reported an incident (string, TTL 24 h), for requests that name no host.
+    public func incidentHost(_ incidentID: String) -> String { "\(prefix)incident:\(incidentID):host" }
+    /// Set once a request that waited for a host without a responder was escalated.
+    public func noResponderEscalated(host: String, entry: String) -> String { "\(prefix)router:escalated:\(host):\(entry)" }
+
     /// The latest sample and recent history of one container (JSON string with TTL).
-    public func stats(_ container: String) -> String { "\(prefix)stats:\(container)" }
-    /// Container names scored by when they were last sampled.
+    public func stats(_ container: ContainerRef) -> String { "\(prefix)stats:\(container)" }
+    /// Containers (`host/name`) scored by when they were last sampled.
     public var containers: String { "\(prefix)containers" }
     /// Remediation results for one container, newest first.
-    public func remediation(_ container: String) -> String { "\(prefix)remediation:\(container)" }
+    public func remediation(_ container: ContainerRef) -> String { "\(prefix)remediation:\(container)" }
     /// The dashboard's event log of one event type, newest first.
     public func events(_ eventType: String) -> String { "\(prefix)events:\(eventType)" }
     /// The dashboard's log of every stored event, newest first.

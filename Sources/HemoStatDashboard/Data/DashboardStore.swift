@@ -15,7 +15,7 @@ final class DashboardStore: Sendable {
     private let remediationWindow: StreamWindow
     private let falseAlarmWindow: StreamWindow
     private let containerRead = Mutex<(at: ContinuousClock.Instant, task: Task<[ContainerRow], any Error>)?>(nil)
-    private let statsCache = Mutex<[String: (text: String, value: JSONValue?)]>([:])
+    private let statsCache = Mutex<[ContainerRef: (text: String, value: JSONValue?)]>([:])
     private let agentCache = Mutex<(at: ContinuousClock.Instant, agents: [AgentHeartbeat])?>(nil)
 
     /// Entries one history or audit query may examine before it answers with a cursor.
@@ -83,10 +83,11 @@ final class DashboardStore: Sendable {
     // MARK: - Containers
 
     struct ContainerRow: Sendable {
-        var name: String
+        var container: ContainerRef
         var lastSeenMs: Int
         var stats: JSONValue?
 
+        var name: String { container.name }
         var status: String { stats?["status"]?.stringValue ?? "unknown" }
         var health: String { stats?["health_status"]?.stringValue ?? "none" }
         var anomalies: [JSONValue] { stats?["anomalies"]?.arrayValue ?? [] }
@@ -122,18 +123,19 @@ final class DashboardStore: Sendable {
         var rows: [ContainerRow] = []
         var i = 0
         while i + 1 < flat.count {
-            if let name = flat[i].string {
+            // Members are `host/name`; a bare name is from before containers had hosts.
+            if let container = flat[i].string.flatMap(ContainerRef.init) {
                 let score = flat[i + 1].string.flatMap(Double.init) ?? 0
-                rows.append(ContainerRow(name: name, lastSeenMs: Int(score), stats: nil))
+                rows.append(ContainerRow(container: container, lastSeenMs: Int(score), stats: nil))
             }
             i += 2
         }
         var offset = 0
         while offset < rows.count {
             let chunk = rows[offset..<min(offset + 250, rows.count)]
-            let values = try await redis.send(["MGET"] + chunk.map { keys.stats($0.name) })
+            let values = try await redis.send(["MGET"] + chunk.map { keys.stats($0.container) })
             for (j, value) in (values.array ?? []).enumerated() {
-                if let text = value.string { rows[offset + j].stats = parsedStats(rows[offset + j].name, text) }
+                if let text = value.string { rows[offset + j].stats = parsedStats(rows[offset + j].container, text) }
             }
             offset += chunk.count
         }
@@ -142,7 +144,7 @@ final class DashboardStore: Sendable {
 
     /// A container's stats document, parsed again only when its text changed since the last
     /// read (the monitor rewrites it once a poll; pages re-read it every tick).
-    private func parsedStats(_ name: String, _ text: String) -> JSONValue? {
+    private func parsedStats(_ name: ContainerRef, _ text: String) -> JSONValue? {
         if let cached = statsCache.withLock({ $0[name] }), cached.text == text { return cached.value }
         let value = try? JSONValue.parse(text)
         statsCache.withLock { cache in
@@ -152,20 +154,25 @@ final class DashboardStore: Sendable {
         return value
     }
 
-    /// The grid: problems first, then by name; `query` filters by a substring of the name.
-    func containers(query: String?, limit: Int, offset: Int) async throws -> JSONValue {
+    /// The grid: problems first, then by name and host; `query` filters by a substring of the
+    /// name, `host` by the host. One row per container: same-named containers of different
+    /// hosts are different rows.
+    func containers(query: String?, host: String? = nil, limit: Int, offset: Int) async throws -> JSONValue {
         let agents = try await agents()
         let dryRun = isDryRun(agents)
         var rows = try await loadContainers()
         if let q = query?.lowercased(), !q.isEmpty {
             rows = rows.filter { $0.name.lowercased().contains(q) }
         }
+        if let host, !host.isEmpty {
+            rows = rows.filter { $0.container.host == host }
+        }
         rows.sort { a, b in
             if a.isUnhealthy != b.isUnhealthy { return a.isUnhealthy }
-            return a.name < b.name
+            return (a.name, a.container.host) < (b.name, b.container.host)
         }
         let page = Array(rows.dropFirst(offset).prefix(limit))
-        let statuses = try? await gate(dryRun: dryRun).statuses(containers: page.map(\.name))
+        let statuses = try? await gate(dryRun: dryRun).statuses(containers: page.map(\.container))
         let items = page.enumerated().map { index, row in containerItem(row, gate: statuses?[index]) }
         return .object([
             "total": .integer(rows.count),
@@ -205,7 +212,7 @@ final class DashboardStore: Sendable {
             "name": .string(row.name),
             "id": .from(s?["container_id"]?.stringValue.map { String($0.prefix(12)) }),
             "image": .from(s?["image"]?.stringValue),
-            "host": .from(s?["host"]?.stringValue),
+            "host": .string(row.container.host),
             "status": .string(row.status),
             "health": .string(row.health),
             "exit_code": .from(s?["exit_code"]?.intValue),
@@ -235,7 +242,7 @@ final class DashboardStore: Sendable {
         let agents = try await agents()
         let dryRun = isDryRun(agents)
         let rows = try await loadContainers()
-        let statuses = (try? await gate(dryRun: dryRun).statuses(containers: rows.map(\.name))) ?? []
+        let statuses = (try? await gate(dryRun: dryRun).statuses(containers: rows.map(\.container))) ?? []
         let breakersOpen = statuses.filter { $0.breakerState == .open }.count
         let breakersHalfOpen = statuses.filter { $0.breakerState == .halfOpen }.count
         let nowMs = Int(Date().timeIntervalSince1970 * 1000)

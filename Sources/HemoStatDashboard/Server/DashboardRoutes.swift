@@ -54,7 +54,7 @@ struct DashboardRoutes: Sendable {
             let q = request.uri.queryParameters
             let limit = try Self.int(q.get("limit"), name: "limit", default: 200, range: 1...500)
             let offset = try Self.int(q.get("offset"), name: "offset", default: 0, range: 0...100_000)
-            return try await Self.answer { try await store.containers(query: q.get("q"), limit: limit, offset: offset) }
+            return try await Self.answer { try await store.containers(query: q.get("q"), host: q.get("host"), limit: limit, offset: offset) }
         }
         router.get("/api/incidents") { _, _ in
             try await Self.answer { try await store.incidents() }

@@ -1,0 +1,8 @@
+public import HemoStatCore
+
+extension ContainerRef: ExpressibleByStringInterpolation {
+    /// `"host/name"`, or a bare name on the harnesses' host (`test-host`).
+    public init(stringLiteral value: String) {
+        self = ContainerRef(value) ?? ContainerRef(host: "test-host", name: value)
+    }
+}
