@@ -79,7 +79,8 @@ struct ResponderServiceTests {
     }
 
     @Test func twoRequestsForOneContainerAtOnceActOnce() async throws {
-        let engine = InMemoryRemediationEngine(actionDelay: .milliseconds(150))
+        // The first action takes 2 s: the second request surely comes while it is in flight.
+        let engine = InMemoryRemediationEngine(actionDelay: .seconds(2))
         let h = try ResponderHarness(engine: engine)
         defer { Task { await h.cleanUp() } }
         engine.add(name: "db", status: "exited", exitCode: 3)
@@ -363,7 +364,7 @@ struct ResponderServiceTests {
         defer { Task { await h.cleanUp() } }
         h.engine.add(name: "queue", status: "exited", exitCode: 3)
         _ = try await leaveInterrupted(h, "queue", phase: .decided)
-        try await h.gate().hold(container: "queue", until: Date().addingTimeInterval(3600), by: "ops", reason: "migration")
+        try await h.gate().hold(container: "queue", for: .seconds(3600), by: "ops", reason: "migration")
         try await h.running([recoveringService(h)]) {
             try await h.eventually("a result") { try await !h.completions("queue").isEmpty }
         }
@@ -392,6 +393,33 @@ struct ResponderServiceTests {
         }
         #expect(engine.events(for: "slow").map(\.action) == ["restart"])
         #expect(try await h.completions("slow").map(\.result.status) == [.success])
+    }
+
+    @Test func respondersWhoseClocksDisagreeShareOneCooldown() async throws {
+        let h = try ResponderHarness { $0.cooldown = .seconds(600) }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "skewed", status: "exited", exitCode: 1)
+        // The first responder's clock is two hours slow, the second's two hours fast: by their
+        // own clocks the cooldown the first started is long over for the second.
+        func responder(_ offset: TimeInterval) -> ResponderService {
+            var context = h.context()
+            context.clock = ManualWallClock(Date().addingTimeInterval(offset))
+            return ResponderService(context: context, engine: h.actingEngine, dryRun: nil, own: OwnContainers(names: ["test-redis"]), persistFor: .seconds(20))
+        }
+        try await h.running([responder(-7200)]) {
+            try await h.publish(h.request("skewed", alertID: "alert-1", incidentID: "inc-1"))
+            try await h.eventually("restarted") { try await !h.completions("skewed").isEmpty }
+        }
+        h.engine.update("skewed") { $0.status = "exited" }
+        try await h.running([responder(7200)]) {
+            try await h.publish(h.request("skewed", alertID: "alert-2", incidentID: "inc-2"))
+            try await h.eventually("answered") { try await h.completions("skewed").count == 2 }
+        }
+        #expect(h.engine.events(for: "skewed").count == 1, "the fast clock does not see the cooldown as over")
+        let second = try await h.completions("skewed").last
+        #expect(second?.result.status == .rejected)
+        #expect(second?.result.reason.hasPrefix("cooldown") == true)
+        #expect((590...600).contains(Int(second?.result.retryAfterSeconds ?? 0)))
     }
 
     @Test func theAssessmentOfAnInterruptedAction() {
@@ -447,5 +475,35 @@ struct ResponderServiceTests {
         #expect(results.map(\.result.status) == [.skipped])
         #expect(results.first?.result.reason.contains("interrupted") == true)
         #expect(try await h.gate().status(container: "busy").inFlight == false)
+    }
+}
+
+@Suite(.enabled(if: TestEnvironment.integration))
+struct LegacyLayoutTests {
+    @Test func aSingleHostInstallKeepsItsSafetyStateAcrossTheUpgrade() async throws {
+        let h = try ResponderHarness()
+        defer { Task { await h.cleanUp() } }
+        // What the layout before hosts left: an open breaker and a hold on `web`, its history,
+        // an unconcluded action, and `web` in the container list.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let until = String(now + 3_600_000)
+        _ = try await h.redis.pipeline([
+            ["HSET", "\(h.keys.gate):c:web", "breaker_state", "open", "breaker_opened_at", until, "hold_until", until, "hold_by", "ops"],
+            ["ZADD", "\(h.keys.gate):c:web:failures", String(now - 3000), "r1", String(now - 2000), "r2", String(now - 1000), "r3"],
+            ["LPUSH", "\(h.keys.prefix)remediation:web", "{}"],
+            ["HSET", h.keys.legacyResponderInFlight, "alert-1:restart", "{}"],
+            ["ZADD", h.keys.containers, "1", "web"],
+        ])
+        let moved = try await LegacyLayout.migrate(context: h.context(), logger: Logger(label: "test"))
+        #expect(moved == 4)
+        let status = try await h.gate().status(container: ContainerRef(host: "test-host", name: "web"))
+        #expect(status.breakerState == .open && status.breakerFailures == 3)
+        #expect(status.heldBy == "ops")
+        #expect(try await h.redis.send(["LLEN", h.keys.remediation(ContainerRef(host: "test-host", name: "web"))]).integer == 1)
+        #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight(host: "test-host")]).integer == 1)
+        #expect(try await h.redis.send(["EXISTS", "\(h.keys.gate):c:web", h.keys.legacyResponderInFlight]).integer == 0)
+        #expect(try await h.redis.send(["ZCARD", h.keys.containers]).integer == 0)
+        // Once per Redis.
+        #expect(try await LegacyLayout.migrate(context: h.context(host: "other"), logger: Logger(label: "test")) == 0)
     }
 }

@@ -21,6 +21,25 @@ struct SafetyGateTests {
         return SafetyGate(redis: redis, policy: policy, namespace: namespace, clock: clock)
     }
 
+    @Test func withoutAnInjectedClockTheGateGoesByRedisTime() async throws {
+        // Two responders whose own clocks are two hours apart: the gate reads Redis' clock, so
+        // the cooldown one starts is the cooldown the other sees.
+        var policy = SafetyPolicy()
+        policy.cooldown = .seconds(600)
+        let server = SafetyGate(redis: redis, policy: policy, namespace: namespace)
+        let before = try await server.nowMilliseconds()
+        let local = Int64(Date().timeIntervalSince1970 * 1000)
+        #expect(abs(before - local) < 5_000, "Redis runs on this machine: its clock is this one")
+        #expect(try await server.acquire(container: "skew", requestID: "s-1", action: "restart", incidentID: "1").isAllowed)
+        try await server.complete(container: "skew", requestID: "s-1", outcome: .success)
+        let status = try await server.status(container: "skew")
+        #expect((590...600).contains(status.cooldownRemainingSeconds))
+        let again = try await server.acquire(container: "skew", requestID: "s-2", action: "restart", incidentID: "2")
+        #expect(again.verdict == .rejected(.cooldown))
+        let until = try await server.hold(container: "skew", for: .seconds(60), by: "ops", reason: "")
+        #expect(abs(until.timeIntervalSince1970 * 1000 - Double(before) - 60_000) < 5_000)
+    }
+
     @Test func cooldownRejectsUntilItExpires() async throws {
         let gate = gate { $0.cooldown = .seconds(600) }
         let first = try await gate.acquire(container: "web", requestID: "r1", action: "restart", incidentID: "i1")
@@ -147,7 +166,7 @@ struct SafetyGateTests {
 
     @Test func holdAndReleaseAndReset() async throws {
         let gate = gate { $0.cooldown = .zero; $0.breakerThreshold = 1 }
-        try await gate.hold(container: "m", until: clock.now.addingTimeInterval(300), by: "alice", reason: "maintenance")
+        try await gate.hold(container: "m", for: .seconds(300), by: "alice", reason: "maintenance")
         let held = try await gate.acquire(container: "m", requestID: "h1", action: "restart", incidentID: "i")
         #expect(held.verdict == .rejected(.held))
         #expect(try await gate.status(container: "m").heldBy == "alice")
@@ -161,7 +180,7 @@ struct SafetyGateTests {
 
     @Test func statusesOfSeveralContainersInOnePipeline() async throws {
         let gate = gate { $0.cooldown = .zero; $0.breakerThreshold = 1 }
-        try await gate.hold(container: "s1", until: clock.now.addingTimeInterval(300), by: "bob", reason: "maintenance")
+        try await gate.hold(container: "s1", for: .seconds(300), by: "bob", reason: "maintenance")
         #expect(try await gate.acquire(container: "s2", requestID: "f1", action: "restart", incidentID: "i").isAllowed)
         #expect(try await gate.complete(container: "s2", requestID: "f1", outcome: .failed).tripped)
         let all = try await gate.statuses(containers: ["s1", "s2", "s3"])

@@ -192,7 +192,7 @@ final class DashboardHarness: Sendable {
 
     func setHeartbeat(agent: String, dryRun: Bool) async throws {
         let doc = #"{"agent":"\#(agent)","host":"node-1","version":"test","started_at":"\#(Timestamp.format(Date()))","dry_run":\#(dryRun)}"#
-        _ = try await redis.send(["SET", prefix + "agents:\(agent):node-1", doc, "EX", "60"])
+        _ = try await redis.send(["SET", prefix + "agents:\(agent):node-1", doc, "EX", "3600"])
     }
 }
 

@@ -14,6 +14,10 @@ public struct AgentContext: Sendable {
     public var bus: MessageBus
     public var keys: KeySpace
     public var clock: any WallClock
+    /// The time of the safety gate: nil (the default) for Redis' own clock, so responders on
+    /// machines whose clocks differ agree on cooldowns, windows and leases; a clock a test
+    /// moves otherwise.
+    public var gateClock: (any WallClock)?
     public var logger: Logger
 
     public init(configuration: HemoStatConfiguration, redis: RedisClient, busConfiguration: BusConfiguration = .init(), clock: any WallClock = SystemWallClock(), logger: Logger) {

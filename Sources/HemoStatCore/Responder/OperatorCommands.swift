@@ -14,8 +14,8 @@ public struct OperatorCommands: Sendable {
     public init(context: AgentContext) {
         self.context = context
         let policy = SafetyPolicy(configuration: context.configuration.responder)
-        live = SafetyGate(redis: context.redis, policy: policy, keys: context.keys, dryRun: false, clock: context.clock)
-        dryRun = SafetyGate(redis: context.redis, policy: policy, keys: context.keys, dryRun: true, clock: context.clock)
+        live = SafetyGate(redis: context.redis, policy: policy, keys: context.keys, dryRun: false, clock: context.gateClock)
+        dryRun = SafetyGate(redis: context.redis, policy: policy, keys: context.keys, dryRun: true, clock: context.gateClock)
         audit = AuditLog(
             redis: context.redis, keys: context.keys, file: context.configuration.responder.auditFile,
             stateDirectory: context.configuration.stateDirectory, logger: context.logger)
@@ -24,9 +24,8 @@ public struct OperatorCommands: Sendable {
     /// No action on `container` for `duration` (maintenance). Returns when the hold ends.
     @discardableResult
     public func hold(container: ContainerRef, for duration: Duration, reason: String, who: String) async throws -> Date {
-        let until = context.clock.now.addingTimeInterval(duration.timeInterval)
-        try await live.hold(container: container, until: until, by: who, reason: reason)
-        try await dryRun.hold(container: container, until: until, by: who, reason: reason)
+        let until = try await live.hold(container: container, for: duration, by: who, reason: reason)
+        try await dryRun.hold(container: container, for: duration, by: who, reason: reason)
         try await record("hold", container: container, who: who, reason: "held until \(Timestamp.format(until))\(reason.isEmpty ? "" : ": \(reason)")")
         return until
     }

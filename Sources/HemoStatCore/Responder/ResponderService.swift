@@ -62,8 +62,8 @@ public struct ResponderService: Service {
         let own = own ?? OwnContainers.detect(configuration: context.configuration, environment: ProcessInfo.processInfo.environment)
         self.policy = ResponderPolicy(configuration: settings, own: own)
         let gatePolicy = SafetyPolicy(configuration: settings)
-        self.liveGate = SafetyGate(redis: context.redis, policy: gatePolicy, keys: context.keys, dryRun: false, clock: context.clock)
-        self.dryRunGate = SafetyGate(redis: context.redis, policy: gatePolicy, keys: context.keys, dryRun: true, clock: context.clock)
+        self.liveGate = SafetyGate(redis: context.redis, policy: gatePolicy, keys: context.keys, dryRun: false, clock: context.gateClock)
+        self.dryRunGate = SafetyGate(redis: context.redis, policy: gatePolicy, keys: context.keys, dryRun: true, clock: context.gateClock)
         var logger = context.logger
         logger[metadataKey: "agent"] = .string(Self.agent)
         self.logger = logger
@@ -85,6 +85,11 @@ public struct ResponderService: Service {
             try await self.handle(delivery, spawn: continuation)
         }
         let router = RequestRouter(context: context, role: Self.agent)
+        do {
+            try await LegacyLayout.migrate(context: context, logger: logger)
+        } catch {
+            logger.warning("keys of the layout before hosts not migrated; tried again at the next start", metadata: ["error": "\(error)"])
+        }
         logger.info("responder started", metadata: [
             "responder.dry_run": "\(dryRun)", "responder.concurrency": "\(settings.concurrency)", "host.id": "\(context.hostID)",
         ])

@@ -113,7 +113,9 @@ public struct SafetyGate: Sendable {
     /// decided there counts as decided here too.
     public let otherNamespace: String?
     private let redis: RedisClient
-    private let clock: any WallClock
+    /// The time the scripts go by: nil for Redis' own clock (production), or a clock a test
+    /// moves.
+    private let clock: (any WallClock)?
 
     private static let acquireScript = RedisScript(SafetyGateScripts.acquire)
     private static let completeScript = RedisScript(SafetyGateScripts.complete)
@@ -122,7 +124,7 @@ public struct SafetyGate: Sendable {
     private static let renewScript = RedisScript(SafetyGateScripts.renew)
     private static let takeOverScript = RedisScript(SafetyGateScripts.takeOver)
 
-    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: any WallClock = SystemWallClock()) {
+    public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: (any WallClock)? = nil) {
         self.redis = redis
         self.policy = policy
         self.namespace = namespace
@@ -149,7 +151,7 @@ public struct SafetyGate: Sendable {
                 otherNamespace.map { "\($0):req:\(requestID)" } ?? requestKey, inFlight?.key ?? requestKey,
             ],
             args: [
-                String(clock.nowMilliseconds), requestID, String(policy.cooldown.milliseconds),
+                nowArgument, requestID, String(policy.cooldown.milliseconds),
                 String(policy.maxActionsPerContainer), String(policy.window.milliseconds),
                 String(policy.maxActionsGlobal), String(policy.lockTTL.milliseconds),
                 String(policy.halfOpenAfter.milliseconds), action, incidentID,
@@ -183,7 +185,7 @@ public struct SafetyGate: Sendable {
     }
 
     /// The live or dry-run gate of a key space (``KeySpace/gate``, ``KeySpace/dryRunGate``).
-    public init(redis: RedisClient, policy: SafetyPolicy, keys: KeySpace, dryRun: Bool, clock: any WallClock = SystemWallClock()) {
+    public init(redis: RedisClient, policy: SafetyPolicy, keys: KeySpace, dryRun: Bool, clock: (any WallClock)? = nil) {
         self.init(
             redis: redis, policy: policy, namespace: dryRun ? keys.dryRunGate : keys.gate,
             otherNamespace: dryRun ? keys.gate : keys.dryRunGate, clock: clock)
@@ -237,7 +239,7 @@ public struct SafetyGate: Sendable {
             Self.completeScript,
             keys: [keys.state, keys.failures, keys.lock],
             args: [
-                String(clock.nowMilliseconds), requestID, outcome.rawValue,
+                nowArgument, requestID, outcome.rawValue,
                 String(policy.breakerThreshold), String(policy.breakerWindow.milliseconds),
             ]
         )
@@ -253,7 +255,7 @@ public struct SafetyGate: Sendable {
     public func renew(container: ContainerRef, requestID: String) async throws -> Bool {
         let reply = try await redis.evalSHA(
             Self.renewScript, keys: [keys(for: container).lock],
-            args: [String(clock.nowMilliseconds), requestID, String(policy.lockTTL.milliseconds)])
+            args: [nowArgument, requestID, String(policy.lockTTL.milliseconds)])
         return reply.integer == 1
     }
 
@@ -276,7 +278,7 @@ public struct SafetyGate: Sendable {
         let keys = keys(for: container)
         let reply = try await redis.evalSHA(
             Self.takeOverScript, keys: [inFlightKey, keys.lock, keys.state],
-            args: [requestID, String(clock.nowMilliseconds), String(policy.lockTTL.milliseconds)])
+            args: [requestID, nowArgument, String(policy.lockTTL.milliseconds)])
         guard case .array(let items) = reply, items.count == 3, let verdict = items[0].string else {
             throw RedisError(code: .unexpectedReply, message: "safety gate returned an unexpected reply")
         }
@@ -292,19 +294,23 @@ public struct SafetyGate: Sendable {
         }
     }
 
-    /// No action on `container` until `until` (maintenance).
-    public func hold(container: ContainerRef, until: Date, by who: String, reason: String) async throws {
-        try await operatorCommand("hold", container: container, holdUntil: until, who: who, reason: reason)
+    /// No action on `container` for `duration` from now (maintenance). Returns when the hold
+    /// ends.
+    @discardableResult
+    public func hold(container: ContainerRef, for duration: Duration, by who: String, reason: String) async throws -> Date {
+        let fields = try await operatorCommand("hold", container: container, holdFor: duration, who: who, reason: reason)
+        let until = fields["hold_until"].flatMap { Int64($0) } ?? 0
+        return Date(timeIntervalSince1970: Double(until) / 1000)
     }
 
     /// Ends a hold.
     public func release(container: ContainerRef, by who: String) async throws {
-        try await operatorCommand("release", container: container, holdUntil: nil, who: who, reason: "")
+        try await operatorCommand("release", container: container, holdFor: nil, who: who, reason: "")
     }
 
     /// Closes the breaker after a person fixed the cause.
     public func resetBreaker(container: ContainerRef, by who: String) async throws {
-        try await operatorCommand("reset", container: container, holdUntil: nil, who: who, reason: "")
+        try await operatorCommand("reset", container: container, holdFor: nil, who: who, reason: "")
     }
 
     /// The gate's view of one container.
@@ -316,7 +322,7 @@ public struct SafetyGate: Sendable {
     /// container): one round trip however many there are.
     public func statuses(containers: [ContainerRef]) async throws -> [ContainerGateStatus] {
         guard !containers.isEmpty else { return [] }
-        let now = clock.nowMilliseconds
+        let now = try await nowMilliseconds()
         var commands: [[String]] = []
         commands.reserveCapacity(containers.count * 4)
         for container in containers {
@@ -365,14 +371,35 @@ public struct SafetyGate: Sendable {
         )
     }
 
-    private func operatorCommand(_ command: String, container: ContainerRef, holdUntil: Date?, who: String, reason: String) async throws {
+    @discardableResult
+    private func operatorCommand(_ command: String, container: ContainerRef, holdFor: Duration?, who: String, reason: String) async throws -> [String: String] {
         let keys = keys(for: container)
-        let until = holdUntil.map { String(Int64($0.timeIntervalSince1970 * 1000)) } ?? "0"
-        _ = try await redis.evalSHA(
+        let reply = try await redis.evalSHA(
             Self.operatorScript,
             keys: [keys.state, keys.failures],
-            args: [command, String(clock.nowMilliseconds), until, who, reason]
+            args: [command, nowArgument, String(holdFor?.milliseconds ?? 0), who, reason]
         )
+        var fields: [String: String] = [:]
+        if case .array(let flat) = reply {
+            var i = 0
+            while i + 1 < flat.count {
+                if let k = flat[i].string, let v = flat[i + 1].string { fields[k] = v }
+                i += 2
+            }
+        }
+        return fields
+    }
+
+    /// What the scripts take as the time: the test clock's, or `0` for Redis' own clock.
+    private var nowArgument: String { clock.map { String($0.nowMilliseconds) } ?? "0" }
+
+    /// The gate's time now: the test clock's, or Redis' (`TIME`).
+    public func nowMilliseconds() async throws -> Int64 {
+        if let clock { return clock.nowMilliseconds }
+        guard case .array(let parts) = try await redis.send(["TIME"]), parts.count == 2,
+              let seconds = parts[0].string.flatMap({ Int64($0) }), let micros = parts[1].string.flatMap({ Int64($0) })
+        else { throw RedisError(code: .unexpectedReply, message: "TIME returned an unexpected reply") }
+        return seconds * 1000 + micros / 1000
     }
 
     private func keys(for container: ContainerRef) -> (state: String, actions: String, failures: String, lock: String) {

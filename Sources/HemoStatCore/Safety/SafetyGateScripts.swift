@@ -4,9 +4,11 @@
 /// ever changed by these scripts, run with EVALSHA, so a decision and its bookkeeping happen in
 /// one atomic step: two responders can never both act on one container.
 ///
-/// Time always comes from `ARGV` (milliseconds since the epoch, from the caller's injected
-/// clock), never from Redis' own clock, so tests can move time without sleeping. Keys carry a
-/// real expiry as well, only so that abandoned state does not live forever.
+/// Time is Redis' own clock (`TIME`), so responders on machines whose clocks differ share one
+/// time line: a cooldown, a window or a lease means the same to all of them. A caller may pass
+/// its own time instead (milliseconds since the epoch, not 0), so tests can move time without
+/// sleeping. Keys carry a real expiry as well, only so that abandoned state does not live
+/// forever.
 ///
 /// Keys, under a namespace `NS` (`hemostat:gate` for real actions, `hemostat:dryrun:gate` for
 /// dry-run, so simulated budgets never consume real ones), per container `C`:
@@ -21,6 +23,17 @@
 /// | `NS:req:R` | string | the decision already made for request `R` (idempotency) |
 /// | `NS:c:C:reported` | string | `incident|reason` of the last refusal reported before the gate |
 enum SafetyGateScripts {
+    /// `now_ms(arg)`: the caller's time when it passed one, else Redis' clock.
+    private static let clock = #"""
+    local function now_ms(arg)
+      local given = tonumber(arg)
+      if given and given > 0 then return given end
+      local t = redis.call('TIME')
+      return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+
+    """#
+
     /// Decides one request. Returns
     /// `{decision, reason, retry_after_ms, escalate, breaker_state, actions_in_window}` where
     /// decision is `allowed`, `rejected` or `duplicate` (reason then holds the first decision).
@@ -35,9 +48,9 @@ enum SafetyGateScripts {
     /// ARGV: 1 now_ms, 2 request_id, 3 cooldown_ms, 4 max_per_window, 5 window_ms,
     /// 6 global_max, 7 lock_ttl_ms, 8 half_open_after_ms, 9 action, 10 incident_id,
     /// 11 request_ttl_ms, 12 in-flight record (or empty).
-    static let acquire = #"""
+    static let acquire = clock + #"""
     local state, actions, failures, lock, global, request = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-    local now = tonumber(ARGV[1])
+    local now = now_ms(ARGV[1])
     local request_id = ARGV[2]
     local cooldown_ms = tonumber(ARGV[3])
     local max_per_window = tonumber(ARGV[4])
@@ -142,9 +155,9 @@ enum SafetyGateScripts {
     /// KEYS: 1 state hash, 2 failures zset, 3 lock.
     /// ARGV: 1 now_ms, 2 request_id, 3 outcome (success, failed, ineffective, skipped),
     /// 4 failure_threshold, 5 failure_window_ms.
-    static let complete = #"""
+    static let complete = clock + #"""
     local state, failures, lock = KEYS[1], KEYS[2], KEYS[3]
-    local now = tonumber(ARGV[1])
+    local now = now_ms(ARGV[1])
     local request_id = ARGV[2]
     local outcome = ARGV[3]
     local threshold = tonumber(ARGV[4])
@@ -182,12 +195,12 @@ enum SafetyGateScripts {
     /// lock is no longer the request's.
     ///
     /// KEYS: 1 lock. ARGV: 1 now_ms, 2 request_id, 3 lock_ttl_ms.
-    static let renew = #"""
+    static let renew = clock + #"""
     local held = redis.call('GET', KEYS[1])
     local request_id = ARGV[2]
     if not held or string.sub(held, 1, #request_id + 1) ~= request_id .. '|' then return 0 end
     local ttl = tonumber(ARGV[3])
-    redis.call('SET', KEYS[1], request_id .. '|' .. (tonumber(ARGV[1]) + ttl), 'PX', ttl + 60000)
+    redis.call('SET', KEYS[1], request_id .. '|' .. (now_ms(ARGV[1]) + ttl), 'PX', ttl + 60000)
     return 1
     """#
 
@@ -199,10 +212,10 @@ enum SafetyGateScripts {
     /// container; the caller concludes this one without acting).
     ///
     /// KEYS: 1 in-flight hash, 2 lock, 3 state hash. ARGV: 1 request_id, 2 now_ms, 3 lock_ttl_ms.
-    static let takeOver = #"""
+    static let takeOver = clock + #"""
     local inflight, lock, state = KEYS[1], KEYS[2], KEYS[3]
     local request_id = ARGV[1]
-    local now = tonumber(ARGV[2])
+    local now = now_ms(ARGV[2])
     local ttl = tonumber(ARGV[3])
     local record = redis.call('HGET', inflight, request_id)
     if not record then return {'gone', '', 0} end
@@ -222,12 +235,13 @@ enum SafetyGateScripts {
     /// breaker after a person fixed the cause).
     ///
     /// KEYS: 1 state hash, 2 failures zset.
-    /// ARGV: 1 command, 2 now_ms, 3 hold_until_ms, 4 who, 5 reason.
-    static let operatorCommand = #"""
+    /// ARGV: 1 command, 2 now_ms, 3 hold_ms (how long a hold lasts), 4 who, 5 reason.
+    static let operatorCommand = clock + #"""
     local state, failures = KEYS[1], KEYS[2]
     local command = ARGV[1]
     if command == 'hold' then
-      redis.call('HSET', state, 'hold_until', ARGV[3], 'hold_by', ARGV[4], 'hold_reason', ARGV[5])
+      local hold_until = now_ms(ARGV[2]) + tonumber(ARGV[3])
+      redis.call('HSET', state, 'hold_until', hold_until, 'hold_by', ARGV[4], 'hold_reason', ARGV[5])
     elseif command == 'release' then
       redis.call('HDEL', state, 'hold_until', 'hold_by', 'hold_reason')
     elseif command == 'reset' then
