@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Starts and stops the private Redis and Docker engine the integration tests talk to.
 #
-#   scripts/test-env.sh start   start both (idempotent), build the busybox test image,
+#   scripts/test-env.sh start   start Redis and two engines (idempotent), build the busybox test image,
 #                               and write the environment file
-#   scripts/test-env.sh stop    stop both and remove their state
+#   scripts/test-env.sh stop    stop them and remove their state
 #   scripts/test-env.sh env     print the environment file (source it to use the services)
 #
-# The private dockerd has its own socket, data root, exec root and pidfile, and runs with
+# Each private dockerd has its own socket, data root, exec root and pidfile, and runs with
 # --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs, so tests never touch
 # another engine's containers. Redis listens on a unix socket and a free loopback port, with no
 # persistence.
@@ -35,13 +35,18 @@ start_redis() {
     echo "$port" > "$dir/port"
 }
 
+# Two engines: "docker" for every test, and "docker-b", a second Docker host for the tests of
+# several hosts.
+engines=(docker docker-b)
+
 start_docker() {
-    hs_start_dockerd "$state/docker"
+    for engine in "${engines[@]}"; do hs_start_dockerd "$state/$engine"; done
 }
 
 build_image() {
-    export DOCKER_HOST="unix://$state/docker/docker.sock" DOCKER_API_VERSION=1.41
-    hs_busybox_image "$image"
+    for engine in "${engines[@]}"; do
+        (export DOCKER_HOST="unix://$state/$engine/docker.sock" DOCKER_API_VERSION=1.41; hs_busybox_image "$image")
+    done
 }
 
 write_env() {
@@ -49,13 +54,14 @@ write_env() {
 export HEMOSTAT_TEST_REDIS_URL=unix://$state/redis/redis.sock
 export HEMOSTAT_TEST_REDIS_PORT=$(cat "$state/redis/port")
 export HEMOSTAT_TEST_DOCKER_HOST=unix://$state/docker/docker.sock
+export HEMOSTAT_TEST_DOCKER_HOST_B=unix://$state/docker-b/docker.sock
 export HEMOSTAT_TEST_IMAGE=$image
 export HEMOSTAT_TEST_STATE=$state
 ENV
 }
 
 stop_all() {
-    hs_stop_dockerd "$state/docker"
+    for engine in "${engines[@]}"; do hs_stop_dockerd "$state/$engine"; done
     hs_stop_pidfile "$state/redis/redis.pid"
     # vfs layers and container state are large; keep nothing between runs.
     rm -rf "$state"

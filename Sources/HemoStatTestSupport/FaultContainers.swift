@@ -39,10 +39,11 @@ public final class FaultContainers: Sendable {
     public let image: String
     private let created = CreatedNames()
 
-    /// Reads the engine and image from ``TestEnvironment``; throws when they are not set.
-    public init(prefix: String = TestEnvironment.uniquePrefix("fault")) throws {
+    /// Reads the engine (unless given) and image from ``TestEnvironment``; throws when they
+    /// are not set.
+    public init(prefix: String = TestEnvironment.uniquePrefix("fault"), dockerHost: String? = nil) throws {
         self.prefix = prefix
-        dockerHost = try TestEnvironment.dockerHost()
+        self.dockerHost = try dockerHost ?? TestEnvironment.dockerHost()
         image = try TestEnvironment.image()
     }
 

@@ -36,6 +36,11 @@ public enum TestEnvironment {
         try require("HEMOSTAT_TEST_DOCKER_HOST")
     }
 
+    /// A second private engine, a second Docker host for the tests of several hosts.
+    public static func secondDockerHost() throws -> String {
+        try require("HEMOSTAT_TEST_DOCKER_HOST_B")
+    }
+
     /// The busybox image built by `scripts/test-env.sh` with `docker import`.
     public static func image() throws -> String {
         try require("HEMOSTAT_TEST_IMAGE")

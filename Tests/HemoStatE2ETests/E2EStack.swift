@@ -163,6 +163,11 @@ final class E2EStack: @unchecked Sendable {
         if !up { throw TestEnvironmentError(message: "agents \(agents) did not report a heartbeat") }
     }
 
+    /// Runs `hemostat <arguments>` (an operator command) with this stack's environment.
+    func cli(_ arguments: [String]) async throws -> ProcessOutput {
+        try await TestProcess.run([try HemoStatProcess.binary()] + arguments, environment: try environment())
+    }
+
     /// Every process started so far.
     var allProcesses: [HemoStatProcess] { lock.withLock { processes } }
 
