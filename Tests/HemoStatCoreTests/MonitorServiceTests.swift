@@ -85,7 +85,7 @@ struct MonitorServiceTests {
         try await context.redis.xrange(context.keys.channel(.healthAlert)).compactMap { $0[field: "message"] }.map { try Envelope<HealthAlert>.decode($0) }
     }
 
-    func waitFor(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await !condition() {
             if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }

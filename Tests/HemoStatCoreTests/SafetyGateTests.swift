@@ -22,22 +22,22 @@ struct SafetyGateTests {
     }
 
     @Test func withoutAnInjectedClockTheGateGoesByRedisTime() async throws {
-        // Two responders whose own clocks are two hours apart: the gate reads Redis' clock, so
-        // the cooldown one starts is the cooldown the other sees.
+        // Responders whose own clocks disagree: without an injected clock the gate reads Redis'
+        // clock, so every time it keeps is on that one time line.
         var policy = SafetyPolicy()
         policy.cooldown = .seconds(600)
         let server = SafetyGate(redis: redis, policy: policy, namespace: namespace)
         let before = try await server.nowMilliseconds()
-        let local = Int64(Date().timeIntervalSince1970 * 1000)
-        #expect(abs(before - local) < 5_000, "Redis runs on this machine: its clock is this one")
         #expect(try await server.acquire(container: "skew", requestID: "s-1", action: "restart", incidentID: "1").isAllowed)
         try await server.complete(container: "skew", requestID: "s-1", outcome: .success)
-        let status = try await server.status(container: "skew")
-        #expect((590...600).contains(status.cooldownRemainingSeconds))
         let again = try await server.acquire(container: "skew", requestID: "s-2", action: "restart", incidentID: "2")
         #expect(again.verdict == .rejected(.cooldown))
-        let until = try await server.hold(container: "skew", for: .seconds(60), by: "ops", reason: "")
-        #expect(abs(until.timeIntervalSince1970 * 1000 - Double(before) - 60_000) < 5_000)
+        let until = Int64(try await server.hold(container: "skew", for: .seconds(60), by: "ops", reason: "").timeIntervalSince1970 * 1000)
+        let status = try await server.status(container: "skew")
+        let after = try await server.nowMilliseconds()
+        #expect((before + 60_000...after + 60_000).contains(until), "the hold ends 60 s after Redis' now")
+        let cooldownLeft = Int64(status.cooldownRemainingSeconds) * 1000
+        #expect((before + 600_000 - after...600_000).contains(cooldownLeft), "the cooldown started at Redis' now")
     }
 
     @Test func cooldownRejectsUntilItExpires() async throws {

@@ -68,7 +68,7 @@ final class E2EStack: @unchecked Sendable {
         redis = RedisClient(configuration: try RedisConfiguration(url: try TestEnvironment.redisURL()))
         directory = try TestProcess.temporaryDirectory("e2e")
         eventLogPath = directory + "/engine-events.log"
-        FileManager.default.createFile(atPath: eventLogPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: eventLogPath, contents: nil)
         let log = Process()
         log.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         log.arguments = [

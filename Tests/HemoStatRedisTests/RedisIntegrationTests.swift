@@ -202,7 +202,7 @@ struct RedisPubSubTests {
 
 /// Polls `condition` until it holds, failing the test after `timeout`.
 func waitUntil(
-    timeout: Duration = .seconds(10),
+    timeout: Duration = .seconds(60),
     sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async throws {

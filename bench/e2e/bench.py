@@ -12,7 +12,15 @@
       CPU time (utime+stime from /proc/<pid>/stat) and peak memory (VmHWM from
       /proc/<pid>/status) of `hemostat run` watching N sleeping containers.
 
-Both need DOCKER_HOST and REDIS_URL (the test services: `scripts/test-env.sh start`, then
+  bench/e2e/bench.py hosts [--containers 50] [--minutes 3] [--poll 30s] [--trials 5]
+      Two Docker hosts: one `hemostat run` per engine (DOCKER_HOST and DOCKER_HOST_B, each its
+      own host id and dashboard port), one Redis. Each engine runs N sleeping containers with
+      the same names as the other's. Reports each host's monitor cycle time (mean and max of
+      `hemostat_monitor_cycle_seconds` from that process's /metrics) and fault to running
+      again per host, trials alternating between the hosts, while the other host's containers
+      stay untouched (checked with the engines' events).
+
+All need DOCKER_HOST and REDIS_URL (the test services: `scripts/test-env.sh start`, then
 `source /tmp/hemostat-<hash>/test.env` and
 `export DOCKER_HOST=$HEMOSTAT_TEST_DOCKER_HOST REDIS_URL=$HEMOSTAT_TEST_REDIS_URL`) and the
 release binary (`swift build -c release --product hemostat`). Containers are named
@@ -26,8 +34,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 BINARY = os.path.join(ROOT, ".build/release/hemostat")
 
 
-def docker(*args, check=True):
+def docker(*args, check=True, host=None):
     env = dict(os.environ, DOCKER_API_VERSION="1.41")
+    if host:
+        env["DOCKER_HOST"] = host
     out = subprocess.run(["docker", *args], env=env, capture_output=True, text=True)
     if check and out.returncode != 0:
         raise RuntimeError(f"docker {' '.join(args[:3])}: {out.stderr.strip()}")
@@ -45,11 +55,11 @@ def parse_time(text):
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def state(name):
-    return json.loads(docker("inspect", "-f", "{{json .State}}", name))
+def state(name, host=None):
+    return json.loads(docker("inspect", "-f", "{{json .State}}", name, host=host))
 
 
-def start_hemostat(prefix, environment, log_path):
+def start_hemostat(prefix, environment, log_path, arguments=("run", "--no-dashboard")):
     binary = BINARY
     if not os.access(binary, os.X_OK):
         sys.exit("build the release binary first: swift build -c release --product hemostat")
@@ -64,7 +74,7 @@ def start_hemostat(prefix, environment, log_path):
     })
     env.update(environment)
     log = open(log_path, "w")
-    return subprocess.Popen([binary, "run", "--no-dashboard"], cwd=ROOT, env=env, stdout=log, stderr=log,
+    return subprocess.Popen([binary, *arguments], cwd=ROOT, env=env, stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
 
@@ -77,10 +87,11 @@ def stop(process):
         process.wait()
 
 
-def cleanup(prefix):
-    ids = docker("ps", "-aq", "--filter", f"name=^{prefix}-", check=False).split()
-    if ids:
-        docker("rm", "-f", "-v", *ids, check=False)
+def cleanup(prefix, hosts=(None,)):
+    for host in hosts:
+        ids = docker("ps", "-aq", "--filter", f"name=^{prefix}-", check=False, host=host).split()
+        if ids:
+            docker("rm", "-f", "-v", *ids, check=False, host=host)
     url = os.environ["REDIS_URL"]
     cli = ["redis-cli", "-s", url[len("unix://"):]] if url.startswith("unix://") else ["redis-cli", "-u", url]
     keys = subprocess.run(cli + ["--scan", "--pattern", prefix + ":*"], capture_output=True, text=True).stdout.split()
@@ -186,6 +197,96 @@ def watch(args):
         cleanup(prefix)
 
 
+def metric(port, name):
+    """The _sum and _count of a summary or histogram on a process's /metrics."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    values = {}
+    for line in text.splitlines():
+        if line.startswith(name + "_sum") or line.startswith(name + "_count"):
+            key, value = line.rsplit(" ", 1)
+            values[key.split("{")[0][len(name) + 1:]] = values.get(key.split("{")[0][len(name) + 1:], 0) + float(value)
+    return values.get("sum", 0.0), int(values.get("count", 0))
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def hosts(args):
+    engine_b = os.environ.get("DOCKER_HOST_B") or sys.exit("DOCKER_HOST_B: the second engine (HEMOSTAT_TEST_DOCKER_HOST_B)")
+    engines = {"a": os.environ["DOCKER_HOST"], "b": engine_b}
+    prefix = "hsbench-" + uuid.uuid4().hex[:6]
+    ports = {h: free_port() for h in engines}
+    processes = {}
+    try:
+        print(f"starting {args.containers} containers on each of 2 engines…", flush=True)
+        for h, engine in engines.items():
+            for i in range(args.containers):
+                docker("run", "-d", "--name", f"{prefix}-{i:03d}", "--network", "none", "--label", "hemostat.test=1",
+                       args.image, "sleep", "86400", host=engine)
+        since = time.time()
+        for h, engine in engines.items():
+            processes[h] = start_hemostat(prefix, {
+                "DOCKER_HOST": engine, "HEMOSTAT_HOST_ID": f"{prefix}-{h}", "HEMOSTAT_DASHBOARD_PORT": str(ports[h]),
+                "AGENT_POLL_INTERVAL": args.poll, "RESPONDER_COOLDOWN_SECONDS": "1s", "RESPONDER_MAX_RETRIES_PER_HOUR": "1000",
+                "HEMOSTAT_RESPONDER_GLOBAL_MAX_ACTIONS_PER_HOUR": "10000", "HEMOSTAT_RESPONDER_VERIFICATION_WINDOW": "2s",
+                "HEMOSTAT_RESPONDER_STOP_TIMEOUT": "1s",
+            }, f"/tmp/{prefix}-{h}.log", arguments=("run",))
+        time.sleep(5)
+        script = "if [ -e /tmp/failed ]; then exec sleep 3600; fi; touch /tmp/failed; sleep 2; exit 3"
+        times = {h: [] for h in engines}
+        for trial in range(args.trials * 2):
+            h = "ab"[trial % 2]
+            engine = engines[h]
+            name = f"{prefix}-crash-{trial}"
+            docker("run", "-d", "--name", name, "--network", "none", "--label", "hemostat.test=1", args.image, "sh", "-c", script, host=engine)
+            first_start = state(name, engine)["StartedAt"]
+            deadline = time.time() + 120
+            while time.time() < deadline:
+                s = state(name, engine)
+                if s["Running"] and s["StartedAt"] != first_start and not s["FinishedAt"].startswith("0001"):
+                    seconds = parse_time(s["StartedAt"]) - parse_time(s["FinishedAt"])
+                    times[h].append(seconds)
+                    print(f"host {h} trial {trial // 2 + 1}: {seconds:.3f} s", flush=True)
+                    break
+                time.sleep(0.05)
+            else:
+                print(f"host {h} trial {trial // 2 + 1}: not running again within 120 s", flush=True)
+            docker("rm", "-f", "-v", name, check=False, host=engine)
+        remaining = since + args.minutes * 60 - time.time()
+        if remaining > 0:
+            time.sleep(remaining)
+        cycles = {h: metric(ports[h], "hemostat_monitor_cycle_seconds") for h in engines}
+        touched = {}
+        for h, engine in engines.items():
+            out = docker("events", "--since", f"{since:.3f}", "--until", f"{time.time():.3f}", "--filter", "type=container",
+                         "--filter", f"name={prefix}-0", "--format", "{{.Action}}", host=engine, check=False)
+            touched[h] = sum(1 for a in out.split() if a in ("restart", "stop", "kill", "pause", "update"))
+        for p in processes.values():
+            stop(p)
+        processes = {}
+        print()
+        print(f"machine: {machine()}")
+        print(f"command: bench/e2e/bench.py hosts --containers {args.containers} --minutes {args.minutes} --poll {args.poll} --trials {args.trials}")
+        print("| host | containers | monitor cycles | mean cycle (s) | fault to running: trials | median (s) | worst (s) | sleeping containers acted on |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for h in engines:
+            total, count = cycles[h]
+            mean = total / count if count else float("nan")
+            t = times[h]
+            median = f"{statistics.median(t):.2f}" if t else "-"
+            worst = f"{max(t):.2f}" if t else "-"
+            print(f"| {h} | {args.containers} | {count} | {mean:.3f} | {len(t)} | {median} | {worst} | {touched[h]} |")
+    finally:
+        for p in processes.values():
+            stop(p)
+        cleanup(prefix, hosts=list(engines.values()))
+
+
 def main():
     global BINARY
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,13 +299,18 @@ def main():
     w.add_argument("--containers", type=int, default=50)
     w.add_argument("--minutes", type=float, default=10)
     w.add_argument("--poll", default="30s")
+    m = sub.add_parser("hosts")
+    m.add_argument("--containers", type=int, default=50)
+    m.add_argument("--minutes", type=float, default=3)
+    m.add_argument("--poll", default="30s")
+    m.add_argument("--trials", type=int, default=5)
     parser.add_argument("--binary", default=BINARY, help="the hemostat binary (default: the release build)")
     args = parser.parse_args()
     BINARY = args.binary
     for name in ("DOCKER_HOST", "REDIS_URL"):
         if not os.environ.get(name):
             sys.exit(f"{name} is not set (see --help)")
-    fault(args) if args.command == "fault" else watch(args)
+    {"fault": fault, "watch": watch, "hosts": hosts}[args.command](args)
 
 
 if __name__ == "__main__":
