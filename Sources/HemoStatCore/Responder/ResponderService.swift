@@ -296,6 +296,7 @@ public struct ResponderService: Service {
         // that says `decided` is carried out by whoever takes it over.
         guard await move(record.moved(to: .sent, at: issuedAt, by: consumerName), requestID: draft.requestID) else {
             log.warning("could not mark the action as sent; it is left to be taken over")
+            recent.remove(draft.requestID)  // this process may take it over too, once its lease runs out
             return
         }
         log.info("acting", metadata: ["remediation.command": "\(command)", "remediation.dry_run": "false"])
