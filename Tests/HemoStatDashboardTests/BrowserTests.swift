@@ -43,6 +43,8 @@ struct BrowserTests {
             try await h.setHeartbeat(agent: "monitor", dryRun: false)
             try await h.setStats("web", labels: ["app": "web", "note": "<img src=x onerror=alert(1)>"], cpu: 4, memory: 22)
             try await h.setStats("<b>bold</b>", cpu: 1, memory: 5)
+            // The same name on a second host: a row of its own.
+            try await h.setStats("web", host: "node-2", cpu: 2, memory: 9)
             try await h.setStats("db", status: "running", health: "unhealthy", cpu: 88, memory: 71, anomalies: [["type": "cpu_high", "severity": "high", "value": 88, "threshold": 80]], restartCount: 2)
             try await h.setStats("batch", status: "exited", excluded: true)
             let base = Int64(Date().timeIntervalSince1970 * 1000) - 600_000

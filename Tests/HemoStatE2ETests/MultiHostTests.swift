@@ -49,10 +49,14 @@ struct MultiHostTests {
             #expect(try await mutationsOnA(stack, name, since: startedAt).isEmpty, "A's copy is never touched")
             #expect(try await engineB.docker(["inspect", "-f", "{{.State.Running}}", name]).stdout.hasPrefix("true"))
 
-            // Both rows in the dashboard, each with its host.
-            let grid = try await TestProcess.check(["curl", "-sf", "http://127.0.0.1:\(dashboardPort)/api/containers?q=\(name)"]).stdout
-            let items = ((try JSONSerialization.jsonObject(with: Data(grid.utf8)) as? [String: Any])?["items"] as? [[String: Any]]) ?? []
-            #expect(Set(items.compactMap { $0["host"] as? String }) == [hostA, hostB], "\(grid)")
+            // Both rows in the dashboard, each with its host (once each monitor has sampled its copy).
+            var grid = ""
+            let bothRows = await TestProcess.waitUntil(timeout: .seconds(60)) {
+                grid = (try? await TestProcess.check(["curl", "-sf", "http://127.0.0.1:\(dashboardPort)/api/containers?q=\(name)"]).stdout) ?? ""
+                let items = ((try? JSONSerialization.jsonObject(with: Data(grid.utf8)) as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+                return Set(items.compactMap { $0["host"] as? String }) == [hostA, hostB]
+            }
+            #expect(bothRows, "\(grid)")
             let onlyB = try await TestProcess.check(["curl", "-sf", "http://127.0.0.1:\(dashboardPort)/api/containers?host=\(hostB)"]).stdout
             #expect(onlyB.contains(hostB) && !onlyB.contains("\"\(hostA)\""), "\(onlyB)")
 

@@ -58,6 +58,15 @@ def main():
         check("the markup created no element", page.evaluate("document.querySelectorAll('main img').length") == 0)
         name_cell = page.locator("#containers tr[data-container] .name", has_text="<b>bold</b>")
         check("a container name with markup is shown as text", name_cell.count() == 1)
+        hosts = sorted(page.locator('#containers tr[data-container="web"] td.host').all_inner_texts())
+        check("a name on two hosts is two rows, each with its host", hosts == ["node-1", "node-2"], str(hosts))
+        page.fill("#host-filter", "node-2")
+        check("the host filter shows that host's containers only",
+              wait_until(lambda: page.locator("#containers tr[data-container]").count() == 1
+                         and page.locator('#containers tr[data-host="node-2"]').count() == 1, 10),
+              str(page.locator("#containers tr[data-container]").all_inner_texts()))
+        page.fill("#host-filter", "")
+        wait_until(lambda: page.locator("#containers tr[data-container]").count() >= 4, 10)
 
         # The rules panel, from the analyzer's rules:status.
         first_rule = page.locator("#rules tr").first.locator("td").all_inner_texts()

@@ -45,7 +45,7 @@ def main():
               wait_until(lambda: "would restart" in card.inner_text(), 30), card.inner_text())
         row = page.locator(f'#containers tr[data-container="{name}"]')
         check("the grid lists the container as exited",
-              wait_until(lambda: row.count() == 1 and "exited" in row.inner_text(), 10),
+              wait_until(lambda: row.count() == 1 and "exited" in row.inner_text(), 30),
               row.all_inner_texts())
         check("the history lists the dry-run outcome",
               wait_until(lambda: page.locator("#history tr[data-status=skipped]", has_text=name).count() >= 1, 10),

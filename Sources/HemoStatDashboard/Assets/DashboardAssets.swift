@@ -45,11 +45,12 @@ enum DashboardAssets {
     <div class="panel-head">
       <h2 id="h-containers">Containers <span id="container-count" class="count"></span></h2>
       <input id="container-search" type="search" placeholder="filter by name" aria-label="filter containers by name">
+      <input id="host-filter" type="search" placeholder="host" aria-label="show one host's containers">
     </div>
     <div class="table-wrap">
       <table id="containers-table" class="grid">
         <thead><tr>
-          <th>Container</th><th>Status</th><th>CPU</th><th>Memory</th><th>Restarts</th>
+          <th>Container</th><th>Host</th><th>Status</th><th>CPU</th><th>Memory</th><th>Restarts</th>
           <th>Last action</th><th>Cooldown</th><th>Breaker</th><th>Flags</th>
         </tr></thead>
         <tbody id="containers"></tbody>
@@ -206,7 +207,7 @@ pre { background: #0c1015; border: 1px solid var(--line); border-radius: 6px; pa
 // put on the page with textContent or setAttribute, never parsed as HTML.
 
 const state = {
-  containerOffset: 0, containerLimit: 100, containerQuery: '',
+  containerOffset: 0, containerLimit: 100, containerQuery: '', hostFilter: '',
   historyCursor: null, historyItems: [],
   timelineOffset: 0, timelineType: '',
   dryRun: false,
@@ -365,9 +366,10 @@ function containerRow(c) {
     ? el('div', null, el('span', { text: g.last_action }), ' ', g.last_result ? badge(g.last_result) : null,
         el('div', { class: 'sub-line', text: g.last_action_at ? ago(Date.parse(g.last_action_at)) : '' }))
     : el('span', { class: 'muted', text: 'none' });
-  return el('tr', { class: c.unhealthy ? 'unhealthy' : '', 'data-container': c.name },
+  return el('tr', { class: c.unhealthy ? 'unhealthy' : '', 'data-container': c.name, 'data-host': c.host || '' },
     el('td', null, el('div', { class: 'name', text: c.name }),
-      el('div', { class: 'sub-line', text: [c.image, c.host].filter(Boolean).join(' · ') }), labelChips(c.labels)),
+      el('div', { class: 'sub-line', text: c.image || '' }), labelChips(c.labels)),
+    el('td', { class: 'host', text: c.host || '' }),
     el('td', null, badge(c.status), health ? ' ' : null, health ? badge(health) : null,
       c.exit_code ? el('div', { class: 'sub-line', text: 'exit ' + c.exit_code + (c.oom_killed ? ', OOM killed' : '') }) : null,
       (c.anomalies || []).length ? el('div', { class: 'sub-line', text: c.anomalies.map((a) => a.type).join(', ') }) : null),
@@ -385,10 +387,11 @@ function containerRow(c) {
 async function loadContainers() {
   const q = new URLSearchParams({ limit: state.containerLimit, offset: state.containerOffset });
   if (state.containerQuery) q.set('q', state.containerQuery);
+  if (state.hostFilter) q.set('host', state.hostFilter);
   const r = await api('/api/containers?' + q);
   const body = $('containers');
   body.replaceChildren(...r.items.map(containerRow));
-  if (!r.items.length) body.append(el('tr', null, el('td', { colspan: 9, class: 'empty', text: 'No containers reported by the monitor.' })));
+  if (!r.items.length) body.append(el('tr', null, el('td', { colspan: 10, class: 'empty', text: 'No containers reported by the monitor.' })));
   setText('container-count', r.total + (r.total === 1 ? ' container' : ' containers'));
   const from = r.total ? r.offset + 1 : 0;
   setText('containers-page', from + '-' + (r.offset + r.items.length) + ' of ' + r.total);
@@ -603,6 +606,10 @@ function wire() {
   $('container-search').addEventListener('input', (e) => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => { state.containerQuery = e.target.value.trim(); state.containerOffset = 0; schedule('containers'); }, 200);
+  });
+  $('host-filter').addEventListener('input', (e) => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { state.hostFilter = e.target.value.trim(); state.containerOffset = 0; schedule('containers'); }, 200);
   });
   $('containers-prev').addEventListener('click', () => { state.containerOffset = Math.max(0, state.containerOffset - state.containerLimit); schedule('containers'); });
   $('containers-next').addEventListener('click', () => { state.containerOffset += state.containerLimit; schedule('containers'); });
