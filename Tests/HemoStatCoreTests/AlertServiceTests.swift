@@ -124,7 +124,7 @@ struct AlertServiceTests {
         let context = try context { _ in }
         try await withAlertAgent(context) {
             try await context.bus.publish(channel: context.keys.channel(.falseAlarm), message: #"{"event_type":"false_alarm"}"#)
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + .seconds(60)
             var letters: [RedisStreamEntry] = []
             while letters.isEmpty && ContinuousClock.now < deadline {
                 letters = try await context.redis.xrange(context.keys.channel(.deadLetter))
