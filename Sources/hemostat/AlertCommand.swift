@@ -24,10 +24,11 @@ struct AlertCommand: AsyncParsableCommand {
         let http = HTTPClient(logger: context.logger)
         defer { http.shutdown() }
         let alert = AlertService(context: context, transport: HTTPNotificationTransport(client: http))
-        let group = ServiceGroup(
-            services: [alert, AgentHeartbeat(agent: AlertService.agentName, context: context)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: context.logger)
-        try await group.run()
+        try await ProcessLifecycle.run(
+            [
+                NamedService(name: "alert", service: alert),
+                NamedService(name: "alert heartbeat", service: AgentHeartbeat(agent: AlertService.agentName, context: context)),
+            ],
+            timeout: environment.configuration.shutdownTimeout, logger: context.logger, afterwards: { context.redis.close() })
     }
 }

@@ -49,15 +49,12 @@ struct AnalyzerCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: analyzer),
-                .init(service: AgentHeartbeat(agent: AnalyzerService.agent, context: context)),
+        try await ProcessLifecycle.run(
+            [
+                NamedService(name: "analyzer", service: analyzer),
+                NamedService(name: "analyzer heartbeat", service: AgentHeartbeat(agent: AnalyzerService.agent, context: context)),
             ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
-        try await group.run()
-        redis.close()
+            timeout: configuration.shutdownTimeout, logger: logger, afterwards: { redis.close() })
     }
 
     /// The HTTPS transport for the LLM, only when a provider is configured.

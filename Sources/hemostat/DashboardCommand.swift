@@ -38,7 +38,8 @@ struct DashboardCommand: AsyncParsableCommand {
         let logger = environment.context.logger
         let service = try makeDashboard(
             configuration: configuration, redis: environment.context.redis, registry: registry, docker: nil, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await ProcessLifecycle.run(
+            [NamedService(name: "dashboard", service: service)], timeout: configuration.shutdownTimeout, logger: logger,
+            afterwards: { environment.context.redis.close() })
     }
 }

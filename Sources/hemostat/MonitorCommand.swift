@@ -66,9 +66,10 @@ struct MonitorCommand: AsyncParsableCommand {
         let context = AgentContext(configuration: configuration, redis: redis, logger: logger)
         let monitor = MonitorService(context: context, engine: engine)
         let heartbeat = AgentHeartbeat(agent: MonitorService.agent, context: context)
-        let group = ServiceGroup(services: [monitor, heartbeat], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("watching docker", metadata: ["docker.host": "\(engine.hostDescription)", "docker.reachable": "\(reachable)"])
-        try await group.run()
+        try await ProcessLifecycle.run(
+            [NamedService(name: "monitor", service: monitor), NamedService(name: "monitor heartbeat", service: heartbeat)],
+            timeout: configuration.shutdownTimeout, logger: logger, afterwards: { redis.close() })
     }
 
     private func sampleOnce(configuration: HemoStatConfiguration, engine: DockerContainerEngine, logger: Logger) async throws {

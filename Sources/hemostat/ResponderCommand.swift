@@ -27,10 +27,11 @@ struct ResponderCommand: AsyncParsableCommand {
         let context = environment.context
         let engine = try makeRemediationEngine(configuration: environment.configuration, logger: context.logger)
         let responder = ResponderService(context: context, engine: engine, dryRun: dryRun ? true : nil)
-        let group = ServiceGroup(
-            services: [responder, responder.heartbeat()],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: context.logger)
-        try await group.run()
+        try await ProcessLifecycle.run(
+            [
+                NamedService(name: "responder", service: responder),
+                NamedService(name: "responder heartbeat", service: responder.heartbeat()),
+            ],
+            timeout: environment.configuration.shutdownTimeout, logger: context.logger, afterwards: { context.redis.close() })
     }
 }

@@ -66,14 +66,20 @@ struct RunCommand: AsyncParsableCommand {
         let responder = ResponderService(context: context, engine: DockerRemediationEngine(client: docker), dryRun: dryRun ? true : nil)
         let alert = AlertService(context: context, transport: HTTPNotificationTransport(client: http))
 
-        var services: [any Service] = [
-            monitor, AgentHeartbeat(agent: MonitorService.agent, context: context),
-            analyzer, AgentHeartbeat(agent: AnalyzerService.agent, context: context),
-            responder, responder.heartbeat(),
-            alert, AgentHeartbeat(agent: AlertService.agentName, context: context),
+        var services: [NamedService] = [
+            NamedService(name: "monitor", service: monitor),
+            NamedService(name: "monitor heartbeat", service: AgentHeartbeat(agent: MonitorService.agent, context: context)),
+            NamedService(name: "analyzer", service: analyzer),
+            NamedService(name: "analyzer heartbeat", service: AgentHeartbeat(agent: AnalyzerService.agent, context: context)),
+            NamedService(name: "responder", service: responder),
+            NamedService(name: "responder heartbeat", service: responder.heartbeat()),
+            NamedService(name: "alert", service: alert),
+            NamedService(name: "alert heartbeat", service: AgentHeartbeat(agent: AlertService.agentName, context: context)),
         ]
         if !noDashboard {
-            services.append(try makeDashboard(configuration: configuration, redis: redis, registry: registry, docker: docker, logger: logger))
+            services.append(NamedService(
+                name: "dashboard",
+                service: try makeDashboard(configuration: configuration, redis: redis, registry: registry, docker: docker, logger: logger)))
         }
         logger.notice("HemoStat \(HemoStatVersion.current) running", metadata: [
             "host": "\(configuration.hostID)",
@@ -83,14 +89,19 @@ struct RunCommand: AsyncParsableCommand {
             "dry_run": "\(dryRun || configuration.responder.dryRun)",
             "llm": "\(configuration.analyzer.llm.provider == .none || configuration.analyzer.llm.apiKey == nil && configuration.analyzer.llm.provider != .openaiCompatible ? "off (rules only)" : configuration.analyzer.llm.provider.rawValue)",
         ])
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
-            try await group.run()
+            try await ProcessLifecycle.run(
+                services, timeout: configuration.shutdownTimeout, logger: logger,
+                afterwards: {
+                    http.shutdown()
+                    redis.close()
+                    await embedded?.stop()
+                },
+                onForcedExit: { embedded?.killNow() })
         } catch {
             logger.error("stopped on an error", metadata: ["error": "\(error)"])
+            throw ExitCode(1)
         }
-        http.shutdown()
-        await embedded?.stop()
     }
 
     /// Redis from the configuration; when none was configured (no `redis.*` in the file, no

@@ -453,14 +453,14 @@ struct ResponderServiceTests {
         #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight(host: "test-host")]).integer == 0)
     }
 
-    @Test func gracefulShutdownLetsTheActionInProgressFinish() async throws {
+    @Test func gracefulShutdownLetsTheEngineCallFinishAndHandsTheVerificationBack() async throws {
         let release = Mutex(false)
         let entered = Mutex(false)
         let engine = InMemoryRemediationEngine(beforeAction: { _, _ in
             entered.withLock { $0 = true }
             while !release.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(10)) }
         })
-        let h = try ResponderHarness(engine: engine) { $0.verificationWindow = .seconds(30) }
+        let h = try ResponderHarness(engine: engine) { $0.verificationWindow = .seconds(2) }
         defer { Task { await h.cleanUp() } }
         engine.add(name: "busy", status: "exited", exitCode: 1)
         let group = ServiceGroup(services: [h.service()], logger: Logger(label: "test"))
@@ -471,10 +471,17 @@ struct ResponderServiceTests {
         release.withLock { $0 = true }
         try await running.value
         #expect(engine.events(for: "busy").map(\.succeeded) == [true])
-        let results = try await h.completions("busy")
-        #expect(results.map(\.result.status) == [.skipped])
-        #expect(results.first?.result.reason.contains("interrupted") == true)
-        #expect(try await h.gate().status(container: "busy").inFlight == false)
+        #expect(try await h.completions("busy").isEmpty, "no result for a verification cut short")
+        let records = try await h.redis.send(["HVALS", h.keys.responderInFlight(host: "test-host")]).array ?? []
+        #expect(records.compactMap { $0.string.flatMap(InFlightAction.init(json:))?.phase } == [.confirmed])
+        #expect(try await h.gate().status(container: "busy").inFlight == false, "the lease ended with the handing back")
+
+        // The next responder verifies it and publishes the one result, without acting again.
+        try await h.running([h.service()]) {
+            try await h.eventually("a result") { try await !h.completions("busy").isEmpty }
+        }
+        #expect(try await h.completions("busy").map(\.result.status) == [.success])
+        #expect(engine.events(for: "busy").count == 1)
     }
 }
 

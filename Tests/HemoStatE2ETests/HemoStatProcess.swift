@@ -55,18 +55,41 @@ final class HemoStatProcess: @unchecked Sendable {
     var isRunning: Bool { process.isRunning }
     var pid: Int32 { process.processIdentifier }
 
-    /// Asks the process to stop (SIGINT, then SIGTERM: a child of the test runner may have
-    /// either blocked) and kills it when it has not exited within `grace`. Returns whether it
-    /// stopped by itself.
+    /// Asks the process to stop (SIGTERM) and kills it when it has not exited within `grace`.
+    /// Returns whether it stopped by itself.
     @discardableResult
-    func stop(grace: Duration = .seconds(8)) async -> Bool {
+    func stop(grace: Duration = .seconds(12)) async -> Bool {
         guard process.isRunning else { return true }
-        Glibc.kill(process.processIdentifier, SIGINT)
         Glibc.kill(process.processIdentifier, SIGTERM)
         let exited = await TestProcess.waitUntil(timeout: grace) { !self.process.isRunning }
         if !exited { await self.kill() }
         return exited
     }
+
+    /// Sends `signal` and returns how long the process took to exit, or nil when it was still
+    /// running after `limit` (it is then killed).
+    func signalAndTime(_ signal: Int32 = SIGTERM, limit: Duration = .seconds(30)) async -> Duration? {
+        let sent = ContinuousClock.now
+        Glibc.kill(process.processIdentifier, signal)
+        return await timeExit(since: sent, limit: limit)
+    }
+
+    /// Sends `signal` without waiting.
+    func send(_ signal: Int32) { Glibc.kill(process.processIdentifier, signal) }
+
+    /// How long after `since` the process exited, or nil when it was still running after
+    /// `limit` (it is then killed).
+    func timeExit(since: ContinuousClock.Instant, limit: Duration) async -> Duration? {
+        let exited = await TestProcess.waitUntil(timeout: limit) { !self.process.isRunning }
+        guard exited else {
+            await kill()
+            return nil
+        }
+        return ContinuousClock.now - since
+    }
+
+    /// The exit status, once it has exited.
+    var exitStatus: Int32 { process.terminationStatus }
 
     /// SIGKILL, as in a crash; waits until the process is gone.
     func kill() async {

@@ -10,13 +10,16 @@ public import ServiceLifecycle
 /// `health_alert` when `alert.include_health_alerts` is set, each through the consumer group
 /// `alert`. Every message goes into the event log; the ones a sink is configured for (by event
 /// type and `alert.min_severity`) are queued to it. Queuing never waits on a webhook, so a slow
-/// endpoint never holds up the pipeline.
+/// endpoint never holds up the pipeline; the queue is kept in Redis (``NotificationOutbox``),
+/// written in the same step as the event log, so a notification accepted is sent even when
+/// the process stops first.
 public struct AlertService: Service {
     public static let agentName = "alert"
 
     private let context: AgentContext
     private let eventLog: EventLog
     private let sinks: [(sink: NotificationSink, events: Set<Channel>)]
+    private let outbox: NotificationOutbox
     private let logger: Logger
 
     /// - Parameter transport: how webhooks are posted (`HTTPNotificationTransport` in
@@ -29,6 +32,8 @@ public struct AlertService: Service {
         self.logger = logger
         let eventLog = EventLog(redis: context.redis, keys: context.keys, capacity: alert.eventLogSize, ttl: alert.eventLogTTL)
         self.eventLog = eventLog
+        let outbox = NotificationOutbox(redis: context.redis, key: context.keys.alertOutbox(consumer: context.consumerName(agent: Self.agentName)))
+        self.outbox = outbox
         let onGiveUp: @Sendable (Notification, String) async -> Void = { notification, problem in
             let record: JSONValue = .object([
                 "event_type": "notification_failed",
@@ -56,7 +61,7 @@ public struct AlertService: Service {
             let sink = NotificationSink(
                 kind: kind, url: url.reveal(), transport: transport, retry: alert.retry,
                 groupingWindow: alert.groupingWindow, dashboardURL: alert.dashboardURL,
-                clock: context.clock, logger: logger, onGiveUp: onGiveUp)
+                clock: context.clock, logger: logger, outbox: outbox, onGiveUp: onGiveUp)
             sinks.append((sink, Set(events)))
         }
         self.sinks = sinks
@@ -97,14 +102,22 @@ public struct AlertService: Service {
             if channel == .deadLetter { return .ack }
             return .deadLetter(reason: error.reason)
         }
-        let isNew = try await eventLog.append(eventType: message.eventType, messageID: message.id, json: text)
-        guard isNew else { return .ack }
-        guard let notification = Notification(message) else { return .ack }
-        let envelope = (try? JSONValue.parse(text)) ?? .null
+        let notification = Notification(message)
         let minimum = context.configuration.alert.minimumSeverity
-        for (sink, events) in sinks where events.contains(channel) {
+        let targets = sinks.filter { sink, events in
             // Outcomes of actions are always told; severity filters the rest.
-            if channel != .remediationComplete && notification.severity < minimum { continue }
+            guard let notification, events.contains(channel) else { return false }
+            return channel == .remediationComplete || notification.severity >= minimum
+        }.map(\.sink)
+        let queued = targets.map { sink in
+            (NotificationOutbox.field(sink: sink.kind, messageID: message.id), NotificationOutbox.value(channel: channel, message: text))
+        }
+        let isNew = try await eventLog.append(
+            eventType: message.eventType, messageID: message.id, json: text,
+            outbox: queued.isEmpty ? nil : (outbox.key, queued))
+        guard isNew, let notification else { return .ack }
+        let envelope = (try? JSONValue.parse(text)) ?? .null
+        for sink in targets {
             sink.enqueue(notification, envelope: envelope)
         }
         return .ack

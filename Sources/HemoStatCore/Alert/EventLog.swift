@@ -18,25 +18,39 @@ public struct EventLog: Sendable {
     }
 
     /// Appends one message (its JSON envelope) to its type's list and to the list of all, unless
-    /// this message id was logged before (a redelivery). Returns false for a repeat.
+    /// this message id was logged before (a redelivery), and in the same atomic step queues its
+    /// notifications in `outbox` (field, value pairs). Returns false for a repeat, which queues
+    /// nothing.
     @discardableResult
-    public func append(eventType: String, messageID: String, json: String) async throws -> Bool {
+    public func append(
+        eventType: String, messageID: String, json: String, outbox: (key: String, entries: [(String, String)])? = nil
+    ) async throws -> Bool {
         let ttlSeconds = String(max(1, Int(ttl.timeInterval)))
-        let seen = "\(keys.prefix)events:seen:\(messageID)"
-        let first = try await redis.send(["SET", seen, "1", "NX", "EX", ttlSeconds])
-        guard !first.isNull else { return false }
-        let typeKey = keys.events(eventType)
-        let replies = try await redis.pipeline([
-            ["LPUSH", typeKey, json],
-            ["LTRIM", typeKey, "0", String(capacity - 1)],
-            ["EXPIRE", typeKey, ttlSeconds],
-            ["LPUSH", keys.allEvents, json],
-            ["LTRIM", keys.allEvents, "0", String(capacity - 1)],
-            ["EXPIRE", keys.allEvents, ttlSeconds],
-        ])
-        if let error = replies.lazy.compactMap(\.redisError).first { throw error }
-        return true
+        var keys = ["\(self.keys.prefix)events:seen:\(messageID)", self.keys.events(eventType), self.keys.allEvents]
+        var args = [ttlSeconds, String(capacity), json]
+        if let outbox, !outbox.entries.isEmpty {
+            keys.append(outbox.key)
+            for (field, value) in outbox.entries { args += [field, value] }
+        }
+        let reply = try await redis.evalSHA(Self.appendScript, keys: keys, args: args)
+        return reply.integer == 1
     }
+
+    /// KEYS: the seen marker, the type's list, the list of all, the outbox (optional).
+    /// ARGV: ttl seconds, capacity, the message, then outbox field/value pairs.
+    static let appendScript = RedisScript("""
+        if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+        local last = tonumber(ARGV[2]) - 1
+        for i = 2, 3 do
+          redis.call('LPUSH', KEYS[i], ARGV[3])
+          redis.call('LTRIM', KEYS[i], 0, last)
+          redis.call('EXPIRE', KEYS[i], ARGV[1])
+        end
+        if KEYS[4] then
+          for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+        end
+        return 1
+        """)
 
     /// The newest entries of one type (or of all, with nil), newest first.
     public func recent(eventType: String?, offset: Int = 0, limit: Int = 50) async throws -> [String] {

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 import Metrics
+import ServiceLifecycle
 
 /// Posts a JSON body to a URL; the one thing a notification sink needs from HTTP.
 public protocol NotificationTransport: Sendable {
@@ -23,6 +24,11 @@ public enum SinkKind: String, Sendable, Hashable {
 /// ``NotificationGrouper``), sends, and retries with exponential backoff, honouring `429` with
 /// `Retry-After`, up to ``RetryConfiguration/maxAttempts``; then it gives up and reports the
 /// failure through `onGiveUp`. The URL is a secret and appears in no log line or error.
+///
+/// With an outbox, what was queued survives the process: the loop first sends what the outbox
+/// holds for it, and removes an entry once it is delivered or given up. A graceful shutdown
+/// ends the loop at once, with no further attempt: what is still undelivered stays in the
+/// outbox for the next start.
 public final class NotificationSink: Sendable {
     public let kind: SinkKind
     private let url: String
@@ -33,6 +39,7 @@ public final class NotificationSink: Sendable {
     private let clock: any WallClock
     private let logger: Logger
     private let onGiveUp: @Sendable (Notification, String) async -> Void
+    private let outbox: NotificationOutbox?
     private let stream: AsyncStream<Item>
     private let continuation: AsyncStream<Item>.Continuation
 
@@ -44,9 +51,10 @@ public final class NotificationSink: Sendable {
     public init(
         kind: SinkKind, url: String, transport: any NotificationTransport, retry: RetryConfiguration,
         groupingWindow: Duration, dashboardURL: String?, clock: any WallClock, logger: Logger,
-        queueCapacity: Int = 1000,
+        queueCapacity: Int = 1000, outbox: NotificationOutbox? = nil,
         onGiveUp: @escaping @Sendable (Notification, String) async -> Void
     ) {
+        self.outbox = outbox
         self.kind = kind
         self.url = url
         self.transport = transport
@@ -69,7 +77,8 @@ public final class NotificationSink: Sendable {
         }
     }
 
-    /// Delivers until cancelled, then finishes what is queued, without further retries.
+    /// Delivers until a graceful shutdown or cancellation, which end it at once: nothing more
+    /// is attempted, and what is undelivered stays in the outbox.
     public func run() async {
         let ticker = Task { [continuation] in
             while !Task.isCancelled {
@@ -78,31 +87,91 @@ public final class NotificationSink: Sendable {
             }
         }
         defer { ticker.cancel() }
-        var grouper = NotificationGrouper(window: groupingWindow)
-        var envelopes: [String: JSONValue] = [:]
-        await withTaskCancellationHandler {
-            for await item in stream {
-                switch item {
-                case .notification(let notification, let envelope):
-                    envelopes[notification.messageID] = envelope
-                    if let now = grouper.offer(notification, now: clock.now) {
-                        await deliver(now, envelope: envelope)
-                    } else {
-                        Counter(label: MetricNames.notifications, dimensions: [("sink", kind.rawValue), ("outcome", "grouped")]).increment()
-                    }
-                case .tick:
-                    for summary in grouper.expire(now: clock.now) {
-                        await deliver(summary, envelope: envelopes[summary.messageID] ?? .null)
-                    }
-                    if grouper.nextExpiry == nil { envelopes.removeAll(keepingCapacity: true) }
-                }
+        _ = try? await cancelWhenGracefulShutdown { [self] in
+            await withTaskCancellationHandler {
+                await self.deliverLoop()
+            } onCancel: { [continuation] in
+                continuation.finish()
             }
-        } onCancel: { [continuation] in
-            continuation.finish()
         }
     }
 
-    private func deliver(_ notification: Notification, envelope: JSONValue) async {
+    private func deliverLoop() async {
+        for entry in await queuedBefore() {
+            guard !Task.isCancelled else { return }
+            if await deliver(entry.notification, envelope: entry.envelope) == .interrupted { return }
+            await forget([entry.notification.messageID])
+        }
+        var grouper = NotificationGrouper(window: groupingWindow)
+        var envelopes: [String: JSONValue] = [:]
+        // Message ids folded into a group's coming summary, by group key.
+        var folded: [String: [String]] = [:]
+        for await item in stream {
+            switch item {
+            case .notification(let notification, let envelope):
+                envelopes[notification.messageID] = envelope
+                if let now = grouper.offer(notification, now: clock.now) {
+                    if await deliver(now, envelope: envelope) == .interrupted { return }
+                    await forget([now.messageID])
+                } else {
+                    folded[notification.groupKey, default: []].append(notification.messageID)
+                    Counter(label: MetricNames.notifications, dimensions: [("sink", kind.rawValue), ("outcome", "grouped")]).increment()
+                }
+            case .tick:
+                for summary in grouper.expire(now: clock.now) {
+                    if await deliver(summary, envelope: envelopes[summary.messageID] ?? .null) == .interrupted { return }
+                    await forget(folded.removeValue(forKey: summary.groupKey) ?? [summary.messageID])
+                }
+                if grouper.nextExpiry == nil {
+                    envelopes.removeAll(keepingCapacity: true)
+                    folded.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+    }
+
+    /// What the outbox holds for this sink from before this process; waits for Redis (until
+    /// shutdown) rather than skip it.
+    private func queuedBefore() async -> [NotificationOutbox.Entry] {
+        guard let outbox else { return [] }
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                let entries = try await outbox.entries(sink: kind, logger: logger)
+                if !entries.isEmpty {
+                    logger.info("sending notifications left undelivered by the previous process", metadata: ["alert.outbox.count": "\(entries.count)"])
+                }
+                return entries
+            } catch {
+                logger.warning("could not read the outbox; retrying", metadata: ["error": "\(error)", "retry.in_ms": "\(backoff.milliseconds)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+        return []
+    }
+
+    /// Removes delivered (or given up) notifications from the outbox. A failure only means they
+    /// may be sent once more by the next process.
+    private func forget(_ messageIDs: [String]) async {
+        guard let outbox else { return }
+        do {
+            try await outbox.remove(sink: kind, messageIDs: messageIDs)
+        } catch {
+            logger.warning("could not remove delivered notifications from the outbox; the next start may send them again", metadata: [
+                "error": "\(error)",
+            ])
+        }
+    }
+
+    enum Delivery: Equatable {
+        /// Delivered, or given up and reported.
+        case finished
+        /// Cut short by a shutdown: neither delivered nor given up.
+        case interrupted
+    }
+
+    private func deliver(_ notification: Notification, envelope: JSONValue) async -> Delivery {
         let body: JSONValue = switch kind {
         case .slack: NotificationFormat.slack(notification, dashboardURL: dashboardURL)
         case .webhook: NotificationFormat.webhook(notification, envelope: envelope, dashboardURL: dashboardURL)
@@ -116,7 +185,7 @@ public final class NotificationSink: Sendable {
                 if (200..<300).contains(status) {
                     Counter(label: MetricNames.notifications, dimensions: [("sink", kind.rawValue), ("outcome", "sent")]).increment()
                     logger.debug("notification sent", metadata: ["incident.id": "\(notification.incidentID)", "attempt": "\(attempt)"])
-                    return
+                    return .finished
                 }
                 lastProblem = "HTTP status \(status)"
                 if (400..<500).contains(status) && status != 429 && status != 408 {
@@ -125,21 +194,21 @@ public final class NotificationSink: Sendable {
                 if status == 429, let retryAfter {
                     backoff = .milliseconds(Int64(min(retryAfter, retry.maxBackoff.timeInterval) * 1000))
                 }
-            } catch is CancellationError {
-                lastProblem = "shutting down"
-                break
             } catch {
+                if Task.isCancelled { return .interrupted }
                 lastProblem = "\(error)"
             }
-            guard attempt < retry.maxAttempts, !Task.isCancelled else { break }
+            if Task.isCancelled { return .interrupted }
+            guard attempt < retry.maxAttempts else { break }
             logger.warning("notification not delivered; retrying", metadata: [
                 "attempt": "\(attempt)", "problem": "\(lastProblem)", "retry.in_ms": "\(backoff.milliseconds)",
             ])
-            try? await Task.sleep(for: backoff)
+            do { try await Task.sleep(for: backoff) } catch { return .interrupted }
             backoff = min(backoff * 2, retry.maxBackoff)
         }
         Counter(label: MetricNames.notifications, dimensions: [("sink", kind.rawValue), ("outcome", "failed")]).increment()
         logger.error("notification given up", metadata: ["incident.id": "\(notification.incidentID)", "problem": "\(lastProblem)"])
         await onGiveUp(notification, lastProblem)
+        return .finished
     }
 }

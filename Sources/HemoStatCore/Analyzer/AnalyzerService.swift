@@ -149,7 +149,17 @@ public struct AnalyzerService: Service {
             let allowed = AllowedActions.forLLM(
                 configured: context.configuration.responder.allowedActions, labels: alert.data.labels)
             let history = AlertInput.history(statsDocument: stats)
-            llm = await advisor.advise(alert: alert.data, verdict: verdict, history: history, allowed: allowed)
+            let advisor = self.advisor
+            let data = alert.data
+            // A shutdown does not wait for the LLM: the question is dropped and the alert left
+            // pending, so the next analyzer decides it (the rules' fallback is not taken for it).
+            let outcome = await cancelWhenGracefulShutdown {
+                await advisor.advise(alert: data, verdict: verdict, history: history, allowed: allowed)
+            }
+            if Task.isShuttingDownGracefully || Task.isCancelled, case .unavailable = outcome {
+                throw CancellationError()
+            }
+            llm = outcome
         }
         let decision = AnalyzerDecision.make(alert: alert, verdict: evaluation.decisive, llm: llm, llmLabel: advisor.label)
         logger.debug("alert decided", metadata: [

@@ -273,5 +273,8 @@ struct ConfigurationLoader {
         if breaker.halfOpenAfter > breaker.window {
             add("responder.breaker.half_open_after", "must not exceed responder.breaker.window (\(render(breaker.window)))")
         }
+        if configuration.responder.shutdownGrace >= configuration.shutdownTimeout {
+            add("responder.shutdown_grace", "must be less than shutdown_timeout (\(render(configuration.shutdownTimeout)))")
+        }
     }
 }

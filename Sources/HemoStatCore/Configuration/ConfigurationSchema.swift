@@ -58,6 +58,7 @@ enum ConfigurationSchema {
             }, env: "HEMOSTAT_HOST_ID"),
             ConfigField("log_level", \.logLevel, p.choice(Logger.Level.self), env: "HEMOSTAT_LOG_LEVEL"),
             ConfigField("state_directory", \.stateDirectory, p.string(), env: "HEMOSTAT_STATE_DIRECTORY"),
+            ConfigField("shutdown_timeout", \.shutdownTimeout, p.duration(minimum: .seconds(1), maximum: .seconds(3600)), env: "HEMOSTAT_SHUTDOWN_TIMEOUT"),
 
             redisURLField(),
             ConfigField("redis.host", \.redis.host, p.string(), env: "REDIS_HOST"),
@@ -130,6 +131,7 @@ enum ConfigurationSchema {
             ConfigField("responder.verification_interval", \.responder.verificationInterval, p.duration(minimum: .milliseconds(10), maximum: .seconds(60))),
             ConfigField("responder.history_length", \.responder.historyLength, p.integer(1...10_000)),
             ConfigField("responder.no_responder_after", \.responder.noResponderAfter, p.duration(minimum: .seconds(1))),
+            ConfigField("responder.shutdown_grace", \.responder.shutdownGrace, p.duration(minimum: .zero, maximum: .seconds(3600))),
 
             ConfigField("alert.slack_webhook_url", \.alert.slackWebhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "SLACK_WEBHOOK_URL", secret: true),
             ConfigField("alert.webhook_url", \.alert.webhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "HEMOSTAT_WEBHOOK_URL", secret: true),

@@ -19,6 +19,10 @@ public struct HemoStatConfiguration: Sendable, Hashable {
     /// Where HemoStat keeps local files (LLM cache, audit file when relative). Default:
     /// `/var/lib/hemostat`.
     public var stateDirectory: String
+    /// How long a process may take to stop after SIGTERM or SIGINT, default 8 s: work in hand
+    /// finishes or is handed back within it; past it the process says what is still running
+    /// and exits anyway.
+    public var shutdownTimeout: Duration
     public var redis: RedisSettings
     public var docker: DockerSettings
     public var monitor: MonitorConfiguration
@@ -31,6 +35,7 @@ public struct HemoStatConfiguration: Sendable, Hashable {
         hostID: String = HemoStatConfiguration.defaultHostID,
         logLevel: Logger.Level = .info,
         stateDirectory: String = "/var/lib/hemostat",
+        shutdownTimeout: Duration = .seconds(8),
         redis: RedisSettings = RedisSettings(),
         docker: DockerSettings = DockerSettings(),
         monitor: MonitorConfiguration = MonitorConfiguration(),
@@ -42,6 +47,7 @@ public struct HemoStatConfiguration: Sendable, Hashable {
         self.hostID = hostID
         self.logLevel = logLevel
         self.stateDirectory = stateDirectory
+        self.shutdownTimeout = shutdownTimeout
         self.redis = redis
         self.docker = docker
         self.monitor = monitor
@@ -364,6 +370,10 @@ public struct ResponderConfiguration: Sendable, Hashable {
     /// A request for a host with no live responder is escalated once after waiting this
     /// long, default 60 s; it stays queued for the host's responders.
     public var noResponderAfter: Duration
+    /// After a shutdown begins, how long an engine call already sent may take to answer,
+    /// default 5 s; past it the call is abandoned and the action handed back (its in-flight
+    /// record says `sent`, and the next responder of the host looks at the engine's record).
+    public var shutdownGrace: Duration
 
     public static let defaultAllowedActions: [RuleAction] = RuleAction.allCases.filter { $0 != .exec }
 
@@ -373,9 +383,10 @@ public struct ResponderConfiguration: Sendable, Hashable {
         lockTTL: Duration = .seconds(30), stopTimeout: Duration = .seconds(10), protectedPatterns: [String] = [],
         execAllowlist: [String] = [], allowedActions: [RuleAction] = ResponderConfiguration.defaultAllowedActions, auditFile: String? = nil,
         concurrency: Int = 8, verificationInterval: Duration = .seconds(1), historyLength: Int = 50,
-        noResponderAfter: Duration = .seconds(60)
+        noResponderAfter: Duration = .seconds(60), shutdownGrace: Duration = .seconds(5)
     ) {
         self.noResponderAfter = noResponderAfter
+        self.shutdownGrace = shutdownGrace
         self.cooldown = cooldown
         self.maxActionsPerHour = maxActionsPerHour
         self.globalMaxActionsPerHour = globalMaxActionsPerHour

@@ -111,7 +111,7 @@ public struct ResponderService: Service {
                     // that name no host can be routed here.
                     _ = try? await self.context.redis.send(["ZADD", self.context.keys.hosts, String(self.context.clock.nowMilliseconds), self.context.hostID])
                     await self.recoverInterrupted()
-                    try? await Task.sleep(for: self.recoveryInterval)
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.recoveryInterval) }
                 }
             }
             for await job in jobs {
@@ -301,13 +301,17 @@ public struct ResponderService: Service {
         }
         log.info("acting", metadata: ["remediation.command": "\(command)", "remediation.dry_run": "false"])
         let actionError: ContainerEngineError?
-        do {
-            try await engine.perform(command, on: request.container)
+        switch await performWithinShutdownGrace(command, on: request.container) {
+        case .done:
             actionError = nil
-        } catch let error as ContainerEngineError {
+        case .failed(let error):
             actionError = error
-        } catch {
-            actionError = ContainerEngineError(code: .failed, message: "\(error)")
+        case .abandoned:
+            log.warning("shutting down: the engine did not answer within responder.shutdown_grace; the action is handed back", metadata: [
+                "responder.shutdown_grace_ms": "\(settings.shutdownGrace.milliseconds)",
+            ])
+            await handBack(draft, gate: gate)
+            return
         }
         Timer(label: MetricNames.responderActionSeconds, dimensions: [("action", request.action.rawValue), ("stage", "issue")])
             .recordNanoseconds((ContinuousClock.now - issuedInstant).nanoseconds)
@@ -342,11 +346,70 @@ public struct ResponderService: Service {
             outcome = .ineffective
             result = RemediationResult(status: .ineffective, reason: reason + suffix)
         case .pending:
-            outcome = .skipped
-            result = RemediationResult(status: .skipped, reason: "\(command.name) done; verification interrupted by shutdown")
+            logger.info("shutting down: the verification is handed back to the next responder of the host", metadata: [
+                "container.name": "\(draft.request.container)", "incident.id": "\(draft.request.incidentID)",
+            ])
+            await handBack(draft, gate: gate)
+            return
         }
         await completeGate(&draft, gate: gate, outcome: outcome)
         await conclude(&draft, result: result, issuedAt: issuedAt)
+    }
+
+    /// What became of an engine call.
+    enum EngineAnswer: Sendable {
+        case done
+        case failed(ContainerEngineError)
+        /// A shutdown began and the engine had not answered within `responder.shutdown_grace`
+        /// (or the task was cancelled): whether the command took effect is unknown.
+        case abandoned
+    }
+
+    /// Sends `command`; once a graceful shutdown begins, waits at most `responder.shutdown_grace`
+    /// more for the engine's answer.
+    private func performWithinShutdownGrace(_ command: EngineCommand, on name: String) async -> EngineAnswer {
+        let engine = self.engine
+        let grace = settings.shutdownGrace
+        return await withTaskGroup(of: EngineAnswer?.self) { group in
+            group.addTask {
+                do {
+                    try await engine.perform(command, on: name)
+                    return .done
+                } catch {
+                    if Task.isCancelled { return .abandoned }
+                    return .failed(error as? ContainerEngineError ?? ContainerEngineError(code: .failed, message: "\(error)"))
+                }
+            }
+            group.addTask {
+                // Nil when the call answered first (this task is then cancelled).
+                do { try await gracefulShutdown() } catch { return nil }
+                do { try await Task.sleep(for: grace) } catch { return nil }
+                return .abandoned
+            }
+            for await answer in group {
+                if let answer {
+                    group.cancelAll()
+                    return answer
+                }
+            }
+            return .abandoned
+        }
+    }
+
+    /// Leaves an action this responder cannot finish (it is stopping) to the next responder of
+    /// the host: its in-flight record stays as it is, and the lock's lease ends now.
+    private func handBack(_ draft: Draft, gate: SafetyGate) async {
+        let target = draft.target
+        let requestID = draft.requestID
+        do {
+            try await gate.handBack(container: target, requestID: requestID)
+        } catch {
+            logger.warning("could not end the lease of a handed-back action; it is taken over once the lease runs out", metadata: [
+                "container.name": "\(target)", "error": "\(error)",
+            ])
+        }
+        recent.remove(requestID)
+        Counter(label: MetricNames.responderHandedBack).increment()
     }
 
     /// Runs `body` while renewing the lease of `requestID`'s lock on `container` every third
@@ -708,12 +771,15 @@ public struct ResponderService: Service {
     /// not be lost to a brief outage, and the request must not run again). Nil when it gave up.
     @discardableResult
     private func persist<T: Sendable>(_ what: String, timeout: Duration? = nil, _ operation: @Sendable () async throws -> T) async -> T? {
-        let deadline = ContinuousClock.now + (timeout ?? persistFor)
+        var deadline = ContinuousClock.now + (timeout ?? persistFor)
         var backoff = Duration.milliseconds(100)
         while true {
             do {
                 return try await operation()
             } catch {
+                // Stopping: what is not written is left to the next process (the in-flight
+                // record stays), after at most the shutdown's grace.
+                if Task.isShuttingDownGracefully { deadline = min(deadline, .now + settings.shutdownGrace) }
                 if error is CancellationError || Task.isCancelled || ContinuousClock.now + backoff > deadline {
                     logger.error("giving up writing \(what)", metadata: ["error": "\(error)"])
                     return nil

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 public import HemoStatRedis
 public import Logging
 
@@ -78,13 +81,13 @@ public final class EmbeddedRedis: Sendable {
     /// Stops the server if this process started it, saving its data first.
     ///
     /// Asks with `SHUTDOWN SAVE` rather than a signal: a child of a process that handles
-    /// SIGTERM through dispatch inherits a mask that blocks it. Falls back to SIGKILL after 10 s.
+    /// SIGTERM through dispatch inherits a mask that blocks it. Falls back to SIGKILL after 3 s.
     public func stop() async {
         guard let process, process.isRunning else { return }
         let client = RedisClient(configuration: configuration, logger: Logger(label: "hemostat.redis", factory: { _ in SwiftLogNoOpLogHandler() }))
         _ = try? await client.send(["SHUTDOWN", "SAVE"])
         client.close()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(3)
         while process.isRunning && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -92,6 +95,13 @@ public final class EmbeddedRedis: Sendable {
             kill(process.processIdentifier, SIGKILL)
         }
         logger.info("stopped the private Redis")
+    }
+
+    /// Ends the server at once (SIGKILL), for a process that exits without finishing; what it
+    /// wrote since its last save is lost.
+    public func killNow() {
+        guard let process, process.isRunning else { return }
+        _ = Glibc.kill(process.processIdentifier, SIGKILL)
     }
 
     static func answers(_ socketPath: String) async -> Bool {

@@ -259,6 +259,16 @@ public struct SafetyGate: Sendable {
         return reply.integer == 1
     }
 
+    /// Ends the lease of the lock `requestID` holds on `container` now, so the next responder of
+    /// the host takes the action over at its next look instead of after the lease (a responder
+    /// that stops hands back what it could not finish). False when the lock is not the request's.
+    @discardableResult
+    public func handBack(container: ContainerRef, requestID: String) async throws -> Bool {
+        let reply = try await redis.evalSHA(
+            Self.renewScript, keys: [keys(for: container).lock], args: [nowArgument, requestID, "0"])
+        return reply.integer == 1
+    }
+
     /// The answer of ``takeOver(container:requestID:inFlightKey:)``.
     public enum TakeOver: Sendable, Hashable {
         /// The caller now holds the lock; `record` is the in-flight record, `heldFor` the time

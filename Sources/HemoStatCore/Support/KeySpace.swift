@@ -53,6 +53,9 @@ public struct KeySpace: Sendable, Hashable {
     public var rulesStatus: String { "\(prefix)rules:status" }
     /// LLM calls made in one hour (`yyyyMMddHH`, UTC).
     public func llmBudget(hour: String) -> String { "\(prefix)llm:budget:\(hour)" }
+    /// Notifications one alert agent accepted and has not yet delivered (hash of
+    /// `<sink>|<message id>`), so a stop or a crash loses none.
+    public func alertOutbox(consumer: String) -> String { "\(prefix)alert:outbox:\(consumer)" }
     /// A cached LLM answer for an alert fingerprint.
     public func llmCache(_ fingerprint: String) -> String { "\(prefix)llm:cache:\(fingerprint)" }
 }

@@ -36,6 +36,8 @@ public enum MetricNames {
     /// Timer: the action (labels `action`; `stage`: `issue` for the engine call alone,
     /// `verified` for request read to verified result).
     public static let responderActionSeconds = "hemostat_responder_action_seconds"
+    /// Counter: actions a stopping responder left to the next responder of its host.
+    public static let responderHandedBack = "hemostat_responder_handed_back_total"
     /// Counter: remediation results (labels `action`, `status`: success, failed, ineffective,
     /// rejected, skipped; `dry_run`).
     public static let remediations = "hemostat_remediations_total"
