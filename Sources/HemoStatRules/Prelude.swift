@@ -144,6 +144,44 @@ local function rows()
   return r
 end
 
+-- Read-only views: what a rule receives (the alert, its parts, its history rows) is a proxy
+-- that reads through to the real table and refuses assignments, so one rule cannot change the
+-- input of the next. One view per table, made on first access.
+local real_of = setmetatable({}, { __mode = "k" })
+local view_of = setmetatable({}, { __mode = "k" })
+local view
+local VIEW_MT = {
+  __index = function(p, k)
+    local v = real_of[p][k]
+    if type(v) == "table" then return view(v) end
+    return v
+  end,
+  __newindex = function(_, k)
+    error("the alert is read-only (assignment to '" .. tostring(k) .. "')", 2)
+  end,
+  __len = function(p) return #real_of[p] end,
+  __pairs = function(p)
+    local t = real_of[p]
+    return function(_, k)
+      local nk, nv = next(t, k)
+      if type(nv) == "table" then nv = view(nv) end
+      return nk, nv
+    end, p, nil
+  end,
+  __metatable = false,
+  -- For the conversion of a verdict's params to Swift, which reads the real table.
+  __real = real_of,
+}
+view = function(t)
+  local p = view_of[t]
+  if p == nil then
+    p = setmetatable({}, VIEW_MT)
+    real_of[p] = t
+    view_of[t] = p
+  end
+  return p
+end
+
 -- `a.history`: the samples as tables, built on first use.
 local ALERT_MT = {
   __index = function(_, k)
@@ -201,7 +239,7 @@ function h.samples(seconds)
   local out = {}
   if n == 0 then return out end
   local r = rows()
-  for i = window_start(n, seconds, "h.samples"), n do out[#out + 1] = r[i] end
+  for i = window_start(n, seconds, "h.samples"), n do out[#out + 1] = view(r[i]) end
   return out
 end
 
@@ -441,7 +479,9 @@ function h.anomaly(kind)
     end
     state.anomalies = index
   end
-  return index[kind]
+  local a = index[kind]
+  if a ~= nil then return view(a) end
+  return nil
 end
 
 local helpers = readonly(strict(h, "helper"), "h")
@@ -532,9 +572,10 @@ function M.make_runner(budget_reset, take_error, msgh)
     local labels = type(alert) == "table" and alert.labels
     state.labels = type(labels) == "table" and labels or NO_LABELS
     local count = 0
+    local input = type(alert) == "table" and view(alert) or alert
     for i = 1, #whens do
       budget_reset()
-      local ok, v = xpcall(whens[i], msgh, alert, helpers)
+      local ok, v = xpcall(whens[i], msgh, input, helpers)
       if not ok then
         count = count + 1
         out_rule[count], out_value[count] = i, false

@@ -141,6 +141,52 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        "a.exit_code = 0", "a.metrics.cpu_percent = 0", "a.anomalies[1].type = 'none'", "a.anomalies[2] = {}",
+        "a.labels.x = 'y'", "a.history[1].cpu_percent = 0", "h.samples()[1].cpu_percent = 0", "h.anomaly('non_zero_exit').value = 0",
+    ])
+    func theAlertIsReadOnly(_ code: String) {
+        let e = engine([
+            "r/a.lua": """
+            rule { name = "meddler", priority = 10, when = function(a, h)
+              \(code)
+            end }
+            """,
+            "r/b.lua": """
+            rule { name = "reader", when = function(a, h)
+              if a.exit_code == 3 and a.metrics.cpu_percent == 50 and a.anomalies[1].type == "non_zero_exit"
+                and a.labels.x == nil and a.history[1].cpu_percent == 40 and h.anomaly("non_zero_exit").value == 3
+                and #a.anomalies == 1 then
+                return restart { reason = "saw the alert as it came" }
+              end
+              return false_alarm { reason = "the alert was changed" }
+            end }
+            """,
+        ])
+        let result = e.evaluateSync(alert([
+            "exit_code": .number(3), "metrics": .object(["cpu_percent": .number(50)]),
+            "anomalies": .array([.object(["type": .string("non_zero_exit"), "severity": .string("warning"), "value": .number(3), "threshold": .number(0)])]),
+        ], history: [["cpu_percent": .number(40)], ["cpu_percent": .number(50)]]))
+        #expect(result.errors.count == 1, "\(code)")
+        #expect(result.errors.first?.location == SourceLocation(file: "r/a.lua", line: 2), "\(code)")
+        #expect(result.errors.first?.message.contains("the alert is read-only") == true, "\(result.errors)")
+        #expect(result.decisive?.rule == "reader" && result.decisive?.reason == "saw the alert as it came", "\(code)")
+    }
+
+    @Test func theAlertIsReadLikeATable() {
+        let result = evaluate("""
+            local keys, n = 0, 0
+            for k, v in pairs(a) do keys = keys + 1 end
+            for i, x in ipairs(a.anomalies) do n = n + 1 end
+            for k, v in pairs(a.metrics) do keys = keys + 1 end
+            if keys > 0 and n == #a.anomalies and a == a and a.metrics == a.metrics then
+              return restart { reason = "tables" }
+            end
+            """)
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        #expect(result.decisive?.reason == "tables")
+    }
+
     @Test func unknownNamesAreErrors() {
         #expect(evaluate("local x = config.cpu_pecent").errors.first?.message == "unknown config key 'cpu_pecent'")
         #expect(evaluate("local x = h.sustaind").errors.first?.message == "unknown helper 'sustaind'")
