@@ -149,6 +149,30 @@ struct MonitorDockerTests {
         }
     }
 
+    @Test func aCrashLoopIsAlertedOnTheDeathThatCompletesIt() async throws {
+        try await MonitorHarness.with(label: "loop") { h in
+            // `--restart always`, exits 2 s after each start: deaths about 2 s apart, no poll.
+            let container = try await h.faults.start(.crashLoop(exitCode: 3, after: 2, policy: "always"))
+            let alert = try await h.alert(container.name) { $0.anomalies.contains { $0.type == .restartLoop } }
+            let published = try #require(try await h.context.redis.xrange(h.context.keys.channel(.healthAlert))
+                .compactMap { $0[field: "message"] }.map { try Envelope<HealthAlert>.decode($0) }
+                .first { $0.data.incidentID == alert.incidentID && $0.data.anomalies.contains { $0.type == .restartLoop } })
+            try await Task.sleep(for: .seconds(2))  // the engine answers `--until` queries by whole seconds
+            let deaths = try await h.faults.docker([
+                "events", "--since", "5m", "--until", "0s", "--filter", "container=\(container.id)", "--filter", "event=die",
+                "--format", "{{.TimeNano}}",
+            ]).stdout.split(separator: "\n").compactMap { Int64($0) }.map { Date(timeIntervalSince1970: Double($0) / 1e9) }
+            try #require(deaths.count >= 3, "\(deaths) \(published.timestamp) \(alert.anomalies)")
+            // Announced after the third death and before a fourth.
+            #expect(published.timestamp >= deaths[2].addingTimeInterval(-0.01), "\(published.timestamp) vs \(deaths)")
+            if deaths.count > 3 { #expect(published.timestamp < deaths[3], "\(published.timestamp) vs \(deaths)") }
+            #expect(alert.source == .event)
+            #expect(alert.anomalies.first { $0.type == .restartLoop }?.value == 3)
+            let first = try #require(try await h.alerts(container.name).first)
+            #expect(first.incidentID == alert.incidentID, "one incident from the first death on")
+        }
+    }
+
     @Test func oomKillIsAlertedFromTheEvent() async throws {
         try await MonitorHarness.with(label: "oom") { h in
             let container = try await h.faults.start(.oomKill)

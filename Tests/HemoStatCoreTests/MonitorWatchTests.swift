@@ -30,6 +30,33 @@ import Testing
         EngineEvent(action: action, containerID: "c1", containerName: "web", attributes: attributes, time: at(seconds))
     }
 
+    @Test func aCrashLoopIsAlertedOnTheDeathThatCompletesTheCount() throws {
+        // Restart policy `always`: die, start, die, start, die within seconds; no poll between.
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        let first = alerts(watch.observe(event: event("die", 10, ["exitCode": "3"]), inspection: container(status: "exited", exit: 3), now: at(10.01)))
+        #expect(first.map { $0.0.anomalies.map(\.type) } == [[.nonZeroExit]])
+        #expect(watch.observe(event: event("start", 10.2), inspection: container(restarts: 1), now: at(10.2)).isEmpty)
+        #expect(alerts(watch.observe(event: event("die", 12.2, ["exitCode": "3"]), inspection: container(status: "exited", exit: 3, restarts: 1), now: at(12.21))).isEmpty)
+        #expect(watch.observe(event: event("start", 12.6), inspection: container(restarts: 2), now: at(12.6)).isEmpty)
+        let third = alerts(watch.observe(event: event("die", 14.6, ["exitCode": "3"]), inspection: container(status: "exited", exit: 3, restarts: 2), now: at(14.61)))
+        try #require(third.count == 1)
+        #expect(third[0].0.incidentID == first[0].0.incidentID, "the same incident")
+        let loop = try #require(third[0].0.anomalies.first { $0.type == .restartLoop })
+        #expect(loop.value == 3 && loop.message == "3 crashes within 300 s")
+        #expect(third[0].0.source == .event)
+    }
+
+    @Test func stopsThroughTheAPIAreNotCrashes() {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        for i in 0..<4 {
+            let t = Double(i) * 10
+            _ = watch.observe(event: event("kill", t, ["signal": "15"]), inspection: nil, now: at(t))
+            _ = watch.observe(event: event("die", t + 0.1, ["exitCode": "143"]), inspection: container(status: "exited", exit: 143), now: at(t + 0.1))
+            _ = watch.observe(event: event("start", t + 1), inspection: container(), now: at(t + 1))
+        }
+        #expect(!watch.currentAnomalies(now: at(35)).contains { $0.type == .restartLoop })
+    }
+
     @Test func sustainedCPUAlertsOnceThenRemindsThenRecovers() throws {
         let c = container()
         var watch = ContainerWatch(sample: sample(c, at: 0), policy: policy)
@@ -300,7 +327,10 @@ import Testing
             all += watch.observe(event: event("die", t, ["exitCode": "1"]), inspection: container(status: "exited", exit: 1, restarts: i), now: at(t))
             all += watch.observe(event: event("start", t + 1), inspection: container(restarts: i + 1), now: at(t + 1))
         }
-        #expect(alerts(all).count == 1)
+        // The first death opens the incident; the third completes the loop, announced under it.
+        let announced = alerts(all)
+        #expect(announced.map { $0.0.anomalies.map(\.type) } == [[.nonZeroExit], [.nonZeroExit, .restartLoop]])
+        #expect(Set(announced.map(\.0.incidentID)).count == 1)
         #expect(recoveries(all).isEmpty)
     }
 

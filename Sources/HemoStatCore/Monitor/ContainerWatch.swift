@@ -43,6 +43,9 @@ public struct ContainerWatch: Sendable {
     private var cpuStreak = 0
     private var memoryStreak = 0
     private var restartObservations: [(at: Date, count: Int)] = []
+    /// When the container died on its own (not stopped through the API), from the event
+    /// stream: a crash loop is seen on the death that completes it, whatever the poll interval.
+    private var deaths: [Date] = []
     private var lastStopRequest: (at: Date, action: String, signal: String?)?
     private var operatorStopDetail: String?
     private var pendingOOM: Date?
@@ -155,6 +158,7 @@ public struct ContainerWatch: Sendable {
             }
             if oomSeen != nil { latest.container.oomKilled = true }
             latest.metrics = nil
+            if !stoppedByOperator { recordDeath(at: event.time) }
             if !stoppedByOperator, oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
                 pendingKill = event.time
                 return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
@@ -252,10 +256,13 @@ public struct ContainerWatch: Sendable {
             if let growth = memoryGrowth() { found.append(growth) }
         }
         let restarts = restartsInWindow(now: now)
-        if restarts >= policy.restartLoopCount {
+        let crashes = deaths.filter { now.timeIntervalSince($0) <= policy.restartLoopWindow }.count
+        if max(restarts, crashes) >= policy.restartLoopCount {
             found.append(Anomaly(
-                type: .restartLoop, severity: .critical, value: Double(restarts), threshold: Double(policy.restartLoopCount),
-                message: "\(restarts) restarts within \(format(policy.restartLoopWindow)) s"))
+                type: .restartLoop, severity: .critical, value: Double(max(restarts, crashes)), threshold: Double(policy.restartLoopCount),
+                message: crashes >= restarts
+                    ? "\(crashes) crashes within \(format(policy.restartLoopWindow)) s"
+                    : "\(restarts) restarts within \(format(policy.restartLoopWindow)) s"))
         }
         return found
     }
@@ -293,6 +300,11 @@ public struct ContainerWatch: Sendable {
         if history.count > policy.historyLength { history.removeFirst(history.count - policy.historyLength) }
         restartObservations.append((sample.sampledAt, sample.container.restartCount))
         restartObservations.removeAll { sample.sampledAt.timeIntervalSince($0.at) > policy.restartLoopWindow * 2 }
+    }
+
+    private mutating func recordDeath(at time: Date) {
+        deaths.append(time)
+        deaths.removeAll { time.timeIntervalSince($0) > policy.restartLoopWindow }
     }
 
     private mutating func clearRunState() {
