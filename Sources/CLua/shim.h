@@ -316,5 +316,6 @@ static inline void hs_lua_open_sandbox_libs(lua_State *L) {
 
 #include "json.h"
 #include "verdict.h"
+#include "seal.h"
 
 #endif

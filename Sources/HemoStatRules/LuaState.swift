@@ -88,19 +88,10 @@ final class LuaState {
         case LUA_TTABLE:
             guard depth < 32, lua_checkstack(L, 3) != 0 else { return .null }
             let table = lua_absindex(L, index)
-            if lua_getmetatable(L, table) != 0 {
-                // A read-only view of the alert (Prelude): the table it shows.
-                if lua_getfield(L, -1, "__real") == LUA_TTABLE {
-                    lua_pushvalue(L, table)
-                    if lua_rawget(L, -2) == LUA_TTABLE {
-                        let real = value(at: -1, depth: depth)
-                        pop(3)
-                        return real
-                    }
-                    pop()
-                }
-                pop(2)
-            }
+            // A read-only view of the alert (seal.h) is converted as the table it shows.
+            lua_pushvalue(L, table)
+            defer { pop() }
+            if hs_lua_unseal(L, -1) != 0 { return value(at: -1, depth: depth) }
             let length = Int(lua_rawlen(L, table))
             // Counted first so that each value is converted once: converting the members and
             // then the elements again would double the work at every level of nesting.

@@ -2,7 +2,7 @@
 /// the history helpers `h`, the read-only `config` table and `rule{…}` registration.
 ///
 /// It runs once per Lua state with the base, string, table, math and utf8 libraries open,
-/// receives `(with_caller, function_line, thresholds, verdict_constructor)` and returns the
+/// receives `(with_caller, function_line, thresholds, verdict_constructor, seal)` and returns the
 /// module table the runtime drives (`load_file`, `state`, `helpers`, `verdict_mt`). Rule files never see the
 /// state's real globals: each file gets its own environment whose fallback is a read-only
 /// whitelist.
@@ -10,7 +10,7 @@ enum Prelude {
     static let chunkName = "=hemostat"
 
     static let source = #"""
-local with_caller, function_line, thresholds, verdict_constructor = ...
+local with_caller, function_line, thresholds, verdict_constructor, seal = ...
 
 local type, error, pairs, ipairs, tostring, tonumber, select, next, xpcall =
       type, error, pairs, ipairs, tostring, tonumber, select, next, xpcall
@@ -139,47 +139,10 @@ local function rows()
         if v ~= nil then r[i][field] = v end
       end
     end
+    r = seal(r)
     state.rows = r
   end
   return r
-end
-
--- Read-only views: what a rule receives (the alert, its parts, its history rows) is a proxy
--- that reads through to the real table and refuses assignments, so one rule cannot change the
--- input of the next. One view per table, made on first access.
-local real_of = setmetatable({}, { __mode = "k" })
-local view_of = setmetatable({}, { __mode = "k" })
-local view
-local VIEW_MT = {
-  __index = function(p, k)
-    local v = real_of[p][k]
-    if type(v) == "table" then return view(v) end
-    return v
-  end,
-  __newindex = function(_, k)
-    error("the alert is read-only (assignment to '" .. tostring(k) .. "')", 2)
-  end,
-  __len = function(p) return #real_of[p] end,
-  __pairs = function(p)
-    local t = real_of[p]
-    return function(_, k)
-      local nk, nv = next(t, k)
-      if type(nv) == "table" then nv = view(nv) end
-      return nk, nv
-    end, p, nil
-  end,
-  __metatable = false,
-  -- For the conversion of a verdict's params to Swift, which reads the real table.
-  __real = real_of,
-}
-view = function(t)
-  local p = view_of[t]
-  if p == nil then
-    p = setmetatable({}, VIEW_MT)
-    real_of[p] = t
-    view_of[t] = p
-  end
-  return p
 end
 
 -- `a.history`: the samples as tables, built on first use.
@@ -239,7 +202,7 @@ function h.samples(seconds)
   local out = {}
   if n == 0 then return out end
   local r = rows()
-  for i = window_start(n, seconds, "h.samples"), n do out[#out + 1] = view(r[i]) end
+  for i = window_start(n, seconds, "h.samples"), n do out[#out + 1] = r[i] end
   return out
 end
 
@@ -474,14 +437,12 @@ function h.anomaly(kind)
     if type(list) == "table" then
       for i = #list, 1, -1 do
         local a = list[i]
-        if type(a) == "table" and a.type ~= nil then index[a.type] = a end
+        if type(a) == "table" and a.type ~= nil then index[a.type] = seal(a) end
       end
     end
     state.anomalies = index
   end
-  local a = index[kind]
-  if a ~= nil then return view(a) end
-  return nil
+  return index[kind]
 end
 
 local helpers = readonly(strict(h, "helper"), "h")
@@ -496,8 +457,15 @@ local function lib_copy(lib)
   return readonly(t, "library")
 end
 
+-- `next` sees through the read-only views as `pairs` does.
+local function view_next(t, k)
+  local f, s = pairs(t)
+  if f == next then return next(t, k) end
+  return f(s, k)
+end
+
 local base = {
-  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
+  assert = assert, error = error, ipairs = ipairs, next = view_next, pairs = pairs,
   select = select, tonumber = tonumber, tostring = tostring, type = type,
   rawequal = rawequal, rawget = rawget, rawlen = rawlen,
   string = lib_copy(string), table = lib_copy(table), math = lib_copy(math), utf8 = lib_copy(utf8),
@@ -572,7 +540,8 @@ function M.make_runner(budget_reset, take_error, msgh)
     local labels = type(alert) == "table" and alert.labels
     state.labels = type(labels) == "table" and labels or NO_LABELS
     local count = 0
-    local input = type(alert) == "table" and view(alert) or alert
+    -- What the rules see is read-only (C, seal.h): one rule cannot change the next one's input.
+    local input = type(alert) == "table" and seal(alert) or alert
     for i = 1, #whens do
       budget_reset()
       local ok, v = xpcall(whens[i], msgh, input, helpers)

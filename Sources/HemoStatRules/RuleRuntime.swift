@@ -73,7 +73,8 @@ final class RuleRuntime {
             lua_setfield(L, -2, key)
         }
         hs_lua_push_verdict_constructor(L)
-        let status = hs_lua_pcall(L, 4, 1, msghIndex)
+        hs_lua_push_seal(L)
+        let status = hs_lua_pcall(L, 5, 1, msghIndex)
         precondition(status == LUA_OK, "rules prelude failed: \(lua.string(at: -1) ?? "")")
         // Stack: msgh, module.
         lua_getfield(L, 2, "helpers")
