@@ -13,10 +13,11 @@ rule {
     local restarts = h.increase("restart_count", window)
     local loop = h.anomaly("restart_loop")
     if loop or restarts >= h.threshold("restart_loop_count") then
+      local seen = loop and loop.message
+        or string.format("%.0f restarts in the last %.0f s", restarts, window)
       return escalate {
         confidence = 0.95,
-        reason = string.format("crash loop: %.0f restarts in the last %.0f s (restart count %.0f)",
-          restarts, window, a.restart_count or 0),
+        reason = string.format("crash loop: %s (restart count %.0f)", seen, a.restart_count or 0),
       }
     end
   end,

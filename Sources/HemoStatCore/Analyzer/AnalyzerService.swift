@@ -121,7 +121,21 @@ public struct AnalyzerService: Service {
         case .falseAlarm(let payload):
             try await context.publish(payload, agent: Self.agent, host: host)
             Counter(label: MetricNames.falseAlarms).increment()
-        case .escalate(let payload): try await context.publish(payload, agent: Self.agent, host: host)
+        case .escalate(let payload):
+            // One escalation per incident: the monitor's reminders of a fault still there are
+            // decided again, and a person who was told (by this rule, another, or the
+            // responder's breaker) needs telling once.
+            let sent = context.keys.incidentEscalated(payload.incidentID)
+            if try await context.redis.send(["EXISTS", sent]).integer == 1 {
+                logger.info("the incident was escalated already; not repeated", metadata: ["rules.rule": "\(payload.rule ?? "-")"])
+            } else if try await breakerOpen(alert.container) {
+                // The responder's breaker opened on the container and said so: HemoStat has
+                // stopped acting on it, which is what this escalation would ask for.
+                logger.info("the breaker is open and was escalated; not repeated", metadata: ["rules.rule": "\(payload.rule ?? "-")"])
+            } else {
+                try await context.publish(payload, agent: Self.agent, host: host)
+                try await context.redis.send(["SET", sent, "1", "EX", "86400"])
+            }
         case .none: logger.debug("no rule had an opinion; nothing published")
         }
         Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", decision.method.rawValue), ("outcome", decision.outcomeLabel)])
@@ -129,6 +143,14 @@ public struct AnalyzerService: Service {
         Metrics.Timer(label: MetricNames.analyzerDecisionSeconds, dimensions: [("method", decision.method.rawValue)])
             .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         return .ack
+    }
+
+    /// Whether the live gate's breaker is open on `container` (its opening was escalated).
+    private func breakerOpen(_ container: ContainerRef) async throws -> Bool {
+        let gate = SafetyGate(
+            redis: context.redis, policy: SafetyPolicy(configuration: context.configuration.responder), keys: context.keys,
+            dryRun: false, clock: context.gateClock)
+        return try await gate.status(container: container).breakerState == .open
     }
 
     /// Evaluates the rules on `alert` with the container's history and consults the LLM for an

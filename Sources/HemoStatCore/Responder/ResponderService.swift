@@ -598,6 +598,8 @@ public struct ResponderService: Service {
                 reason: "circuit breaker opened: \(gate.policy.breakerThreshold) failed or ineffective remediations; HemoStat stops acting on this container until \(Verification.seconds(gate.policy.halfOpenAfter)) have passed or an operator runs `hemostat breaker reset \(draft.target)`",
                 action: request.action, rule: request.rule, incidentID: request.incidentID, host: target.host)
             await persist("escalation") { try await self.context.publish(escalation, agent: Self.agent, host: target.host) }
+            let escalated = context.keys.incidentEscalated(request.incidentID)
+            _ = try? await context.redis.send(["SET", escalated, "1", "EX", "86400"])
         }
     }
 

@@ -56,6 +56,9 @@ public struct KeySpace: Sendable, Hashable {
     /// Notifications one alert agent accepted and has not yet delivered (hash of
     /// `<sink>|<message id>`), so a stop or a crash loses none.
     public func alertOutbox(consumer: String) -> String { "\(prefix)alert:outbox:\(consumer)" }
+    /// Set once an incident was escalated (by the analyzer, or by the responder as its breaker
+    /// opened), so the monitor's reminders of the same fault do not escalate it again.
+    public func incidentEscalated(_ incident: String) -> String { "\(prefix)incident:\(incident):escalated" }
     /// A cached LLM answer for an alert fingerprint.
     public func llmCache(_ fingerprint: String) -> String { "\(prefix)llm:cache:\(fingerprint)" }
 }
