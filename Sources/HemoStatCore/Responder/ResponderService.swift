@@ -597,9 +597,15 @@ public struct ResponderService: Service {
                 container: request.container, containerID: request.containerID, severity: .critical,
                 reason: "circuit breaker opened: \(gate.policy.breakerThreshold) failed or ineffective remediations; HemoStat stops acting on this container until \(Verification.seconds(gate.policy.halfOpenAfter)) have passed or an operator runs `hemostat breaker reset \(draft.target)`",
                 action: request.action, rule: request.rule, incidentID: request.incidentID, host: target.host)
-            await persist("escalation") { try await self.context.publish(escalation, agent: Self.agent, host: target.host) }
+            // One escalation per incident: when the analyzer escalated it already (a crash
+            // loop), the breaker's opening is in the audit and the status, not told again.
             let escalated = context.keys.incidentEscalated(request.incidentID)
-            _ = try? await context.redis.send(["SET", escalated, "1", "EX", "86400"])
+            if (try? await context.redis.send(["EXISTS", escalated]).integer) == 1 {
+                logger.info("breaker opened on an incident already escalated; not told again", metadata: ["container.name": "\(target)"])
+            } else {
+                await persist("escalation") { try await self.context.publish(escalation, agent: Self.agent, host: target.host) }
+                _ = try? await context.redis.send(["SET", escalated, "1", "EX", "86400"])
+            }
         }
     }
 
