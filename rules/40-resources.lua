@@ -39,10 +39,12 @@ rule {
         reason = string.format("CPU at or above %.0f%% for %.0f s", limit, span),
       }
     end
-    local observed = h.span()
-    if observed < duration then
+    -- Still high now but not yet for the whole window: not decided yet. The analyzer evaluates
+    -- the incident again with each new sample until the load has lasted or gone.
+    local latest = h.latest("cpu_percent") or cpu
+    if latest >= limit then
       return ambiguous {
-        reason = string.format("CPU high but only %.0f s of history", observed),
+        reason = string.format("CPU at or above %.0f%% for %.0f s of the %.0f s that make it sustained", limit, span, duration),
         fallback = false_alarm { confidence = 0.5, reason = "CPU high, not yet shown to be sustained" },
       }
     end

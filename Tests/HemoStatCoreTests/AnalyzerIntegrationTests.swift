@@ -236,6 +236,9 @@ struct AnalyzerIntegrationTests {
 
     @Test func theHourlyBudgetIsShared() async throws {
         defer { Task { [self] in await cleanUp() } }
+        // The budget is per clock hour: both calls must fall in one.
+        let intoHour = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 3600)
+        if intoHour > 3570 { try await Task.sleep(for: .seconds(3601 - intoHour)) }
         let answer = #"{"action":"restart","confidence":0.66,"reason":"r","is_false_alarm":false}"#
         let transport = ScriptedTransport([ScriptedTransport.anthropic(answer), ScriptedTransport.anthropic(answer)])
         let one = try llmService(transport, budget: 1)

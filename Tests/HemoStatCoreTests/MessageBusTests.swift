@@ -56,7 +56,12 @@ struct MessageBusTests {
         let bus = fastBus()
         for n in 0..<5 { try await bus.publish(channel: channel, message: #"{"n":\#(n)}"#) }
         let seen = Mutex<[String]>([])
-        try await consume(bus, consumer: "c1", until: { seen.withLock { $0.count } == 5 }) { delivery in
+        // Done once the last entry is acknowledged too (the ack follows the handler's return).
+        let redis = self.redis, channel = self.channel
+        try await consume(bus, consumer: "c1", until: {
+            guard seen.withLock({ $0.count }) == 5 else { return false }
+            return (try? await redis.xpending(stream: channel, group: "g").count) == 0
+        }) { delivery in
             seen.withLock { $0.append(delivery.message ?? "") }
             return .ack
         }

@@ -16,6 +16,29 @@ public struct AnalyzerDecision: Sendable, Hashable {
     public var outcome: Outcome
     /// Which path decided: the rules, or the LLM for an ambiguous case.
     public var method: AnalysisMethod
+    /// "Not yet": an ambiguous verdict decided by a fallback that does nothing (no LLM answer).
+    /// The analyzer evaluates the incident again as new samples arrive.
+    public var notYet = false
+
+    /// The reason of the message to publish, if any.
+    public var reason: String {
+        switch outcome {
+        case .remediate(let p): p.reason
+        case .falseAlarm(let p): p.reason
+        case .escalate(let p): p.reason
+        case .none: "no rule had an opinion"
+        }
+    }
+
+    /// The rule that decided, if any.
+    public var rule: String? {
+        switch outcome {
+        case .remediate(let p): p.rule
+        case .falseAlarm(let p): p.rule
+        case .escalate(let p): p.rule
+        case .none: nil
+        }
+    }
 
     /// The `outcome` label of `hemostat_analyzer_decisions_total`.
     public var outcomeLabel: String {
@@ -74,7 +97,9 @@ public struct AnalyzerDecision: Sendable, Hashable {
             var decided = fallback
             decided.dryRun = decided.dryRun || verdict.dryRun
             let reason = "\(fallback.reason) [rules fallback of \(verdict.rule), ambiguous: \(verdict.reason); LLM not used: \(cause)]"
-            return AnalyzerDecision(outcome: outcome(for: decided, alert: alert, method: .rules, reason: reason), method: .rules)
+            var decision = AnalyzerDecision(outcome: outcome(for: decided, alert: alert, method: .rules, reason: reason), method: .rules)
+            decision.notYet = decided.kind == .falseAlarm
+            return decision
         }
         var decided = verdict
         decided.kind = .escalate

@@ -25,6 +25,8 @@ public struct AnalyzerService: Service {
     public let context: AgentContext
     public let engine: RulesEngine
     public let advisor: LLMAdvisor
+    private let rechecks: Rechecks
+    private let audit: AuditLog
     private let logger: Logger
 
     /// - Parameters:
@@ -52,6 +54,8 @@ public struct AnalyzerService: Service {
         self.context = context
         self.engine = engine
         self.advisor = advisor
+        self.rechecks = Rechecks(redis: context.redis, keys: context.keys)
+        self.audit = AuditLog(redis: context.redis, keys: context.keys, file: nil, stateDirectory: context.configuration.stateDirectory, logger: logger)
         self.logger = logger
         if let client = advisor.client {
             logger.info("LLM enabled for ambiguous cases", metadata: ["llm.provider": "\(client.provider)", "llm.model": "\(client.model)"])
@@ -79,6 +83,13 @@ public struct AnalyzerService: Service {
             }
             // Requests are routed here too, so they reach their host even while no responder runs.
             group.addTask { try await router.run() }
+            // Incidents whose verdict was "not yet", looked at again as samples arrive.
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    await self.recheckDue()
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.recheckLook) }
+                }
+            }
             // The consumer returns on graceful shutdown, after the alert in hand; the rest follow.
             try await consumer.run()
             group.cancelAll()
@@ -111,11 +122,144 @@ public struct AnalyzerService: Service {
             return .ack
         }
 
-        let decision = try await decide(alert, logger: logger)
+        var decision = try await decide(alert, logger: logger)
         // Each decision concerns the alert's host, whichever host this analyzer runs on. The
         // incident's host is kept for requests that scripts send about it without naming one.
         let host = alert.container.host
         try await context.redis.send(["SET", context.keys.incidentHost(alert.data.incidentID), host, "EX", "86400"])
+        if decision.notYet, context.configuration.analyzer.recheckFor > .zero {
+            // Not yet decided: looked at again with each new sample. The verdict is told once;
+            // a reminder of the same incident only refreshes what is looked at.
+            let incident = alert.data.incidentID
+            let waiting = try await rechecks.contains(incident)
+            let now = context.clock.nowMilliseconds
+            try await rechecks.schedule(
+                incident, alert: text(of: delivery), sample: try await sampleTime(alert.container) ?? "",
+                until: now + context.configuration.analyzer.recheckFor.milliseconds, next: now + Self.recheckLook.milliseconds)
+            await auditEvaluation(alert, decision, status: "not_yet")
+            if waiting {
+                logger.info("incident still not decided; evaluated again with the next samples")
+                return .ack
+            }
+            if case .falseAlarm(var payload) = decision.outcome {
+                payload.reason += "; evaluated again with each new sample for up to \(Int(context.configuration.analyzer.recheckFor.timeInterval / 60)) min"
+                decision.outcome = .falseAlarm(payload)
+            }
+        }
+        try await publish(decision, alert: alert, logger: logger)
+        Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", decision.method.rawValue), ("outcome", decision.outcomeLabel)])
+            .increment()
+        Metrics.Timer(label: MetricNames.analyzerDecisionSeconds, dimensions: [("method", decision.method.rawValue)])
+            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        return .ack
+    }
+
+    /// How often incidents waiting for their verdict are looked at (a new sample is needed
+    /// before one is evaluated again).
+    static let recheckLook: Duration = .seconds(1)
+
+    private func text(of delivery: BusDelivery) -> String { delivery.message ?? "" }
+
+    /// The `updated_at` of the container's stats document: which sample the rules saw.
+    private func sampleTime(_ container: ContainerRef) async throws -> String? {
+        guard let text = try await context.redis.send(["GET", context.keys.stats(container)]).string,
+              let document = try? JSONValue.parse(text) else { return nil }
+        return document["updated_at"]?.stringValue
+    }
+
+    /// One evaluation in the audit stream (kind `evaluation`, status `decided` or `not_yet`).
+    private func auditEvaluation(_ alert: Envelope<HealthAlert>, _ decision: AnalyzerDecision, status: String) async {
+        var record = AuditRecord(
+            kind: "evaluation", time: context.clock.now, host: alert.container.host, container: alert.data.containerName,
+            action: decision.outcomeLabel, status: status, reason: decision.reason)
+        record.incidentID = alert.data.incidentID
+        record.messageID = alert.id
+        record.rule = decision.rule
+        record.analysisMethod = decision.method.rawValue
+        record.actor = context.consumerName(agent: Self.agent)
+        do {
+            try await audit.write(record)
+        } catch {
+            logger.warning("evaluation not audited", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Looks at the incidents due for another evaluation.
+    func recheckDue() async {
+        let now = context.clock.nowMilliseconds
+        let due: [Rechecks.Pending]
+        do {
+            due = try await rechecks.claimDue(now: now, lease: 30_000)
+        } catch {
+            logger.warning("incidents waiting for a verdict could not be read", metadata: ["error": "\(error)"])
+            return
+        }
+        for pending in due {
+            do {
+                try await recheck(pending, now: now)
+            } catch {
+                // Claimed for 30 s: looked at again once that passes.
+                logger.warning("an incident waiting for its verdict could not be evaluated", metadata: [
+                    "incident.id": "\(pending.incidentID)", "error": "\(error)",
+                ])
+            }
+        }
+    }
+
+    /// Evaluates a waiting incident again when a new sample of its container is there, and
+    /// publishes the decision once one is reached.
+    private func recheck(_ pending: Rechecks.Pending, now: Int64) async throws {
+        var log = logger
+        log[metadataKey: "incident.id"] = .string(pending.incidentID)
+        guard var alert = try? Envelope<HealthAlert>.decode(pending.alert) else {
+            try await rechecks.finish(pending.incidentID)
+            return
+        }
+        log[metadataKey: "container.name"] = .string(alert.data.containerName)
+        if now > pending.until {
+            log.info("incident still not decided after analyzer.recheck_for; no more evaluations")
+            try await rechecks.finish(pending.incidentID)
+            return
+        }
+        guard let text = try await context.redis.send(["GET", context.keys.stats(alert.container)]).string,
+              let document = try? JSONValue.parse(text), let sample = document["updated_at"]?.stringValue else {
+            log.info("container gone; no more evaluations")
+            try await rechecks.finish(pending.incidentID)
+            return
+        }
+        let current = Set((document["anomalies"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue })
+        if current.isDisjoint(with: alert.data.anomalies.map(\.type.rawValue)) {
+            log.info("the fault is gone; no more evaluations")
+            try await rechecks.finish(pending.incidentID)
+            return
+        }
+        let next = now + Self.recheckLook.milliseconds
+        guard sample != pending.sample else {
+            try await rechecks.again(pending, sample: sample, evaluated: false, next: next)
+            return
+        }
+        // The same incident, evaluated over the history as it is now.
+        alert.id = "\(alert.id)-r\(pending.evaluations)"
+        alert.timestamp = context.clock.now
+        let decision = try await decide(alert, logger: log)
+        if decision.notYet {
+            await auditEvaluation(alert, decision, status: "not_yet")
+            try await rechecks.again(pending, sample: sample, evaluated: true, next: next)
+            return
+        }
+        log.info("incident decided on a later sample", metadata: [
+            "analyzer.outcome": "\(decision.outcomeLabel)", "analyzer.evaluations": "\(pending.evaluations + 1)",
+        ])
+        await auditEvaluation(alert, decision, status: "decided")
+        try await publish(decision, alert: alert, logger: log)
+        try await rechecks.finish(pending.incidentID)
+        Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", decision.method.rawValue), ("outcome", decision.outcomeLabel)])
+            .increment()
+    }
+
+    /// Publishes a decision about `alert`.
+    private func publish(_ decision: AnalyzerDecision, alert: Envelope<HealthAlert>, logger: Logger) async throws {
+        let host = alert.container.host
         switch decision.outcome {
         case .remediate(let payload): try await context.publish(payload, agent: Self.agent, host: host)
         case .falseAlarm(let payload):
@@ -138,11 +282,6 @@ public struct AnalyzerService: Service {
             }
         case .none: logger.debug("no rule had an opinion; nothing published")
         }
-        Counter(label: MetricNames.analyzerDecisions, dimensions: [("method", decision.method.rawValue), ("outcome", decision.outcomeLabel)])
-            .increment()
-        Metrics.Timer(label: MetricNames.analyzerDecisionSeconds, dimensions: [("method", decision.method.rawValue)])
-            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-        return .ack
     }
 
     /// Whether the live gate's breaker is open on `container` (its opening was escalated).

@@ -98,6 +98,7 @@ enum ConfigurationSchema {
             ConfigField("analyzer.max_alert_age", \.analyzer.maxAlertAge, p.duration(minimum: .seconds(1))),
             ConfigField("analyzer.reload_interval", \.analyzer.reloadInterval, p.duration(minimum: .milliseconds(100), maximum: .seconds(3600))),
             ConfigField("analyzer.status_interval", \.analyzer.statusInterval, p.duration(minimum: .seconds(1), maximum: .seconds(3600))),
+            ConfigField("analyzer.recheck_for", \.analyzer.recheckFor, p.duration(minimum: .zero, maximum: .seconds(86400))),
             ConfigField("analyzer.llm.provider", \.analyzer.llm.provider, p.choice(LLMProvider.self), env: "HEMOSTAT_LLM_PROVIDER"),
             ConfigField("analyzer.llm.model", \.analyzer.llm.model, p.string().optional, env: "HEMOSTAT_LLM_MODEL"),
             ConfigField("analyzer.llm.base_url", \.analyzer.llm.baseURL, p.string().checked { value in

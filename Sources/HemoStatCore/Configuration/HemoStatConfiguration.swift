@@ -292,6 +292,9 @@ public struct AnalyzerConfiguration: Sendable, Hashable {
     public var reloadInterval: Duration
     /// How often `hemostat:rules:status` is rewritten besides after each reload; default 30 s.
     public var statusInterval: Duration
+    /// How long an incident whose verdict was "not yet" is evaluated again with each new sample
+    /// of its container; default 30 min.
+    public var recheckFor: Duration = .seconds(1800)
     public var llm: LLMConfiguration
 
     public init(

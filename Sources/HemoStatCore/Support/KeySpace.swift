@@ -59,6 +59,10 @@ public struct KeySpace: Sendable, Hashable {
     /// Set once an incident was escalated (by the analyzer, or by the responder as its breaker
     /// opened), so the monitor's reminders of the same fault do not escalate it again.
     public func incidentEscalated(_ incident: String) -> String { "\(prefix)incident:\(incident):escalated" }
+    /// Incidents whose verdict was "not yet", scored by when each is next evaluated (ms).
+    public var analyzerRechecks: String { "\(prefix)analyzer:rechecks" }
+    /// The alert and progress of one incident evaluated again (``Rechecks``).
+    public func analyzerRecheck(_ incident: String) -> String { "\(prefix)analyzer:recheck:\(incident)" }
     /// A cached LLM answer for an alert fingerprint.
     public func llmCache(_ fingerprint: String) -> String { "\(prefix)llm:cache:\(fingerprint)" }
 }

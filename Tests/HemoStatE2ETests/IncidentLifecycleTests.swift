@@ -1,0 +1,47 @@
+import Foundation
+import HemoStatTestSupport
+import Testing
+
+/// Incidents decided as their evidence arrives, through `hemostat run` against the real engine.
+@Suite("End to end: incidents decided as evidence arrives", .serialized, .enabled(if: TestEnvironment.integration))
+struct IncidentLifecycleTests {
+    @Test("sustained CPU: not yet at the first alert, acted on once the load has lasted the rule's window")
+    func sustainedCPUIsActedOnOnceItLasts() async throws {
+        let stack = try await E2EStack(label: "e2e-cpu")
+        do {
+            try await stack.startPipeline(.oneProcess, environment: [
+                "THRESHOLD_CPU_PERCENT": "30",
+                "HEMOSTAT_MONITOR_SUSTAINED_SAMPLES": "2",
+                // The rule's window: 8 s of samples at or above 30 %, at least 3 of them.
+                "HEMOSTAT_ANALYZER_RULE_THRESHOLDS": "cpu_percent=30,sustained_seconds=8,sustained_samples=3",
+            ])
+            let hog = try await stack.faults.start(.cpuHog)
+            let requests = try await stack.waitForMessages("remediation_needed", container: hog.name, timeout: .seconds(120), "a restart") {
+                !$0.isEmpty
+            }
+            let alerts = try await stack.messages("health_alert", container: hog.name)
+            let incident = try #require(alerts.first?.incidentID)
+            #expect(requests.first?.incidentID == incident, "decided within the first incident")
+            #expect(requests.first?["action"] as? String == "restart")
+            #expect(requests.first?["rule"] as? String == "cpu-sustained")
+            // Told "not yet" once, not at every evaluation.
+            let notYet = try await stack.messages("false_alarm", container: hog.name).filter { $0.incidentID == incident }
+            #expect(notYet.count == 1, "\(notYet.map(\.data))")
+            #expect((notYet.first?["reason"] as? String)?.contains("evaluated again") == true, "\(notYet.map(\.data))")
+            // Every evaluation is in the audit.
+            let audit = try await stack.redis.xrange(stack.keyPrefix + "audit").compactMap { $0[field: "record"] }
+                .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+                .filter { $0["kind"] as? String == "evaluation" && $0["incident_id"] as? String == incident }
+            let statuses = audit.map { ($0["result"] as? [String: Any])?["status"] as? String ?? "" }
+            #expect(statuses.filter { $0 == "not_yet" }.count >= 1, "\(audit)")
+            #expect(statuses.filter { $0 == "decided" }.count == 1, "\(audit)")
+            let restarted = await TestProcess.waitUntil(timeout: .seconds(60)) {
+                ((try? await stack.engineEvents(hog.name, since: stack.startedAt)) ?? []).contains { $0.action == "restart" }
+            }
+            #expect(restarted, "the container was restarted\n\(stack.diagnostics())")
+        } catch {
+            Issue.record("\(error)\n\(stack.diagnostics())")
+        }
+        await stack.cleanup()
+    }
+}
