@@ -4,6 +4,7 @@
 //
 //   DOCKER_HOST=unix:///…/docker.sock swift run -c release HemoStatMonitorBenchmark \
 //       --redis unix:///…/redis.sock --image hemostat-test-busybox [--sizes 10,50,200] [--cycles 5] [--trials 10]
+//       [--no-cycles] [--no-faults] [--faults crash,oom,unhealthy,loop]
 //
 // Creates sleeping busybox containers (`--network none`, label hemostat.bench) and removes them
 // at the end.
@@ -28,6 +29,7 @@ struct Options {
     var trials = 10
     var skipCycles = false
     var skipFaults = false
+    var faults = Fault.allCases
 
     init(_ arguments: [String]) {
         var i = 0
@@ -46,6 +48,7 @@ struct Options {
             case "--trials": trials = Int(value()) ?? trials
             case "--no-cycles": skipCycles = true
             case "--no-faults": skipFaults = true
+            case "--faults": faults = value().split(separator: ",").compactMap { Fault(rawValue: String($0)) }
             default: fail("unknown argument \(arguments[i])")
             }
             i += 1
@@ -166,16 +169,23 @@ func measureCycles(_ service: MonitorService, count: Int, budget: Double, warmUp
 
 /// Fault times from the engine's event stream, by container name.
 actor FaultClock {
-    private var times: [String: Date] = [:]
-    func record(_ name: String, _ time: Date) { if times[name] == nil { times[name] = time } }
-    func time(_ name: String) -> Date? { times[name] }
+    private var times: [String: [Date]] = [:]
+    func record(_ name: String, _ time: Date) { times[name, default: []].append(time) }
+    /// The time of the `index`-th fault event (0: the first).
+    func time(_ name: String, index: Int = 0) -> Date? {
+        guard let list = times[name], list.count > index else { return nil }
+        return list[index]
+    }
 }
 
 /// Reads `health_alert` entries from the stream as they arrive; the read time is the alert time.
 actor AlertReader {
-    private var seen: [String: Date] = [:]
-    func record(_ name: String, _ time: Date) { if seen[name] == nil { seen[name] = time } }
-    func time(_ name: String) -> Date? { seen[name] }
+    private var seen: [String: [(time: Date, anomalies: Set<String>)]] = [:]
+    func record(_ name: String, _ time: Date, anomalies: Set<String>) { seen[name, default: []].append((time, anomalies)) }
+    /// When the first alert about `name` (with the anomaly `anomaly`, when given) was read.
+    func time(_ name: String, with anomaly: String? = nil) -> Date? {
+        seen[name]?.first { anomaly == nil || $0.anomalies.contains(anomaly!) }?.time
+    }
 }
 
 func readAlerts(redis: RedisClient, stream: String, into reader: AlertReader) async {
@@ -196,7 +206,7 @@ func readAlerts(redis: RedisClient, stream: String, into reader: AlertReader) as
                 while index + 1 < pairs.count {
                     if pairs[index].string == "message", let text = pairs[index + 1].string,
                        let envelope = try? Envelope<HealthAlert>.decode(text) {
-                        await reader.record(envelope.data.containerName, now)
+                        await reader.record(envelope.data.containerName, now, anomalies: Set(envelope.data.anomalies.map(\.type.rawValue)))
                     }
                     index += 2
                 }
@@ -207,10 +217,14 @@ func readAlerts(redis: RedisClient, stream: String, into reader: AlertReader) as
 
 enum Fault: String, CaseIterable {
     case crash, oom, unhealthy
+    /// `--restart always`, exits a second after each start: timed from the third death to the
+    /// `restart_loop` alert.
+    case loop
 
     var arguments: [String] {
         switch self {
         case .crash: []
+        case .loop: ["--restart", "always"]
         case .oom: ["-m", "16m", "--memory-swap", "16m"]
         case .unhealthy: ["--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1"]
         }
@@ -218,16 +232,20 @@ enum Fault: String, CaseIterable {
 
     var script: String {
         switch self {
-        case .crash: "sleep 1; exit 1"
+        case .crash, .loop: "sleep 1; exit 1"
         case .oom: "sleep 1; x=aaaaaaaaaaaaaaaa; while true; do x=\"$x$x\"; done"
         case .unhealthy: "sleep 3600"
         }
     }
 
+    /// Which fault event is the fault's time (0: the first), and the anomaly the alert must carry.
+    var faultIndex: Int { self == .loop ? 2 : 0 }
+    var anomaly: String? { self == .loop ? "restart_loop" : nil }
+
     /// The event whose time is the fault's time.
     func isFault(_ event: DockerEvent) -> Bool {
         switch self {
-        case .crash: event.action == "die" && event.exitCode != 0
+        case .crash, .loop: event.action == "die" && event.exitCode != 0
         case .oom: event.action == "oom"
         case .unhealthy: event.healthStatus == "unhealthy"
         }
@@ -332,7 +350,7 @@ do {
         print("")
         print("| fault | trials | median (ms) | worst (ms) | alerts via event |")
         print("|---|---:|---:|---:|---:|")
-        for fault in Fault.allCases {
+        for fault in options.faults {
             var delays: [Double] = []
             for trial in 0..<options.trials {
                 let name = "hsbench-\(run)-\(fault.rawValue)-\(trial)"
@@ -342,7 +360,7 @@ do {
                 let deadline = ContinuousClock.now + .seconds(60)
                 var delay: Double?
                 while ContinuousClock.now < deadline {
-                    if let alerted = await alerts.time(name), let faulted = await faults.time(name) {
+                    if let alerted = await alerts.time(name, with: fault.anomaly), let faulted = await faults.time(name, index: fault.faultIndex) {
                         delay = alerted.timeIntervalSince(faulted)
                         break
                     }
