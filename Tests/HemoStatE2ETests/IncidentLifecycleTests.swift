@@ -44,4 +44,37 @@ struct IncidentLifecycleTests {
         }
         await stack.cleanup()
     }
+
+    @Test("a container that dies after every start (restart policy no): retried with backoff, at most 3 restarts, one escalation")
+    func crashLoopWithoutARestartPolicy() async throws {
+        let stack = try await E2EStack(label: "e2e-noloop")
+        do {
+            try await stack.startPipeline(.oneProcess, environment: [
+                // The shipped cooldown and budget; shorter backoffs than the shipped 30 s, 2 min.
+                "RESPONDER_COOLDOWN_SECONDS": "1h",
+                "RESPONDER_MAX_RETRIES_PER_HOUR": "3",
+                "HEMOSTAT_RESPONDER_RETRY_BACKOFF": "2s,4s",
+            ])
+            let started = Date()
+            let container = try await stack.faults.start(.crash(exitCode: 1, after: 1))
+            let escalations = try await stack.waitForMessages("escalation", container: container.name, timeout: .seconds(120), "an escalation") {
+                !$0.isEmpty
+            }
+            let escalatedAt = Date()
+            #expect(escalatedAt.timeIntervalSince(started) < 300, "escalated within 5 minutes")
+            // Nothing more: no restart after the escalation, no second escalation.
+            try await Task.sleep(for: .seconds(10))
+            let events = try await stack.engineEvents(container.name, since: stack.startedAt)
+            let restarts = events.filter { $0.action == "restart" }
+            #expect((1...3).contains(restarts.count), "\(events)")
+            let later = try await stack.engineEvents(container.name, since: escalatedAt.addingTimeInterval(1))
+            #expect(!later.contains { $0.action == "restart" || $0.action == "start" }, "acted on after the escalation: \(later)")
+            let all = try await stack.messages("escalation", container: container.name)
+            #expect(all.count == 1, "\(all.map(\.data))")
+            #expect(escalations.first?["severity"] as? String == "critical")
+        } catch {
+            Issue.record("\(error)\n\(stack.diagnostics())")
+        }
+        await stack.cleanup()
+    }
 }

@@ -278,7 +278,9 @@ public struct AnalyzerService: Service {
                 logger.info("the breaker is open and was escalated; not repeated", metadata: ["rules.rule": "\(payload.rule ?? "-")"])
             } else {
                 try await context.publish(payload, agent: Self.agent, host: host)
-                try await context.redis.send(["SET", sent, "1", "EX", "86400"])
+                _ = try await context.redis.pipeline([
+                    ["SET", sent, "1", "EX", "86400"], ["SET", context.keys.containerEscalated(alert.container), "1", "EX", "3600"],
+                ])
             }
         case .none: logger.debug("no rule had an opinion; nothing published")
         }

@@ -132,6 +132,7 @@ enum ConfigurationSchema {
             ConfigField("responder.verification_interval", \.responder.verificationInterval, p.duration(minimum: .milliseconds(10), maximum: .seconds(60))),
             ConfigField("responder.history_length", \.responder.historyLength, p.integer(1...10_000)),
             ConfigField("responder.no_responder_after", \.responder.noResponderAfter, p.duration(minimum: .seconds(1))),
+            ConfigField("responder.retry_backoff", \.responder.retryBackoff, p.list(p.duration(minimum: .seconds(1)))),
             ConfigField("responder.shutdown_grace", \.responder.shutdownGrace, p.duration(minimum: .zero, maximum: .seconds(3600))),
 
             ConfigField("alert.slack_webhook_url", \.alert.slackWebhookURL, p.secret(Parsers.url(schemes: ["https", "http"])).optional, env: "SLACK_WEBHOOK_URL", secret: true),

@@ -377,6 +377,10 @@ public struct ResponderConfiguration: Sendable, Hashable {
     /// default 5 s; past it the call is abandoned and the action handed back (its in-flight
     /// record says `sent`, and the next responder of the host looks at the engine's record).
     public var shutdownGrace: Duration
+    /// After a failed or ineffective remediation, the next attempt waits the n-th of these
+    /// (the last once they run out, never longer than ``cooldown``), and the responder makes it
+    /// itself; default 30 s, then 2 min. The hourly cap and the breaker still apply.
+    public var retryBackoff: [Duration] = [.seconds(30), .seconds(120)]
 
     public static let defaultAllowedActions: [RuleAction] = RuleAction.allCases.filter { $0 != .exec }
 

@@ -107,6 +107,12 @@ public struct ResponderService: Service {
             }
             group.addTask {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    await self.retryDue(spawn: continuation)
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     // A known host from the start and after Redis lost its data, so requests
                     // that name no host can be routed here.
                     _ = try? await self.context.redis.send(["ZADD", self.context.keys.hosts, String(self.context.clock.nowMilliseconds), self.context.hostID])
@@ -588,8 +594,11 @@ public struct ResponderService: Service {
         let requestID = draft.requestID
         let target = draft.target
         guard let completed = await persist("gate completion", {
-            try await gate.complete(container: target, requestID: requestID, outcome: outcome)
+            try await gate.completeWithRetry(container: target, requestID: requestID, outcome: outcome)
         }) else { return }
+        if let retryIn = completed.retryIn, !draft.dryRun {
+            await scheduleRetry(draft, in: retryIn)
+        }
         draft.record.breakerState = completed.breaker.rawValue
         if completed.tripped {
             Counter(label: MetricNames.breakerTrips).increment()
@@ -600,11 +609,12 @@ public struct ResponderService: Service {
             // One escalation per incident: when the analyzer escalated it already (a crash
             // loop), the breaker's opening is in the audit and the status, not told again.
             let escalated = context.keys.incidentEscalated(request.incidentID)
-            if (try? await context.redis.send(["EXISTS", escalated]).integer) == 1 {
-                logger.info("breaker opened on an incident already escalated; not told again", metadata: ["container.name": "\(target)"])
+            let container = context.keys.containerEscalated(target)
+            if (try? await context.redis.send(["EXISTS", escalated, container]).integer) ?? 0 > 0 {
+                logger.info("breaker opened on a container already escalated; not told again", metadata: ["container.name": "\(target)"])
             } else {
                 await persist("escalation") { try await self.context.publish(escalation, agent: Self.agent, host: target.host) }
-                _ = try? await context.redis.send(["SET", escalated, "1", "EX", "86400"])
+                _ = try? await context.redis.pipeline([["SET", escalated, "1", "EX", "86400"], ["SET", container, "1", "EX", "3600"]])
             }
         }
     }
@@ -696,6 +706,9 @@ public struct ResponderService: Service {
                 rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
             try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
         }
+        if reason == .cooldown, !decision.repeatedRejection, !draft.dryRun {
+            try await escalateRelapse(draft, retryAfter: decision.retryAfter)
+        }
         let retry = decision.retryAfter.map { Double($0.milliseconds) / 1000 }
         if decision.repeatedRejection {
             draft.record.reported = false
@@ -706,6 +719,67 @@ public struct ResponderService: Service {
             return
         }
         await conclude(&draft, result: RemediationResult(status: .rejected, reason: Self.describe(reason), retryAfterSeconds: retry), issuedAt: nil)
+    }
+
+    /// A fault back within the cooldown after a successful action: HemoStat will not act
+    /// again yet, so a person is told once what came back, when, and when HemoStat may act.
+    private func escalateRelapse(_ draft: Draft, retryAfter: Duration?) async throws {
+        let request = draft.request
+        let status = try await liveGate.status(container: draft.target)
+        guard status.lastResult == SafetyGate.Outcome.success.rawValue, let actedAt = status.lastActionAt else { return }
+        let escalated = context.keys.incidentEscalated(request.incidentID)
+        guard try await context.redis.send(["SET", escalated, "1", "NX", "EX", "86400"]).string == "OK" else { return }
+        let until = retryAfter.map { Timestamp.format(context.clock.now.addingTimeInterval($0.timeInterval)) } ?? "the end of the cooldown"
+        let escalation = Escalation(
+            container: request.container, containerID: request.containerID, severity: .critical,
+            reason: "the fault came back within the cooldown: \(status.lastAction ?? "the last action") at \(Timestamp.format(actedAt)) succeeded, and now \(request.reason.isEmpty ? "it needs \(request.action.rawValue) again" : request.reason); HemoStat may act again at \(until)",
+            action: request.action, rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
+        try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
+    }
+
+    // MARK: Retries
+
+    /// This host's retries: remediation requests to carry out again, scored by when (ms).
+    var retryKey: String { context.keys.responderRetries(host: context.hostID) }
+
+    /// Asks for `draft`'s action again after `delay` (a failed or ineffective attempt), as a
+    /// request of its own.
+    private func scheduleRetry(_ draft: Draft, in delay: Duration) async {
+        var envelope = draft.envelope
+        let stamp = "~retry-\(context.clock.nowMilliseconds)"
+        envelope.id = String(envelope.id.split(separator: "~").first ?? Substring(envelope.id)) + stamp
+        if !envelope.data.alertID.isEmpty {
+            envelope.data.alertID = String(envelope.data.alertID.split(separator: "~").first ?? Substring(envelope.data.alertID)) + stamp
+        }
+        let due = context.clock.nowMilliseconds + delay.milliseconds
+        let key = retryKey
+        let text = envelope.encode()
+        await persist("retry") { try await self.context.redis.send(["ZADD", key, String(due), text]) }
+        logger.info("the action is tried again after a backoff", metadata: [
+            "container.name": "\(draft.target)", "incident.id": "\(draft.request.incidentID)", "retry.in_ms": "\(delay.milliseconds)",
+        ])
+    }
+
+    /// Carries out the retries that are due, unless the incident was escalated meanwhile.
+    private func retryDue(spawn: AsyncStream<Job>.Continuation) async {
+        let key = retryKey
+        guard let due = try? await context.redis.send(["ZRANGEBYSCORE", key, "-inf", String(context.clock.nowMilliseconds), "LIMIT", "0", "10"]).array else { return }
+        for text in due.compactMap(\.string) {
+            guard (try? await context.redis.send(["ZREM", key, text]).integer) == 1 else { continue }  // another responder took it
+            if let envelope = try? Envelope<RemediationNeeded>.decode(text),
+               (try? await context.redis.send([
+                   "EXISTS", context.keys.incidentEscalated(envelope.data.incidentID), context.keys.containerEscalated(envelope.container),
+               ]).integer) ?? 0 > 0 {
+                logger.info("not tried again: a person was told about the container meanwhile", metadata: ["incident.id": "\(envelope.data.incidentID)"])
+                continue
+            }
+            do {
+                _ = try await handle(BusDelivery(channel: key, streamID: "retry", message: text, deliveryCount: 1), spawn: spawn)
+            } catch {
+                // Nothing was done (Redis or the engine did not answer): a little later.
+                _ = try? await context.redis.send(["ZADD", key, String(context.clock.nowMilliseconds + 5000), text])
+            }
+        }
     }
 
     /// `notify`: nothing is changed; a human is asked to look.

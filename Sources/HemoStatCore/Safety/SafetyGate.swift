@@ -23,6 +23,10 @@ public struct SafetyPolicy: Sendable, Hashable {
     public var halfOpenAfter: Duration = .seconds(3600)
     /// How long a request id is remembered, so a redelivered message never acts twice.
     public var requestMemory: Duration = .seconds(86_400)
+    /// After a failed or ineffective action, the cooldown is the n-th of these (the last one
+    /// once they run out) instead of ``cooldown``, and never longer than it; empty: the
+    /// cooldown applies after every action.
+    public var retryBackoff: [Duration] = []
 
     public init() {}
 
@@ -35,6 +39,7 @@ public struct SafetyPolicy: Sendable, Hashable {
         breakerThreshold = configuration.breaker.failureThreshold
         breakerWindow = configuration.breaker.window
         halfOpenAfter = configuration.breaker.halfOpenAfter
+        retryBackoff = configuration.retryBackoff
     }
 }
 
@@ -234,19 +239,31 @@ public struct SafetyGate: Sendable {
     /// Returns the breaker's state and whether this outcome opened it.
     @discardableResult
     public func complete(container: ContainerRef, requestID: String, outcome: Outcome) async throws -> (breaker: BreakerState, tripped: Bool) {
+        let completed = try await completeWithRetry(container: container, requestID: requestID, outcome: outcome)
+        return (completed.breaker, completed.tripped)
+    }
+
+    /// ``complete(container:requestID:outcome:)``, with when the next action may come after a
+    /// failed or ineffective one (``SafetyPolicy/retryBackoff``); nil after any other outcome,
+    /// when the breaker opened, or with no backoff configured.
+    public func completeWithRetry(
+        container: ContainerRef, requestID: String, outcome: Outcome
+    ) async throws -> (breaker: BreakerState, tripped: Bool, retryIn: Duration?) {
         let keys = keys(for: container)
+        let backoff = policy.retryBackoff.map { String(min($0, policy.cooldown).milliseconds) }.joined(separator: ",")
         let reply = try await redis.evalSHA(
             Self.completeScript,
             keys: [keys.state, keys.failures, keys.lock],
             args: [
                 nowArgument, requestID, outcome.rawValue,
-                String(policy.breakerThreshold), String(policy.breakerWindow.milliseconds),
+                String(policy.breakerThreshold), String(policy.breakerWindow.milliseconds), backoff,
             ]
         )
-        guard case .array(let items) = reply, items.count == 2 else {
+        guard case .array(let items) = reply, items.count == 3 else {
             throw RedisError(code: .unexpectedReply, message: "safety gate returned an unexpected reply")
         }
-        return (BreakerState(rawValue: items[0].string ?? "closed") ?? .closed, items[1].integer == 1)
+        let retry = items[2].integer ?? 0
+        return (BreakerState(rawValue: items[0].string ?? "closed") ?? .closed, items[1].integer == 1, retry > 0 ? .milliseconds(retry) : nil)
     }
 
     /// Extends the lease of the lock `requestID` holds on `container` by ``SafetyPolicy/lockTTL``

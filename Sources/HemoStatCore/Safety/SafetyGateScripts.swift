@@ -152,9 +152,13 @@ enum SafetyGateScripts {
     /// opened the breaker. A trip is marked as escalated: its caller tells a human, and the
     /// rejections while the breaker stays open do not.
     ///
+    /// After a failed or ineffective outcome that did not open the breaker, the container's
+    /// cooldown becomes the n-th backoff (n: failures in the window; the last one once they
+    /// run out) and the reply's third element says it in ms (0 otherwise).
+    ///
     /// KEYS: 1 state hash, 2 failures zset, 3 lock.
     /// ARGV: 1 now_ms, 2 request_id, 3 outcome (success, failed, ineffective, skipped),
-    /// 4 failure_threshold, 5 failure_window_ms.
+    /// 4 failure_threshold, 5 failure_window_ms, 6 backoffs in ms, comma-separated (or empty).
     static let complete = clock + #"""
     local state, failures, lock = KEYS[1], KEYS[2], KEYS[3]
     local now = now_ms(ARGV[1])
@@ -162,6 +166,9 @@ enum SafetyGateScripts {
     local outcome = ARGV[3]
     local threshold = tonumber(ARGV[4])
     local window_ms = tonumber(ARGV[5])
+    local backoffs = {}
+    for ms in string.gmatch(ARGV[6] or '', '[^,]+') do backoffs[#backoffs + 1] = tonumber(ms) end
+    local retry_in = 0
 
     local held = redis.call('GET', lock)
     if held and string.sub(held, 1, #request_id + 1) == request_id .. '|' then
@@ -183,12 +190,16 @@ enum SafetyGateScripts {
         breaker = 'open'
         -- The caller escalates a trip itself, so the rejections that follow do not again.
         redis.call('HSET', state, 'breaker_state', 'open', 'breaker_opened_at', now, 'breaker_escalated', tostring(tripped))
+      elseif #backoffs > 0 then
+        local n = math.min(redis.call('ZCARD', failures), #backoffs)
+        retry_in = backoffs[n]
+        redis.call('HSET', state, 'cooldown_until', now + retry_in)
       end
     end
     if redis.call('HGET', state, 'last_request') == request_id then
       redis.call('HSET', state, 'last_result', outcome, 'last_result_at', now)
     end
-    return {breaker, tripped}
+    return {breaker, tripped, retry_in}
     """#
 
     /// Extends the lease of a lock its holder still has. Returns 1 when extended, 0 when the

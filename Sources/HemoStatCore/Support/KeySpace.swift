@@ -43,6 +43,9 @@ public struct KeySpace: Sendable, Hashable {
     public func responderInFlight(host: String) -> String { "\(prefix)responder:inflight:\(host)" }
     /// The hash in which responders before per-host records kept every live action.
     public var legacyResponderInFlight: String { "\(prefix)responder:inflight" }
+    /// One host's remediation requests to carry out again after a backoff (the envelope as
+    /// text, scored by when, ms).
+    public func responderRetries(host: String) -> String { "\(prefix)responder:retry:\(host)" }
     /// Present once the result of a request is published, so it is published once.
     public func responderResult(_ requestID: String) -> String { "\(prefix)responder:result:\(requestID)" }
     /// Heartbeat of one agent on one host (JSON string with TTL).
@@ -59,6 +62,10 @@ public struct KeySpace: Sendable, Hashable {
     /// Set once an incident was escalated (by the analyzer, or by the responder as its breaker
     /// opened), so the monitor's reminders of the same fault do not escalate it again.
     public func incidentEscalated(_ incident: String) -> String { "\(prefix)incident:\(incident):escalated" }
+    /// Set for an hour once a container was escalated (by the analyzer, or by the responder as
+    /// its breaker opened): the responder then makes no retry of its own and does not announce
+    /// its breaker again, whichever incident the monitor counts it under.
+    public func containerEscalated(_ container: ContainerRef) -> String { "\(prefix)escalated:\(container)" }
     /// Incidents whose verdict was "not yet", scored by when each is next evaluated (ms).
     public var analyzerRechecks: String { "\(prefix)analyzer:rechecks" }
     /// The alert and progress of one incident evaluated again (``Rechecks``).
