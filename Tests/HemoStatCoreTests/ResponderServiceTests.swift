@@ -422,6 +422,52 @@ struct ResponderServiceTests {
         #expect((590...600).contains(Int(second?.result.retryAfterSeconds ?? 0)))
     }
 
+    @Test func anIneffectiveActionIsTriedAgainAfterTheBackoffUntilTheBreakerOpens() async throws {
+        let h = try ResponderHarness {
+            $0.cooldown = .seconds(600)
+            $0.retryBackoff = [.milliseconds(300)]
+            $0.breaker.failureThreshold = 2
+        }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "loop", status: "exited", exitCode: 1, behavior: .crashesAgain(exitCode: 1))
+        try await h.running([h.service()]) {
+            // One request: the second attempt is the responder's own, after the backoff.
+            try await h.publish(h.request("loop", alertID: "alert-1", incidentID: "inc-1"))
+            try await h.eventually("two attempts") { try await h.completions("loop").count == 2 }
+            try await h.eventually("the breaker's escalation") { try await !h.escalations().isEmpty }
+            try await Task.sleep(for: .milliseconds(800))  // a third attempt would come within the backoff
+        }
+        let results = try await h.completions("loop")
+        #expect(results.map(\.result.status) == [.ineffective, .ineffective])
+        #expect(results.last?.requestID?.contains("~retry-") == true, "\(results.map(\.requestID))")
+        #expect(h.engine.events(for: "loop").count == 2)
+        let escalations = try await h.escalations()
+        #expect(escalations.count == 1 && escalations.first?.reason.contains("circuit breaker opened") == true, "\(escalations.map(\.reason))")
+    }
+
+    @Test func aFaultBackWithinTheCooldownAfterASuccessIsEscalatedOnce() async throws {
+        let h = try ResponderHarness { $0.cooldown = .seconds(600) }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "relapse", status: "exited", exitCode: 1)
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("relapse", alertID: "alert-1", incidentID: "inc-1"))
+            try await h.eventually("restarted") { try await h.completions("relapse").map(\.result.status) == [.success] }
+            h.engine.update("relapse") { $0.status = "exited" }
+            try await h.publish(h.request("relapse", alertID: "alert-2", incidentID: "inc-2"))
+            try await h.eventually("refused") { try await h.completions("relapse").count == 2 }
+            try await h.publish(h.request("relapse", alertID: "alert-3", incidentID: "inc-2"))
+            try await h.eventually("the third request audited") {
+                try await h.auditRecords().filter { $0["message_id"]?.stringValue != nil && $0["kind"]?.stringValue == "remediation" }.count >= 3
+            }
+        }
+        #expect(h.engine.events(for: "relapse").count == 1)
+        #expect(try await h.completions("relapse").last?.result.status == .rejected)
+        let escalations = try await h.escalations()
+        #expect(escalations.count == 1, "\(escalations.map(\.reason))")
+        let reason = escalations.first?.reason ?? ""
+        #expect(reason.contains("came back within the cooldown") && reason.contains("succeeded") && reason.contains("may act again at"), "\(reason)")
+    }
+
     @Test func theAssessmentOfAnInterruptedAction() {
         let record = InFlightAction(message: "{}", container: "c", phase: .decided, decidedAt: Date(), holder: "h")
         let restart = EngineCommand.restart(timeout: .seconds(1))
