@@ -6,7 +6,7 @@ import HemoStatCore
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show per container: cooldown, actions this hour, breaker, hold, last action and result."
+        abstract: "Show per container: cooldown, actions this hour, breaker, hold, last action and result, and what a sick container waits for."
     )
 
     @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
@@ -46,12 +46,14 @@ struct StatusCommand: AsyncParsableCommand {
             }
             rows.append([r.container.description, breaker, cooldown, String(r.actionsThisHour), hold, last, r.lastReport ?? "-"])
         }
+        let waiting = reports.compactMap { r in r.waiting.map { "  \(r.container): \($0)" } }
         let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
+        let table = rows.map { row in
             row.enumerated().map { index, cell in
                 index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }.joined(separator: "\n")
+        return waiting.isEmpty ? table : table + "\n\nnot acted on now:\n" + waiting.joined(separator: "\n")
     }
 
     static func render(seconds: Int) -> String {

@@ -72,6 +72,11 @@ struct IncidentLifecycleTests {
             let all = try await stack.messages("escalation", container: container.name)
             #expect(all.count == 1, "\(all.map(\.data))")
             #expect(escalations.first?["severity"] as? String == "critical")
+            // Not silent: `hemostat status` says what HemoStat waits for.
+            let status = try await stack.cli(["status", "--json"])
+            let rows = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8))) as? [[String: Any]] ?? []
+            let waiting = rows.first { $0["container"] as? String == container.name }?["waiting"] as? String
+            #expect(waiting?.contains("waiting for a person") == true, "\(status.stdout) \(status.stderr)")
         } catch {
             Issue.record("\(error)\n\(stack.diagnostics())")
         }
