@@ -17,7 +17,9 @@ struct NamedService: Sendable {
 /// - The services start together. SIGTERM or SIGINT asks all of them at once to shut down
 ///   gracefully: each stops taking new work and finishes or hands back what it holds.
 /// - When they have not all returned within `timeout`, the ones still running are logged by
-///   name and cancelled; if the process is still there 2 s later it exits with status 1.
+///   name and cancelled; if the process is still there 2 s later it exits with status 1. A
+///   shutdown that went past its bound ends with status 1 also when the cancellation then
+///   succeeded: what was cut short was not finished.
 /// - A second signal exits at once (status 128 + the signal).
 /// - A service that returns (or throws) while no shutdown was asked for stops the others.
 ///
@@ -53,7 +55,13 @@ enum ProcessLifecycle {
             throw error
         }
         await afterwards()
+        if watcher.exceededBound { throw ShutdownExceeded() }
     }
+}
+
+/// The shutdown went past its bound and what was still running was cancelled.
+struct ShutdownExceeded: Error, CustomStringConvertible {
+    var description: String { "shutdown exceeded its bound; work still running was cancelled" }
 }
 
 /// The names of the services still running, in start order.
@@ -115,6 +123,7 @@ final class SignalWatcher: Sendable {
     private let onFirstSignal: @Sendable () -> Void
     private let pipe: (read: Int32, write: Int32)
     private let done = Mutex(false)
+    private let exceeded = Mutex(false)
 
     init(
         timeout: Duration, running: RunningParts, logger: Logger, onForcedExit: @escaping @Sendable () -> Void,
@@ -142,6 +151,9 @@ final class SignalWatcher: Sendable {
     /// The services returned: a watchdog still armed stops counting (the process is exiting on
     /// its own).
     func finished() { done.withLock { $0 = true } }
+
+    /// Whether the bound passed and the parts still running were cancelled.
+    var exceededBound: Bool { exceeded.withLock { $0 } }
 
     private func watch() {
         SignalPipe.unblock()
@@ -178,6 +190,7 @@ final class SignalWatcher: Sendable {
             if done.withLock({ $0 }) { return }
             if !cancelled {
                 cancelled = true
+                exceeded.withLock { $0 = true }
                 logger.error("shutdown exceeded \(timeout.seconds) s; cancelling what is still running", metadata: [
                     "still_running": "\(running.current)",
                 ])
