@@ -39,13 +39,17 @@ rule {
         reason = string.format("CPU at or above %.0f%% for %.0f s", limit, span),
       }
     end
-    -- Still high now but not yet for the whole window: not decided yet. The analyzer evaluates
-    -- the incident again with each new sample until the load has lasted or gone.
+    -- Still high now but not yet for the whole window: an LLM may judge it now; without one it
+    -- is not decided yet, and the analyzer evaluates the incident again with each new sample,
+    -- and when the window is due, until the load has lasted or gone.
     local latest = h.latest("cpu_percent") or cpu
     if latest >= limit then
       return ambiguous {
         reason = string.format("CPU at or above %.0f%% for %.0f s of the %.0f s that make it sustained", limit, span, duration),
-        fallback = false_alarm { confidence = 0.5, reason = "CPU high, not yet shown to be sustained" },
+        fallback = recheck {
+          after = math.max(1, math.min(86400, duration - span)),
+          confidence = 0.5, reason = "CPU high, not yet shown to be sustained",
+        },
       }
     end
     return false_alarm {

@@ -2,7 +2,7 @@
 #define HEMOSTAT_CLUA_VERDICT_H
 
 /* ---------------------------------------------------------------------------------------
- * The verdict constructors rules call (`restart{...}`, `false_alarm{...}`, ...), in C: they
+ * The verdict constructors rules call (`restart{...}`, `false_alarm{...}`, `recheck{...}`, ...), in C: they
  * check the fields and build the verdict table without running Lua code.
  *
  * verdict_constructor(verdict_mt, actions, kind, action, name) -> a function f(spec) that
@@ -25,7 +25,7 @@ static int hs_verdict_is(lua_State *L, int index) {
 }
 
 static int hs_verdict_known_field(const char *key, size_t length) {
-    static const char *const fields[] = { "confidence", "reason", "dry_run", "params", "fallback", "action" };
+    static const char *const fields[] = { "confidence", "reason", "dry_run", "params", "fallback", "action", "after" };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         if (strlen(fields[i]) == length && memcmp(fields[i], key, length) == 0) return 1;
     }
@@ -37,6 +37,7 @@ static int hs_lua_construct_verdict(lua_State *L) {
     const char *kind = lua_tostring(L, lua_upvalueindex(3));
     int ambiguous = strcmp(kind, "ambiguous") == 0;
     int is_act = strcmp(name, "act") == 0;
+    int is_recheck = strcmp(kind, "recheck") == 0;
     lua_Debug ar;
     int line = 0;
     if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "l", &ar)) line = ar.currentline;
@@ -64,18 +65,27 @@ static int hs_lua_construct_verdict(lua_State *L) {
             return hs_verdict_fail(L, "%s{...}: unknown field '%s'", name, shown);
         }
     }
-    /* Stack: spec(1), action(2), fallback(3), confidence(4), reason(5), dry_run(6), params(7) */
+    /* Stack: spec(1), action(2), fallback(3), confidence(4), reason(5), dry_run(6), params(7),
+     * after(8) */
     lua_getfield(L, 1, "action");
     lua_getfield(L, 1, "fallback");
     lua_getfield(L, 1, "confidence");
     lua_getfield(L, 1, "reason");
     lua_getfield(L, 1, "dry_run");
     lua_getfield(L, 1, "params");
+    lua_getfield(L, 1, "after");
     if (!lua_isnil(L, 2) && !is_act) {
         return hs_verdict_fail(L, "%s{...}: field 'action' is only for act{...}%s", name, "");
     }
     if (!lua_isnil(L, 3) && !ambiguous) {
         return hs_verdict_fail(L, "%s{...}: field 'fallback' is only for ambiguous{...}%s", name, "");
+    }
+    if (!lua_isnil(L, 8)) {
+        if (!is_recheck) return hs_verdict_fail(L, "%s{...}: field 'after' is only for recheck{...}%s", name, "");
+        lua_Number after = lua_type(L, 8) == LUA_TNUMBER ? lua_tonumber(L, 8) : -1;
+        if (!(after >= 1 && after <= 86400)) {
+            return hs_verdict_fail(L, "%s{...}: after must be a number of seconds from 1 to 86400%s", name, "");
+        }
     }
     if (lua_isnil(L, 4)) {
         lua_pushinteger(L, 1);
@@ -128,7 +138,7 @@ static int hs_lua_construct_verdict(lua_State *L) {
     }
     int action = lua_gettop(L);
 
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 9);
     lua_pushvalue(L, lua_upvalueindex(3));
     lua_setfield(L, -2, "kind");
     lua_pushvalue(L, action);
@@ -146,6 +156,10 @@ static int hs_lua_construct_verdict(lua_State *L) {
     if (!lua_isnil(L, 3)) {
         lua_pushvalue(L, 3);
         lua_setfield(L, -2, "fallback");
+    }
+    if (!lua_isnil(L, 8)) {
+        lua_pushvalue(L, 8);
+        lua_setfield(L, -2, "after");
     }
     lua_pushinteger(L, line);
     lua_setfield(L, -2, "line");

@@ -70,7 +70,7 @@ end
 M.is_verdict = is_verdict
 
 -- The constructors are C functions (verdict_constructor): they check the fields and build
--- {kind, action, confidence, reason, dry_run, params, fallback, line} with VERDICT as
+-- {kind, action, confidence, reason, dry_run, params, fallback, after, line} with VERDICT as
 -- metatable, recording the caller's line.
 local constructors = {}
 for action in pairs(ACTIONS) do
@@ -82,6 +82,7 @@ constructors.act = verdict_constructor(VERDICT, ACTIONS, "act", nil, "act")
 constructors.false_alarm = verdict_constructor(VERDICT, ACTIONS, "false_alarm", "none", "false_alarm")
 constructors.escalate = verdict_constructor(VERDICT, ACTIONS, "escalate", "notify", "escalate")
 constructors.ambiguous = verdict_constructor(VERDICT, ACTIONS, "ambiguous", "none", "ambiguous")
+constructors.recheck = verdict_constructor(VERDICT, ACTIONS, "recheck", "none", "recheck")
 
 ---------------------------------------------------------------------------------------------
 -- helpers over the alert and its history

@@ -286,7 +286,7 @@ final class RuleRuntime {
             } else {
                 errors.append(RuleError(
                     code: .api,
-                    message: "rule returned a \(lua.typeName(at: -1)); expected a verdict such as restart{...}, false_alarm{...}, escalate{...}, ambiguous{...} or nil",
+                    message: "rule returned a \(lua.typeName(at: -1)); expected a verdict such as restart{...}, false_alarm{...}, escalate{...}, ambiguous{...}, recheck{...} or nil",
                     location: rule.info.location, rule: rule.info.name))
             }
             lua.pop()
@@ -396,7 +396,8 @@ final class RuleRuntime {
             ruleLocation: rule.location,
             dryRun: lua.field("dry_run", of: index) { lua.bool(at: $0) },
             parameters: parameters,
-            fallback: fallback)
+            fallback: fallback,
+            after: lua.field("after", of: index) { lua.number(at: $0) })
     }
 
     /// Turns the error on top of the stack after a failed pcall into a `RuleError`.

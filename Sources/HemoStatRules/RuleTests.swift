@@ -94,6 +94,7 @@ public enum RuleTestRunner {
         var minConfidence: Double?
         var fallbackKind: String?
         var fallbackAction: String?
+        var recheckAfter: Double?
         var matched: [String]?
         var errors: Int?
     }
@@ -178,14 +179,15 @@ public enum RuleTestRunner {
             expect.minConfidence = e["min_confidence"]?.float
             expect.fallbackKind = e["fallback_kind"]?.string
             expect.fallbackAction = e["fallback_action"]?.string
+            expect.recheckAfter = e["recheck_after"]?.float
             expect.matched = e["matched"]?.sequence?.compactMap(\.string)
             expect.errors = e["errors"]?.int
-            let known: Set<String> = ["kind", "action", "rule", "dry_run", "min_confidence", "fallback_kind", "fallback_action", "matched", "errors"]
+            let known: Set<String> = ["kind", "action", "rule", "dry_run", "min_confidence", "fallback_kind", "fallback_action", "recheck_after", "matched", "errors"]
             for (key, _) in e where !known.contains(key.string ?? "") {
                 throw fail("case '\(name)': unknown expectation '\(key.string ?? "")'", key)
             }
             if let kind = expect.kind, kind != "none", VerdictKind(rawValue: kind) == nil {
-                throw fail("case '\(name)': kind must be act, false_alarm, escalate, ambiguous or none", e["kind"])
+                throw fail("case '\(name)': kind must be act, false_alarm, escalate, ambiguous, recheck or none", e["kind"])
             }
             cases.append(Case(
                 name: name, location: SourceLocation(file: file, line: node.mark?.line ?? 0),
@@ -260,6 +262,11 @@ public enum RuleTestRunner {
         let fallback = decisive?.fallback?.verdict
         check("fallback kind", expect.fallbackKind, fallback?.kind.rawValue)
         check("fallback action", expect.fallbackAction, fallback?.action.rawValue)
+        // The `after` of the recheck: the verdict's, or its fallback's.
+        let after = decisive?.after ?? fallback?.after
+        if let want = expect.recheckAfter, want != after {
+            differences.append("recheck_after: want \(want), got \(after.map { "\($0)" } ?? "none")")
+        }
         if let matched = expect.matched, matched != evaluation.matches.map(\.rule) {
             differences.append("matched: want [\(matched.joined(separator: ", "))], got [\(evaluation.matches.map(\.rule).joined(separator: ", "))]")
         }

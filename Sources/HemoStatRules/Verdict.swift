@@ -24,6 +24,9 @@ public enum VerdictKind: String, Sendable, Hashable, CaseIterable, Codable {
     case escalate
     /// The rules cannot tell: ask the LLM if one is configured, otherwise use `fallback`.
     case ambiguous
+    /// Not decided yet: evaluate the incident again with each new sample of its container,
+    /// and at the latest after `after` seconds.
+    case recheck
 }
 
 /// One rule's answer about one alert.
@@ -46,6 +49,9 @@ public struct RuleVerdict: Sendable, Hashable {
     public var parameters: [String: RuleValue]
     /// For `.ambiguous`: what the rules would do without an LLM. Never itself ambiguous.
     public var fallback: Fallback?
+    /// For `.recheck`: evaluate again at the latest this many seconds later (1…86,400); nil
+    /// means with the next sample only.
+    public var after: Double?
 
     /// Boxes the fallback verdict of an ambiguous verdict.
     public struct Fallback: Sendable, Hashable {
@@ -57,7 +63,7 @@ public struct RuleVerdict: Sendable, Hashable {
     public init(
         kind: VerdictKind, action: RuleAction, confidence: Double, reason: String, rule: String,
         location: SourceLocation, ruleLocation: SourceLocation, dryRun: Bool = false,
-        parameters: [String: RuleValue] = [:], fallback: RuleVerdict? = nil
+        parameters: [String: RuleValue] = [:], fallback: RuleVerdict? = nil, after: Double? = nil
     ) {
         self.kind = kind
         self.action = action
@@ -69,6 +75,7 @@ public struct RuleVerdict: Sendable, Hashable {
         self.dryRun = dryRun
         self.parameters = parameters
         self.fallback = fallback.map(Fallback.init)
+        self.after = after
     }
 }
 

@@ -1,6 +1,7 @@
 extension RuleVerdict {
     /// The verdict as JSON-ready fields (`kind`, `action`, `confidence`, `reason`, `rule`,
-    /// `location`, `rule_location`, `dry_run`, `params`, and `fallback` when ambiguous), for
+    /// `location`, `rule_location`, `dry_run`, `params`, `fallback` when ambiguous and `after`
+    /// when a recheck gives it), for
     /// audit logs and `hemostat rules eval --json`.
     public var jsonValue: RuleValue {
         var fields: [String: RuleValue] = [
@@ -15,6 +16,7 @@ extension RuleVerdict {
             "params": .object(parameters),
         ]
         if let fallback { fields["fallback"] = fallback.verdict.jsonValue }
+        if let after { fields["after"] = .number(after) }
         return .object(fields)
     }
 }

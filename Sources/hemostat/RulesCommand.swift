@@ -165,6 +165,7 @@ func describe(_ verdict: RuleVerdict) -> String {
     case .falseAlarm: text = "false_alarm"
     case .escalate: text = "escalate"
     case .ambiguous: text = "ambiguous"
+    case .recheck: text = "recheck" + (verdict.after.map { String(format: " after %.0f s", $0) } ?? "")
     }
     text += String(format: " (confidence %.2f", verdict.confidence)
     if verdict.dryRun { text += ", dry-run" }

@@ -61,6 +61,23 @@ import Testing
         #expect(alarm.rule == "cpu-sustained")
         #expect(alarm.confidence == 0.5)
         #expect(alarm.reason.contains("LLM not used: no API key for anthropic"))
+        #expect(alarm.reason.hasPrefix("not decided yet: CPU high"))
+        #expect(decision.notYet, "the fallback is a recheck: evaluated again")
+        #expect(decision.recheckAfter != nil, "at the latest when the window is due")
+    }
+
+    @Test func aRecheckIsNotYetDecidedAndSaysWhenToLookAgain() throws {
+        let engine = RulesEngine(
+            sources: [RuleSource(path: "a.lua", text: #"rule { name = "wait", when = function(a, h) return recheck { after = 45, reason = "too early" } end }"#)],
+            logger: analyzerQuietLogger)
+        let envelope = AnalyzerFixtures.envelope(AnalyzerFixtures.alert())
+        let evaluation = engine.evaluateSync(AlertInput.ruleValue(alert: envelope.data, history: []))
+        let decision = AnalyzerDecision.make(alert: envelope, verdict: evaluation.decisive, llm: nil)
+        guard case .falseAlarm(let alarm) = decision.outcome else { Issue.record("expected a false alarm told once: \(decision)"); return }
+        #expect(alarm.reason == "not decided yet: too early")
+        #expect(alarm.rule == "wait")
+        #expect(decision.notYet)
+        #expect(decision.recheckAfter == .seconds(45))
     }
 
     @Test func ambiguousWithAnLLMAnswerIsDecidedByTheLLM() {

@@ -57,10 +57,12 @@ import Testing
         let d = rules.evaluateSync(spike).decisive
         #expect(d?.kind == .falseAlarm)
         #expect(d?.rule == "cpu-sustained")
-        // High now, but not for the window yet: not decided (evaluated again as samples come).
+        // High now, but not for the window yet: not decided (evaluated again as samples come,
+        // and at the latest when the window is due).
         let starting = alert(["anomalies": anomaly], history: series("cpu_percent", [10, 12, 11, 10, 12, 97]))
         let notYet = rules.evaluateSync(starting).decisive
-        #expect(notYet?.kind == .ambiguous && notYet?.fallback?.verdict.kind == .falseAlarm)
+        #expect(notYet?.kind == .ambiguous && notYet?.fallback?.verdict.kind == .recheck)
+        #expect(notYet?.fallback?.verdict.after == 120, "one sample: the whole 120 s window is still to come")
     }
 
     @Test func memoryGrowthRestartsBeforeOOM() {

@@ -39,6 +39,20 @@ import Testing
         #expect(v.fallback?.verdict.confidence == 0.5)
     }
 
+    @Test func recheckCarriesWhenToLookAgain() throws {
+        let v = try #require(evaluate("recheck { after = 90, reason = 'not long enough yet' }").decisive)
+        #expect(v.kind == .recheck)
+        #expect(v.action == RuleAction.none)
+        #expect(v.after == 90)
+        #expect(v.reason == "not long enough yet")
+        let plain = try #require(evaluate("recheck 'wait for the next sample'").decisive)
+        #expect(plain.kind == .recheck)
+        #expect(plain.after == nil)
+        let asked = try #require(evaluate("ambiguous { reason = 'ask', fallback = recheck { after = 30, reason = 'wait' } }").decisive)
+        #expect(asked.fallback?.verdict.kind == .recheck)
+        #expect(asked.fallback?.verdict.after == 30)
+    }
+
     @Test(arguments: [
         ("restart(3)", "restart{...} expects a table of fields"),
         ("restart(restart 'x')", "restart{...} expects a table of fields"),
@@ -55,6 +69,11 @@ import Testing
         ("restart { reason = 'x', params = 'a' }", "restart{...}: params must be a table"),
         ("ambiguous { reason = 'x', fallback = 1 }", "ambiguous{...}: fallback must be a verdict such as restart{...} or false_alarm{...}"),
         ("ambiguous { reason = 'x', fallback = ambiguous 'y' }", "ambiguous{...}: fallback cannot itself be ambiguous"),
+        ("restart { reason = 'x', after = 5 }", "restart{...}: field 'after' is only for recheck{...}"),
+        ("recheck { reason = 'x', after = 0 }", "recheck{...}: after must be a number of seconds from 1 to 86400"),
+        ("recheck { reason = 'x', after = 86401 }", "recheck{...}: after must be a number of seconds from 1 to 86400"),
+        ("recheck { reason = 'x', after = '60' }", "recheck{...}: after must be a number of seconds from 1 to 86400"),
+        ("recheck { reason = 'x', after = 0/0 }", "recheck{...}: after must be a number of seconds from 1 to 86400"),
         ("act { reason = 'x' }", "act{...}: action must be one of restart, start, stop, kill, pause, unpause, update_resources, exec, notify, none"),
         ("act { reason = 'x', action = 'rm' }", "act{...}: action must be one of restart, start, stop, kill, pause, unpause, update_resources, exec, notify, none"),
     ])

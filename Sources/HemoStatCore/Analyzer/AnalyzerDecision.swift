@@ -16,9 +16,12 @@ public struct AnalyzerDecision: Sendable, Hashable {
     public var outcome: Outcome
     /// Which path decided: the rules, or the LLM for an ambiguous case.
     public var method: AnalysisMethod
-    /// "Not yet": an ambiguous verdict decided by a fallback that does nothing (no LLM answer).
-    /// The analyzer evaluates the incident again as new samples arrive.
+    /// "Not yet": a `recheck` verdict, or an ambiguous verdict decided by a fallback that does
+    /// nothing (no LLM answer). The analyzer evaluates the incident again as new samples arrive.
     public var notYet = false
+    /// For a `recheck` verdict that asked for it: evaluate again at the latest this long after,
+    /// new sample or not.
+    public var recheckAfter: Duration?
 
     /// The reason of the message to publish, if any.
     public var reason: String {
@@ -63,6 +66,7 @@ public struct AnalyzerDecision: Sendable, Hashable {
         alert: Envelope<HealthAlert>, verdict: RuleVerdict?, llm: LLMAdvisor.Outcome?, llmLabel: String? = nil
     ) -> AnalyzerDecision {
         guard let verdict else { return AnalyzerDecision(outcome: .none, method: .rules) }
+        if verdict.kind == .recheck { return notYet(verdict, alert: alert, reason: "not decided yet: \(verdict.reason)") }
         guard verdict.kind == .ambiguous else {
             return AnalyzerDecision(outcome: outcome(for: verdict, alert: alert, method: .rules, reason: verdict.reason), method: .rules)
         }
@@ -92,7 +96,23 @@ public struct AnalyzerDecision: Sendable, Hashable {
         }
     }
 
+    /// A verdict that waits for more evidence: told as a false alarm (nothing to do now), with
+    /// the incident evaluated again.
+    private static func notYet(_ verdict: RuleVerdict, alert: Envelope<HealthAlert>, reason: String) -> AnalyzerDecision {
+        var decided = verdict
+        decided.kind = .falseAlarm
+        decided.action = .none
+        var decision = AnalyzerDecision(outcome: outcome(for: decided, alert: alert, method: .rules, reason: reason), method: .rules)
+        decision.notYet = true
+        decision.recheckAfter = verdict.after.map { .milliseconds(Int64(($0 * 1000).rounded())) }
+        return decision
+    }
+
     private static func fallback(_ verdict: RuleVerdict, alert: Envelope<HealthAlert>, cause: String) -> AnalyzerDecision {
+        if let fallback = verdict.fallback?.verdict, fallback.kind == .recheck {
+            let reason = "not decided yet: \(fallback.reason) [rules fallback of \(verdict.rule), ambiguous: \(verdict.reason); LLM not used: \(cause)]"
+            return notYet(fallback, alert: alert, reason: reason)
+        }
         if let fallback = verdict.fallback?.verdict, fallback.kind != .ambiguous {
             var decided = fallback
             decided.dryRun = decided.dryRun || verdict.dryRun
@@ -117,7 +137,7 @@ public struct AnalyzerDecision: Sendable, Hashable {
                 parameters: ActionParameters(verdict.parameters), reason: reason, confidence: clamp(verdict.confidence),
                 rule: verdict.rule, analysisMethod: method, dryRun: verdict.dryRun, incidentID: data.incidentID,
                 alertID: alert.id, detectedAt: data.detectedAt, host: alert.container.host))
-        case .falseAlarm:
+        case .falseAlarm, .recheck:
             return .falseAlarm(FalseAlarm(
                 container: data.containerName, containerID: data.containerID, reason: reason,
                 confidence: clamp(verdict.confidence), rule: verdict.rule, analysisMethod: method,

@@ -135,14 +135,20 @@ public struct AnalyzerService: Service {
             let now = context.clock.nowMilliseconds
             try await rechecks.schedule(
                 incident, alert: text(of: delivery), sample: try await sampleTime(alert.container) ?? "",
-                until: now + context.configuration.analyzer.recheckFor.milliseconds, next: now + Self.recheckLook.milliseconds)
+                until: now + context.configuration.analyzer.recheckFor.milliseconds, next: now + Self.recheckLook.milliseconds,
+                at: decision.recheckAfter.map { now + $0.milliseconds })
             await auditEvaluation(alert, decision, status: "not_yet")
             if waiting {
                 logger.info("incident still not decided; evaluated again with the next samples")
                 return .ack
             }
             if case .falseAlarm(var payload) = decision.outcome {
-                payload.reason += "; evaluated again with each new sample for up to \(Int(context.configuration.analyzer.recheckFor.timeInterval / 60)) min"
+                let minutes = Int(context.configuration.analyzer.recheckFor.timeInterval / 60)
+                if let after = decision.recheckAfter {
+                    payload.reason += "; evaluated again with each new sample and in \(after.components.seconds) s, for up to \(minutes) min"
+                } else {
+                    payload.reason += "; evaluated again with each new sample for up to \(minutes) min"
+                }
                 decision.outcome = .falseAlarm(payload)
             }
         }
@@ -234,8 +240,9 @@ public struct AnalyzerService: Service {
             return
         }
         let next = now + Self.recheckLook.milliseconds
-        guard sample != pending.sample else {
-            try await rechecks.again(pending, sample: sample, evaluated: false, next: next)
+        let asked = pending.at.map { now >= $0 } ?? false
+        guard sample != pending.sample || asked else {
+            try await rechecks.again(pending, sample: sample, evaluated: false, next: next, at: pending.at)
             return
         }
         // The same incident, evaluated over the history as it is now.
@@ -244,7 +251,8 @@ public struct AnalyzerService: Service {
         let decision = try await decide(alert, logger: log)
         if decision.notYet {
             await auditEvaluation(alert, decision, status: "not_yet")
-            try await rechecks.again(pending, sample: sample, evaluated: true, next: next)
+            try await rechecks.again(
+                pending, sample: sample, evaluated: true, next: next, at: decision.recheckAfter.map { now + $0.milliseconds })
             return
         }
         log.info("incident decided on a later sample", metadata: [

@@ -7,7 +7,9 @@ public import HemoStatRedis
 /// `analyzer:rechecks` is a sorted set of incident ids scored by when each is next looked at;
 /// `analyzer:recheck:<incident>` holds the alert (`alert`, its envelope as it came), the
 /// sample last evaluated (`sample`, the stats document's `updated_at`), how many evaluations
-/// were made (`evaluations`) and until when (`until`, ms). A look is claimed by moving the
+/// were made (`evaluations`), until when (`until`, ms) and, when the rule asked for one
+/// (`recheck{after = …}`), when it is evaluated again even without a new sample (`at`, ms;
+/// 0 for none). A look is claimed by moving the
 /// incident's score a lease ahead in one script, so two analyzers never look at once and one
 /// that dies mid-look leaves it to the next after the lease.
 public struct Rechecks: Sendable {
@@ -25,6 +27,8 @@ public struct Rechecks: Sendable {
         public var sample: String
         public var evaluations: Int
         public var until: Int64
+        /// When to evaluate again even without a new sample (ms), if the rule asked for it.
+        public var at: Int64?
     }
 
     /// Whether `incidentID` is waiting to be evaluated again.
@@ -32,10 +36,11 @@ public struct Rechecks: Sendable {
         try await redis.send(["ZSCORE", keys.analyzerRechecks, incidentID]).string != nil
     }
 
-    /// Starts re-evaluating an incident (or refreshes its alert), next look at `next` ms.
-    public func schedule(_ incidentID: String, alert: String, sample: String, until: Int64, next: Int64) async throws {
+    /// Starts re-evaluating an incident (or refreshes its alert), next look at `next` ms, and an
+    /// evaluation at `at` ms whatever the samples, when given.
+    public func schedule(_ incidentID: String, alert: String, sample: String, until: Int64, next: Int64, at: Int64? = nil) async throws {
         let replies = try await redis.pipeline([
-            ["HSET", keys.analyzerRecheck(incidentID), "alert", alert, "sample", sample, "until", String(until)],
+            ["HSET", keys.analyzerRecheck(incidentID), "alert", alert, "sample", sample, "until", String(until), "at", String(at ?? 0)],
             ["HSETNX", keys.analyzerRecheck(incidentID), "evaluations", "1"],
             ["PEXPIREAT", keys.analyzerRecheck(incidentID), String(until + 60_000)],
             ["ZADD", keys.analyzerRechecks, String(next), incidentID],
@@ -48,22 +53,26 @@ public struct Rechecks: Sendable {
         let reply = try await redis.evalSHA(Self.claimScript, keys: [keys.analyzerRechecks], args: [String(now), String(now + lease), String(limit)])
         var pending: [Pending] = []
         for id in (reply.array ?? []).compactMap(\.string) {
-            let fields = try await redis.send(["HMGET", keys.analyzerRecheck(id), "alert", "sample", "evaluations", "until"]).array ?? []
-            guard fields.count == 4, let alert = fields[0].string else {
+            let fields = try await redis.send(["HMGET", keys.analyzerRecheck(id), "alert", "sample", "evaluations", "until", "at"]).array ?? []
+            guard fields.count == 5, let alert = fields[0].string else {
                 try await finish(id)
                 continue
             }
             pending.append(Pending(
                 incidentID: id, alert: alert, sample: fields[1].string ?? "", evaluations: Int(fields[2].string ?? "") ?? 1,
-                until: Int64(fields[3].string ?? "") ?? 0))
+                until: Int64(fields[3].string ?? "") ?? 0, at: Int64(fields[4].string ?? "").flatMap { $0 > 0 ? $0 : nil }))
         }
         return pending
     }
 
-    /// After a look that decided nothing: the sample seen, and the next look at `next` ms.
-    public func again(_ pending: Pending, sample: String, evaluated: Bool, next: Int64) async throws {
+    /// After a look that decided nothing: the sample seen, the next look at `next` ms, and when
+    /// to evaluate whatever the samples (`at` ms; nil for none).
+    public func again(_ pending: Pending, sample: String, evaluated: Bool, next: Int64, at: Int64?) async throws {
         let replies = try await redis.pipeline([
-            ["HSET", keys.analyzerRecheck(pending.incidentID), "sample", sample, "evaluations", String(pending.evaluations + (evaluated ? 1 : 0))],
+            [
+                "HSET", keys.analyzerRecheck(pending.incidentID), "sample", sample,
+                "evaluations", String(pending.evaluations + (evaluated ? 1 : 0)), "at", String(at ?? 0),
+            ],
             ["ZADD", keys.analyzerRechecks, String(next), pending.incidentID],
         ])
         if let error = replies.lazy.compactMap(\.redisError).first { throw error }
