@@ -24,6 +24,9 @@ public struct DashboardConfiguration: Sendable, Hashable, CustomStringConvertibl
     public var llmHourlyBudget: Int?
     /// At most this many containers are read for the grid and the overview (default 1000).
     public var maxContainers: Int = 1000
+    /// The responder's `max_actions_per_hour`, to say when a container waits for its budget
+    /// (default 3).
+    public var maxActionsPerContainer: Int = 3
 
     public init(host: String = "127.0.0.1", port: Int = 8080, accessToken: String? = nil) {
         self.host = host

@@ -33,6 +33,7 @@ func makeDashboard(
         host: configuration.dashboard.bindAddress, port: configuration.dashboard.port,
         accessToken: configuration.dashboard.accessToken?.reveal())
     dashboard.keyPrefix = configuration.redis.keyPrefix
+    dashboard.maxActionsPerContainer = configuration.responder.maxActionsPerHour
     dashboard.llmHourlyBudget = configuration.analyzer.llm.provider == .none ? nil : configuration.analyzer.llm.hourlyCallBudget
     do {
         try dashboard.validate()

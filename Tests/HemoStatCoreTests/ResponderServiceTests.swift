@@ -468,6 +468,49 @@ struct ResponderServiceTests {
         #expect(reason.contains("came back within the cooldown") && reason.contains("succeeded") && reason.contains("may act again at"), "\(reason)")
     }
 
+    @Test func aDownContainerWhoseBudgetIsSpentIsEscalatedOnce() async throws {
+        let h = try ResponderHarness {
+            $0.cooldown = .zero
+            $0.maxActionsPerHour = 1
+        }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "spent", status: "exited", exitCode: 1)
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("spent", alertID: "alert-1", incidentID: "inc-1"))
+            try await h.eventually("restarted") { try await h.completions("spent").map(\.result.status) == [.success] }
+            h.engine.update("spent") { $0.status = "exited" }
+            try await h.publish(h.request("spent", alertID: "alert-2", incidentID: "inc-2"))
+            try await h.eventually("refused") { try await h.completions("spent").count == 2 }
+            try await h.publish(h.request("spent", alertID: "alert-3", incidentID: "inc-2"))
+            try await h.eventually("the third request audited") {
+                try await h.auditRecords().filter { $0["message_id"]?.stringValue != nil && $0["kind"]?.stringValue == "remediation" }.count >= 3
+            }
+        }
+        #expect(h.engine.events(for: "spent").count == 1)
+        #expect(try await h.completions("spent").last?.result.status == .rejected)
+        let escalations = try await h.escalations()
+        #expect(escalations.count == 1, "\(escalations.map(\.reason))")
+        let reason = escalations.first?.reason ?? ""
+        #expect(reason.contains("is down") && reason.contains("budget is spent") && reason.contains("may act again at"), "\(reason)")
+    }
+
+    @Test func aRunningContainerWhoseBudgetIsSpentIsNotEscalated() async throws {
+        let h = try ResponderHarness {
+            $0.cooldown = .zero
+            $0.maxActionsPerHour = 1
+        }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "busy", status: "running")
+        try await h.running([h.service()]) {
+            try await h.publish(h.request("busy", alertID: "alert-1", incidentID: "inc-1"))
+            try await h.eventually("restarted") { try await h.completions("busy").map(\.result.status) == [.success] }
+            try await h.publish(h.request("busy", alertID: "alert-2", incidentID: "inc-2"))
+            try await h.eventually("refused") { try await h.completions("busy").count == 2 }
+        }
+        #expect(try await h.completions("busy").last?.result.status == .rejected)
+        #expect(try await h.escalations().isEmpty)
+    }
+
     @Test func theAssessmentOfAnInterruptedAction() {
         let record = InFlightAction(message: "{}", container: "c", phase: .decided, decidedAt: Date(), holder: "h")
         let restart = EngineCommand.restart(timeout: .seconds(1))

@@ -75,7 +75,9 @@ struct DashboardAPITests {
         let h = try await DashboardHarness()
         do {
             try await h.setStats("web", labels: ["app": "web", "note": "<img src=x onerror=alert(1)>"])
-            try await h.setStats("db", status: "exited", health: "unhealthy", restartCount: 4)
+            try await h.setStats(
+                "db", status: "exited", health: "unhealthy",
+                anomalies: [["type": "non_zero_exit", "severity": "high", "value": 1, "threshold": 0]], restartCount: 4)
             try await h.setStats("batch", excluded: true)
             try await h.setHeartbeat(agent: "responder", dryRun: true)
             // A breaker opened in the dry-run namespace (the responder says dry-run).
@@ -101,6 +103,8 @@ struct DashboardAPITests {
             #expect(db["unhealthy"] == .bool(true) && db["restart_count"] == .integer(4))
             #expect(db["gate"]?["breaker_state"]?.stringValue == "open")
             #expect(db["gate"]?["last_action"]?.stringValue == "restart")
+            #expect(db["waiting"]?.stringValue?.hasPrefix("waiting: the breaker is open") == true, "\(db["waiting"] ?? .null)")
+            #expect(items[2]["waiting"] == .null, "a well container waits for nothing")
             #expect(items[1]["excluded"] == .bool(true))
             #expect(items[2]["labels"]?["note"]?.stringValue == "<img src=x onerror=alert(1)>")
             #expect(items[2]["cpu_history"]?.arrayValue?.count == 10)

@@ -82,4 +82,38 @@ struct IncidentLifecycleTests {
         }
         await stack.cleanup()
     }
+
+    @Test("a fault back within the cooldown after a successful restart is escalated once, and not acted on")
+    func relapseWithinTheCooldown() async throws {
+        let stack = try await E2EStack(label: "e2e-relapse")
+        do {
+            try await stack.startPipeline(.oneProcess, environment: [
+                "RESPONDER_COOLDOWN_SECONDS": "1h",
+                "HEMOSTAT_RESPONDER_VERIFICATION_WINDOW": "2s",
+            ])
+            // Dies 6 s after every start: the restart is verified (2 s) before it dies again.
+            let container = try await stack.faults.start(.crash(exitCode: 1, after: 6))
+            let results = try await stack.waitForMessages("remediation_complete", container: container.name, timeout: .seconds(120), "a restart") {
+                $0.contains { ($0["result"] as? [String: Any])?["status"] as? String == "success" }
+            }
+            #expect(results.count == 1, "\(results.map(\.data))")
+            let escalations = try await stack.waitForMessages("escalation", container: container.name, timeout: .seconds(120), "the relapse escalated") {
+                !$0.isEmpty
+            }
+            let reason = escalations.first?["reason"] as? String ?? ""
+            #expect(reason.contains("came back within the cooldown") && reason.contains("may act again at"), "\(reason)")
+            // Nothing more: the restart was the only one, and the relapse was told once.
+            try await Task.sleep(for: .seconds(10))
+            let restarts = try await stack.engineEvents(container.name, since: stack.startedAt).filter { $0.action == "restart" }
+            #expect(restarts.count == 1, "\(restarts)")
+            #expect(try await stack.messages("escalation", container: container.name).count == 1)
+            let status = try await stack.cli(["status", "--json"])
+            let rows = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8))) as? [[String: Any]] ?? []
+            let waiting = rows.first { $0["container"] as? String == container.name }?["waiting"] as? String
+            #expect(waiting?.contains("waiting for") == true, "\(status.stdout) \(status.stderr)")
+        } catch {
+            Issue.record("\(error)\n\(stack.diagnostics())")
+        }
+        await stack.cleanup()
+    }
 }

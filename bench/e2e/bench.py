@@ -20,6 +20,14 @@
       again per host, trials alternating between the hosts; the sleeping containers must stay
       untouched (their State.StartedAt is compared before and after).
 
+  bench/e2e/bench.py loop [--trials 3] [--minutes 6]
+      A crash loop without a restart policy, with the shipped defaults (30 s poll, backoffs,
+      breaker): each trial one container that exits with code 1 two seconds after every start
+      (`--restart no`). Reports, from the engine's State.FinishedAt of the first crash, the time
+      to the first escalation about it, how many restarts HemoStat made (remediation results
+      that were carried out) and when the last of them was; the container is watched for
+      --minutes in all.
+
 All need DOCKER_HOST and REDIS_URL (the test services: `scripts/test-env.sh start`, then
 `source /tmp/hemostat-<hash>/test.env` and
 `export DOCKER_HOST=$HEMOSTAT_TEST_DOCKER_HOST REDIS_URL=$HEMOSTAT_TEST_REDIS_URL`) and the
@@ -288,6 +296,70 @@ def hosts(args):
         cleanup(prefix, hosts=list(engines.values()))
 
 
+def redis_cli():
+    url = os.environ["REDIS_URL"]
+    return ["redis-cli", "-s", url[len("unix://"):]] if url.startswith("unix://") else ["redis-cli", "-u", url]
+
+
+def stream_messages(stream):
+    """(time in s from the entry id, message JSON) of every entry of a stream."""
+    out = subprocess.run(redis_cli() + ["--raw", "XRANGE", stream, "-", "+"], capture_output=True, text=True).stdout
+    # --raw prints the id, the field name and the message each on a line of its own.
+    messages, current = [], None
+    for line in out.splitlines():
+        head, _, tail = line.partition("-")
+        if head.isdigit() and tail.isdigit():
+            current = int(head) / 1000
+        elif line.startswith("{") and current is not None:
+            messages.append((current, json.loads(line)))
+    return messages
+
+
+def loop(args):
+    prefix = "hsbench-" + uuid.uuid4().hex[:6]
+    log = f"/tmp/{prefix}-hemostat.log"
+    process = start_hemostat(prefix, {}, log)
+    rows = []
+    try:
+        time.sleep(3)  # the agents subscribe
+        for trial in range(args.trials):
+            name = f"{prefix}-loop-{trial}"
+            docker("run", "-d", "--name", name, "--network", "none", "--restart", "no", "--label", "hemostat.test=1",
+                   args.image, "sh", "-c", "sleep 2; exit 1")
+            first_crash = None
+            deadline = time.time() + args.minutes * 60
+            while time.time() < deadline:
+                s = state(name)
+                if first_crash is None and not s["Running"] and not s["FinishedAt"].startswith("0001"):
+                    first_crash = parse_time(s["FinishedAt"])
+                time.sleep(1)
+            def about(message):
+                data = message.get("data", {})
+                return data.get("container_name", data.get("container")) == name
+            escalations = [(t, m) for t, m in stream_messages(prefix + ":escalation") if about(m)]
+            done = [(t, m) for t, m in stream_messages(prefix + ":remediation_complete")
+                    if about(m) and m["data"]["result"]["status"] in ("success", "ineffective", "failed")]
+            first_escalation = escalations[0][0] - first_crash if escalations and first_crash else None
+            last_action = done[-1][0] - first_crash if done and first_crash else None
+            rows.append((len(done), len(escalations), first_escalation, last_action))
+            print(f"trial {trial + 1}: {len(done)} restarts, {len(escalations)} escalations, "
+                  f"first escalation {first_escalation if first_escalation is None else round(first_escalation, 1)} s, "
+                  f"last restart {last_action if last_action is None else round(last_action, 1)} s after the first crash"
+                  + ("".join(f"\n    escalation: {m['data'].get('reason', '')}" for _, m in escalations)), flush=True)
+            docker("rm", "-f", "-v", name, check=False)
+    finally:
+        stop(process)
+        cleanup(prefix)
+    print()
+    print(f"machine: {machine()}")
+    print(f"command: bench/e2e/bench.py loop --trials {args.trials} --minutes {args.minutes}")
+    print("| trial | restarts | escalations | first crash to escalation (s) | first crash to last restart (s) |")
+    print("|---:|---:|---:|---:|---:|")
+    for i, (restarts, escalations, escalation, last) in enumerate(rows):
+        fmt = lambda v: "-" if v is None else f"{v:.1f}"
+        print(f"| {i + 1} | {restarts} | {escalations} | {fmt(escalation)} | {fmt(last)} |")
+
+
 def main():
     global BINARY
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -305,13 +377,16 @@ def main():
     m.add_argument("--minutes", type=float, default=3)
     m.add_argument("--poll", default="30s")
     m.add_argument("--trials", type=int, default=5)
+    l = sub.add_parser("loop")
+    l.add_argument("--trials", type=int, default=3)
+    l.add_argument("--minutes", type=float, default=6)
     parser.add_argument("--binary", default=BINARY, help="the hemostat binary (default: the release build)")
     args = parser.parse_args()
     BINARY = args.binary
     for name in ("DOCKER_HOST", "REDIS_URL"):
         if not os.environ.get(name):
             sys.exit(f"{name} is not set (see --help)")
-    {"fault": fault, "watch": watch, "hosts": hosts}[args.command](args)
+    {"fault": fault, "watch": watch, "hosts": hosts, "loop": loop}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -80,8 +80,10 @@ public struct OperatorCommands: Sendable {
         let gate = useDryRun ? dryRun : live
         let names = try await knownContainers()
         var reports: [ContainerStatusReport] = []
+        var statuses: [ContainerGateStatus] = []
         for name in names.sorted() {
             let status = try await gate.status(container: name)
+            statuses.append(status)
             var report = ContainerStatusReport(status: status)
             if let latest = try await context.redis.send(["LINDEX", context.keys.remediation(name), "0"]).string,
                let envelope = try? Envelope<RemediationComplete>.decode(latest)
@@ -94,55 +96,12 @@ public struct OperatorCommands: Sendable {
                     report.lastActionAt = envelope.timestamp
                 }
             }
-            report.waiting = try await waiting(for: name, status: status, dryRun: useDryRun)
             reports.append(report)
         }
+        let reader = Waiting.Reader(redis: context.redis, keys: context.keys, maxActionsPerContainer: gate.policy.maxActionsPerContainer)
+        let waiting = try await reader.waiting(statuses, rechecks: !useDryRun, now: context.clock.now)
+        for index in reports.indices { reports[index].waiting = waiting[index]?.description }
         return reports
-    }
-
-    /// What keeps HemoStat from acting on a container that is down or sick now (its stats
-    /// document lists anomalies), and until when; nil when it is well or nothing holds it back.
-    func waiting(for container: ContainerRef, status: ContainerGateStatus, dryRun useDryRun: Bool) async throws -> String? {
-        guard let text = try await context.redis.send(["GET", context.keys.stats(container)]).string,
-              let document = try? JSONValue.parse(text) else { return nil }
-        let anomalies = (document["anomalies"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue }
-            .filter { $0 != AnomalyType.containerStopped.rawValue }
-        guard !anomalies.isEmpty else { return nil }
-        let sick = (document["status"]?.stringValue ?? "") + ": " + anomalies.joined(separator: ", ")
-        let now = context.clock.now
-        func at(_ seconds: Int) -> String { Timestamp.format(now.addingTimeInterval(TimeInterval(seconds))) }
-        if let until = status.heldUntil, until > now {
-            return "\(sick); waiting for the hold by \(status.heldBy ?? "?") until \(Timestamp.format(until))"
-        }
-        if status.breakerState == .open {
-            return "\(sick); waiting: the breaker is open (hemostat breaker reset \(container))"
-        }
-        if status.inFlight { return nil }
-        if try await context.redis.send(["EXISTS", context.keys.containerEscalated(container)]).integer == 1 {
-            return "\(sick); waiting for a person: it was escalated, and HemoStat does not try again on its own"
-        }
-        if status.cooldownRemainingSeconds > 0 {
-            return "\(sick); waiting for the cooldown until \(at(status.cooldownRemainingSeconds))"
-        }
-        let policy = SafetyPolicy(configuration: context.configuration.responder)
-        if status.actionsThisWindow >= policy.maxActionsPerContainer {
-            return "\(sick); waiting for the hourly budget (\(policy.maxActionsPerContainer) actions used)"
-        }
-        if !useDryRun, let incident = try await openRecheck(for: container) {
-            return "\(sick); waiting for evidence: incident \(incident) is evaluated again with each new sample"
-        }
-        return nil
-    }
-
-    /// The incident of `container` the analyzer is evaluating again, if any.
-    private func openRecheck(for container: ContainerRef) async throws -> String? {
-        let ids = (try await context.redis.send(["ZRANGE", context.keys.analyzerRechecks, "0", "-1"]).array ?? []).compactMap(\.string)
-        for id in ids {
-            guard let text = try await context.redis.send(["HGET", context.keys.analyzerRecheck(id), "alert"]).string,
-                  let alert = try? Envelope<HealthAlert>.decode(text), alert.container == container else { continue }
-            return id
-        }
-        return nil
     }
 
     private func record(_ command: String, container: ContainerRef, who: String, reason: String) async throws {

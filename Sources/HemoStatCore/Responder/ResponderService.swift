@@ -248,7 +248,7 @@ public struct ResponderService: Service {
             try await finishQuietly(&draft, gateDecision: "duplicate", reason: "request already decided (\(previous))")
             return .ack
         case .rejected(let reason):
-            try await gateRejected(&draft, reason: reason, decision: decision)
+            try await gateRejected(&draft, reason: reason, decision: decision, down: snapshot.map { !$0.isRunning } ?? false)
             return .ack
         case .allowed:
             break
@@ -694,7 +694,8 @@ public struct ResponderService: Service {
         await conclude(&draft, result: RemediationResult(status: refusal.status, reason: "\(refusal.code): \(refusal.reason)"), issuedAt: nil)
     }
 
-    private func gateRejected(_ draft: inout Draft, reason: GateRejection, decision: GateDecision) async throws {
+    /// - Parameter down: the container was not running when the request was read.
+    private func gateRejected(_ draft: inout Draft, reason: GateRejection, decision: GateDecision, down: Bool) async throws {
         let request = draft.request
         draft.record.gateDecision = "rejected"
         draft.record.gateReason = reason.rawValue
@@ -706,8 +707,15 @@ public struct ResponderService: Service {
                 rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
             try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
         }
-        if reason == .cooldown, !decision.repeatedRejection, !draft.dryRun {
-            try await escalateRelapse(draft, retryAfter: decision.retryAfter)
+        if !decision.repeatedRejection, !draft.dryRun {
+            switch reason {
+            case .cooldown:
+                try await escalateRelapse(draft, retryAfter: decision.retryAfter)
+            case .held, .rateLimited, .globalRateLimited:
+                if down { try await escalateWaiting(draft, reason: reason, retryAfter: decision.retryAfter) }
+            default:
+                break
+            }
         }
         let retry = decision.retryAfter.map { Double($0.milliseconds) / 1000 }
         if decision.repeatedRejection {
@@ -733,6 +741,26 @@ public struct ResponderService: Service {
         let escalation = Escalation(
             container: request.container, containerID: request.containerID, severity: .critical,
             reason: "the fault came back within the cooldown: \(status.lastAction ?? "the last action") at \(Timestamp.format(actedAt)) succeeded, and now \(request.reason.isEmpty ? "it needs \(request.action.rawValue) again" : request.reason); HemoStat may act again at \(until)",
+            action: request.action, rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
+        try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
+    }
+
+    /// A container that is down and that HemoStat will not act on for now (a hold, a spent
+    /// hourly budget): a person is told once per incident what it waits for and until when.
+    private func escalateWaiting(_ draft: Draft, reason: GateRejection, retryAfter: Duration?) async throws {
+        let request = draft.request
+        let escalated = context.keys.incidentEscalated(request.incidentID)
+        guard try await context.redis.send(["SET", escalated, "1", "NX", "EX", "86400"]).string == "OK" else { return }
+        let until = retryAfter.map { Timestamp.format(context.clock.now.addingTimeInterval($0.timeInterval)) }
+        let waiting: String
+        switch reason {
+        case .held: waiting = "it is on hold" + (until.map { " until \($0)" } ?? "")
+        case .globalRateLimited: waiting = "the hourly action budget of all containers is spent" + (until.map { "; HemoStat may act again at \($0)" } ?? "")
+        default: waiting = "its hourly action budget is spent" + (until.map { "; HemoStat may act again at \($0)" } ?? "")
+        }
+        let escalation = Escalation(
+            container: request.container, containerID: request.containerID, severity: .critical,
+            reason: "the container is down and HemoStat will not \(request.action.rawValue) it now: \(waiting)",
             action: request.action, rule: request.rule, incidentID: request.incidentID, host: draft.target.host)
         try await context.publish(escalation, agent: Self.agent, host: draft.target.host)
     }
@@ -765,16 +793,24 @@ public struct ResponderService: Service {
         let key = retryKey
         guard let due = try? await context.redis.send(["ZRANGEBYSCORE", key, "-inf", String(context.clock.nowMilliseconds), "LIMIT", "0", "10"]).array else { return }
         for text in due.compactMap(\.string) {
-            guard (try? await context.redis.send(["ZREM", key, text]).integer) == 1 else { continue }  // another responder took it
+            // Claimed for a lease rather than removed: a responder that dies with it in hand
+            // leaves it to the next look after the lease (the gate's idempotency by request id
+            // keeps it from being done twice).
+            let now = context.clock.nowMilliseconds
+            let claimed = try? await context.redis.evalSHA(
+                Self.claimRetryScript, keys: [key], args: [String(now), String(now + Self.retryLease.milliseconds), text])
+            guard claimed?.integer == 1 else { continue }  // another responder took it
             if let envelope = try? Envelope<RemediationNeeded>.decode(text),
                (try? await context.redis.send([
                    "EXISTS", context.keys.incidentEscalated(envelope.data.incidentID), context.keys.containerEscalated(envelope.container),
                ]).integer) ?? 0 > 0 {
                 logger.info("not tried again: a person was told about the container meanwhile", metadata: ["incident.id": "\(envelope.data.incidentID)"])
+                _ = try? await context.redis.send(["ZREM", key, text])
                 continue
             }
             do {
                 _ = try await handle(BusDelivery(channel: key, streamID: "retry", message: text, deliveryCount: 1), spawn: spawn)
+                await persist("retry taken") { try await self.context.redis.send(["ZREM", key, text]) }
             } catch {
                 // Nothing was done (Redis or the engine did not answer): a little later.
                 _ = try? await context.redis.send(["ZADD", key, String(context.clock.nowMilliseconds + 5000), text])
@@ -845,6 +881,18 @@ public struct ResponderService: Service {
         case .globalRateLimited: "global_rate_limited: the hourly action budget of all containers is spent"
         }
     }
+
+    /// How long a responder holds a retry it took before another may take it.
+    static let retryLease: Duration = .seconds(60)
+
+    /// KEYS: the retry set. ARGV: now ms, lease end ms, the retry. 1 when it was due and is now
+    /// this caller's for the lease.
+    private static let claimRetryScript = RedisScript("""
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
+        if not score or tonumber(score) > tonumber(ARGV[1]) then return 0 end
+        redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[3])
+        return 1
+        """)
 
     private static let publishResultScript = RedisScript(ResponderScripts.publishResult)
     private static let moveScript = RedisScript(ResponderScripts.moveInFlight)

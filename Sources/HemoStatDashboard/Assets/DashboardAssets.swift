@@ -135,6 +135,7 @@ body { margin: 0; }
 .live.on::before { background: var(--ok); box-shadow: 0 0 6px var(--ok); }
 .live { font-size: 12px; color: var(--muted); }
 .muted { color: var(--muted); font-size: 12px; }
+.waiting { color: var(--warn); }
 .banner { padding: 9px 18px; font-weight: 600; }
 .banner.dry { background: #5c4708; color: #ffe08a; border-bottom: 1px solid #8a6a0c; }
 .banner.warn { background: #3b2f12; color: #f0c860; }
@@ -372,7 +373,8 @@ function containerRow(c) {
     el('td', { class: 'host', text: c.host || '' }),
     el('td', null, badge(c.status), health ? ' ' : null, health ? badge(health) : null,
       c.exit_code ? el('div', { class: 'sub-line', text: 'exit ' + c.exit_code + (c.oom_killed ? ', OOM killed' : '') }) : null,
-      (c.anomalies || []).length ? el('div', { class: 'sub-line', text: c.anomalies.map((a) => a.type).join(', ') }) : null),
+      (c.anomalies || []).length ? el('div', { class: 'sub-line', text: c.anomalies.map((a) => a.type).join(', ') }) : null,
+      c.waiting ? el('div', { class: 'sub-line waiting', text: c.waiting }) : null),
     el('td', null, el('div', { class: 'metric' }, el('span', { class: 'num', text: pct(c.cpu_percent) }), sparkline(c.cpu_history, 'cpu'))),
     el('td', null, el('div', { class: 'metric' }, el('span', { class: 'num', text: pct(c.memory_percent) }), sparkline(c.memory_history, 'mem')),
       el('div', { class: 'sub-line', text: c.memory_usage ? bytes(c.memory_usage) + (c.memory_limit ? ' / ' + bytes(c.memory_limit) : '') : '' })),

@@ -173,7 +173,16 @@ final class DashboardStore: Sendable {
         }
         let page = Array(rows.dropFirst(offset).prefix(limit))
         let statuses = try? await gate(dryRun: dryRun).statuses(containers: page.map(\.container))
-        let items = page.enumerated().map { index, row in containerItem(row, gate: statuses?[index]) }
+        var waiting: [Waiting?] = []
+        if let statuses {
+            let reader = Waiting.Reader(redis: redis, keys: keys, maxActionsPerContainer: configuration.maxActionsPerContainer)
+            var stats: [ContainerRef: JSONValue] = [:]
+            for row in page { if let document = row.stats { stats[row.container] = document } }
+            waiting = (try? await reader.waiting(statuses, stats: stats, rechecks: !dryRun, now: Date())) ?? []
+        }
+        let items = page.enumerated().map { index, row in
+            containerItem(row, gate: statuses?[index], waiting: index < waiting.count ? waiting[index] : nil)
+        }
         return .object([
             "total": .integer(rows.count),
             "offset": .integer(offset),
@@ -183,7 +192,7 @@ final class DashboardStore: Sendable {
         ])
     }
 
-    private func containerItem(_ row: ContainerRow, gate: ContainerGateStatus?) -> JSONValue {
+    private func containerItem(_ row: ContainerRow, gate: ContainerGateStatus?, waiting: Waiting?) -> JSONValue {
         let s = row.stats
         let metrics = s?["metrics"]
         let history = (s?["history"]?.arrayValue ?? []).suffix(60)
@@ -233,6 +242,7 @@ final class DashboardStore: Sendable {
             "cpu_history": .array(history.map { .from($0["cpu_percent"]?.doubleValue) }),
             "memory_history": .array(history.map { .from($0["memory_percent"]?.doubleValue) }),
             "gate": gateJSON,
+            "waiting": .from(waiting?.waitingFor),
         ])
     }
 
