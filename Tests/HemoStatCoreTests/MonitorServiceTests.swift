@@ -14,6 +14,8 @@ final class InMemoryContainerEngine: ContainerEngine {
         var continuations: [AsyncThrowingStream<EngineEvent, any Error>.Continuation] = []
         var unreachable = false
         var statsCalls = 0
+        /// When set, the next listing is read at once and returned only after this finishes.
+        var listGate: (@Sendable () async -> Void)?
     }
 
     let state = Mutex(State())
@@ -40,10 +42,13 @@ final class InMemoryContainerEngine: ContainerEngine {
     }
 
     func listContainers() async throws -> [EngineContainer] {
-        try state.withLock { s in
+        let (listed, gate) = try state.withLock { s in
             if s.unreachable { throw ContainerEngineError(code: .unreachable, message: "no engine") }
-            return s.containers.values.map { EngineContainer(id: $0.id, name: $0.name, image: $0.image, state: $0.status, labels: $0.labels) }
+            defer { s.listGate = nil }
+            return (s.containers.values.map { EngineContainer(id: $0.id, name: $0.name, image: $0.image, state: $0.status, labels: $0.labels) }, s.listGate)
         }
+        await gate?()
+        return listed
     }
 
     func inspect(_ id: String) async throws -> EngineInspection {
@@ -141,6 +146,38 @@ struct MonitorServiceTests {
         let recovered = try await context.redis.xrange(context.keys.channel(.containerRecovered)).compactMap { $0[field: "message"] }
             .map { try Envelope<ContainerRecovered>.decode($0) }
         #expect(recovered.map(\.data.incidentID) == [alert.data.incidentID])
+    }
+
+    @Test func aContainerThatDiesWhileAPollIsReadingIsOneIncident() async throws {
+        let context = try context()
+        let engine = InMemoryContainerEngine()
+        engine.set(running("c1", "web"))
+        let service = MonitorService(context: context, engine: engine, ownContainerID: nil)
+        try #require(await service.runCycle())
+        // A poll lists the containers; before it is done, a container started after the listing
+        // dies and its `die` is handled.
+        let (listed, listedContinuation) = AsyncStream<Void>.makeStream()
+        let (release, releaseContinuation) = AsyncStream<Void>.makeStream()
+        engine.state.withLock { s in
+            s.listGate = {
+                listedContinuation.yield()
+                for await _ in release { break }
+            }
+        }
+        let cycle = Task { await service.runCycle() }
+        for await _ in listed { break }
+        var late = running("c2", "late")
+        late.status = "exited"
+        late.exitCode = 2
+        engine.set(late)
+        await service.runtime.handle(EngineEvent(action: "die", containerID: "c2", containerName: "late", attributes: ["exitCode": "2"], time: Date()))
+        releaseContinuation.yield()
+        try #require(await cycle.value)
+        // The next polls list it: still the one incident the event opened.
+        for _ in 0..<2 { try #require(await service.runCycle()) }
+        let published = try await alerts(context).filter { $0.data.containerName == "late" }
+        #expect(published.count == 1, "\(published.map(\.data.incidentID))")
+        #expect(published.first?.data.source == .event)
     }
 
     @Test func operatorKillIsMarkedAndTheStreamReconnects() async throws {

@@ -62,6 +62,9 @@ actor MonitorRuntime {
         let started = ContinuousClock.now
         let clock = context.clock
         let round: ContainerSampler.SampleRound
+        // The watches the listing can speak for: one the event stream made while the round was
+        // being read (a container started after the listing) is not gone because it is not in it.
+        let watchedBefore = Set(watches.keys)
         do {
             round = try await sampler.sampleAll(previous: readings, now: { clock.now }, logger: logger)
         } catch {
@@ -94,7 +97,7 @@ actor MonitorRuntime {
                 watches[sample.container.id] = watch
             }
         }
-        for id in watches.keys where !seen.contains(id) { watches[id] = nil }
+        for id in watchedBefore where !seen.contains(id) { watches[id] = nil }
         await writeStats(now: now)
         await deliver(messages)
 
