@@ -57,6 +57,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
+            resources: [.embedInCode("Lua/prelude.lua")],
             swiftSettings: swiftSettings
         ),
 
@@ -69,6 +70,20 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [
+                .embedInCode("Lua/analyzer-claim-rechecks.lua"),
+                .embedInCode("Lua/event-log-append.lua"),
+                .embedInCode("Lua/gate-acquire.lua"),
+                .embedInCode("Lua/gate-clock.lua"),
+                .embedInCode("Lua/gate-complete.lua"),
+                .embedInCode("Lua/gate-note-refusal.lua"),
+                .embedInCode("Lua/gate-operator-command.lua"),
+                .embedInCode("Lua/gate-renew.lua"),
+                .embedInCode("Lua/gate-take-over.lua"),
+                .embedInCode("Lua/responder-claim-retry.lua"),
+                .embedInCode("Lua/responder-move-in-flight.lua"),
+                .embedInCode("Lua/responder-publish-result.lua"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -83,6 +98,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            resources: [
+                .embedInCode("Assets/web/index.html"),
+                .embedInCode("Assets/web/app.css"),
+                .embedInCode("Assets/web/app.js"),
+                .embedInCode("Assets/web/favicon.svg"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -91,6 +112,7 @@ let package = Package(
         .target(
             name: "HemoStatTestSupport",
             dependencies: [],
+            resources: [.embedInCode("Python/webhook_receiver.py"), .embedInCode("Python/http_test_server.py")],
             swiftSettings: swiftSettings
         ),
 

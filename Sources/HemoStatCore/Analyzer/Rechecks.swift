@@ -83,10 +83,5 @@ public struct Rechecks: Sendable {
         _ = try await redis.pipeline([["ZREM", keys.analyzerRechecks, incidentID], ["DEL", keys.analyzerRecheck(incidentID)]])
     }
 
-    /// KEYS: the sorted set. ARGV: now ms, lease end ms, limit.
-    static let claimScript = RedisScript("""
-        local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-        for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], id) end
-        return due
-        """)
+    static let claimScript = RedisScripts.analyzerClaimRechecks
 }

@@ -885,17 +885,9 @@ public struct ResponderService: Service {
     /// How long a responder holds a retry it took before another may take it.
     static let retryLease: Duration = .seconds(60)
 
-    /// KEYS: the retry set. ARGV: now ms, lease end ms, the retry. 1 when it was due and is now
-    /// this caller's for the lease.
-    private static let claimRetryScript = RedisScript("""
-        local score = redis.call('ZSCORE', KEYS[1], ARGV[3])
-        if not score or tonumber(score) > tonumber(ARGV[1]) then return 0 end
-        redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[3])
-        return 1
-        """)
-
-    private static let publishResultScript = RedisScript(ResponderScripts.publishResult)
-    private static let moveScript = RedisScript(ResponderScripts.moveInFlight)
+    private static let claimRetryScript = RedisScripts.responderClaimRetry
+    private static let publishResultScript = RedisScripts.responderPublishResult
+    private static let moveScript = RedisScripts.responderMoveInFlight
 
     /// Retries a Redis write for up to a minute (an action already happened: its record must
     /// not be lost to a brief outage, and the request must not run again). Nil when it gave up.

@@ -122,12 +122,12 @@ public struct SafetyGate: Sendable {
     /// moves.
     private let clock: (any WallClock)?
 
-    private static let acquireScript = RedisScript(SafetyGateScripts.acquire)
-    private static let completeScript = RedisScript(SafetyGateScripts.complete)
-    private static let operatorScript = RedisScript(SafetyGateScripts.operatorCommand)
-    private static let refusalScript = RedisScript(SafetyGateScripts.noteRefusal)
-    private static let renewScript = RedisScript(SafetyGateScripts.renew)
-    private static let takeOverScript = RedisScript(SafetyGateScripts.takeOver)
+    private static let acquireScript = RedisScripts.gateAcquire
+    private static let completeScript = RedisScripts.gateComplete
+    private static let operatorScript = RedisScripts.gateOperatorCommand
+    private static let refusalScript = RedisScripts.gateNoteRefusal
+    private static let renewScript = RedisScripts.gateRenew
+    private static let takeOverScript = RedisScripts.gateTakeOver
 
     public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: (any WallClock)? = nil) {
         self.redis = redis

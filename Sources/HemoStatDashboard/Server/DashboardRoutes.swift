@@ -117,11 +117,11 @@ struct DashboardRoutes: Sendable {
 
     // MARK: - Helpers
 
-    static func asset(_ text: String, type: String) -> Response {
+    static func asset(_ bytes: [UInt8], type: String) -> Response {
         Response(
             status: .ok,
             headers: [.contentType: type, .cacheControl: "no-cache"],
-            body: .init(byteBuffer: ByteBuffer(string: text))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }
 

@@ -1,0 +1,40 @@
+import Foundation
+import HemoStatTestSupport
+import Testing
+
+/// The code that is not Swift lives in files of its own (embedded at build time); each must at
+/// least compile for its own tool.
+@Suite struct SourceFileTests {
+    static let root: URL = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url
+    }()
+
+    /// The files under `folders` (relative to the repository) ending in `suffix`.
+    static func files(_ folders: [String], suffix: String) -> [String] {
+        folders.flatMap { folder -> [String] in
+            let directory = root.appendingPathComponent(folder).path
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return names.filter { $0.hasSuffix(suffix) }.sorted().map { directory + "/" + $0 }
+        }
+    }
+
+    @Test func everyLuaFileCompiles() async throws {
+        let files = Self.files(["rules", "Sources/HemoStatRules/Lua", "Sources/HemoStatCore/Lua"], suffix: ".lua")
+        #expect(files.count >= 15, "\(files)")
+        for file in files {
+            let result = try await TestProcess.run(["luac5.4", "-p", file])
+            #expect(result.succeeded, "\(file): \(result.stderr)")
+        }
+    }
+
+    @Test func everyPythonFileCompiles() async throws {
+        let files = Self.files(
+            ["Sources/HemoStatTestSupport/Python", "Tests/EngineProxy", "Tests/FakeLLM", "Tests/browser", "bench/e2e", "bench/dashboard"],
+            suffix: ".py")
+        #expect(files.count >= 8, "\(files)")
+        let result = try await TestProcess.run(["python3", "-c", "import ast, sys\nfor f in sys.argv[1:]: ast.parse(open(f).read(), f)"] + files)
+        #expect(result.succeeded, "\(result.stderr)")
+    }
+}
