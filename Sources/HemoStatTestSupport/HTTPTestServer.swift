@@ -40,7 +40,7 @@ public final class HTTPTestServer: Sendable {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         self.process = process
-        let started = await TestProcess.waitUntil(timeout: .seconds(15)) {
+        let started = await holds(within: .seconds(15)) {
             FileManager.default.fileExists(atPath: ready) || !process.isRunning
         }
         guard started, process.isRunning,

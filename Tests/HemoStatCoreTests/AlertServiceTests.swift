@@ -71,10 +71,10 @@ struct AlertServiceTests {
             // the end of the grouping window (2 s), which only the clock can bring.
             _ = await receiver.wait { $0.count >= 2 }
             let eventLog = EventLog(redis: context.redis, keys: context.keys, capacity: 10, ttl: .seconds(60))
-            let deadline = ContinuousClock.now + .seconds(20)
-            while try await eventLog.recent(eventType: "remediation_complete").count < 4 && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
+            try await eventually("the four results in the event log") {
+                try await eventLog.recent(eventType: "remediation_complete").count >= 4
             }
+            // Nothing more is sent before the clock moves: a repeat would come within this.
             try await Task.sleep(for: .milliseconds(300))
             #expect(receiver.requests().count == 2)
             clock.advance(by: .seconds(2))
@@ -107,11 +107,10 @@ struct AlertServiceTests {
         try await withAlertAgent(context) {
             try await context.publish(complete("web", status: .ineffective), agent: "responder")
             let eventLog = EventLog(redis: context.redis, keys: context.keys, capacity: 10, ttl: .seconds(60))
-            let deadline = ContinuousClock.now + .seconds(20)
             var failures: [String] = []
-            while failures.isEmpty && ContinuousClock.now < deadline {
+            _ = try await holds {
                 failures = try await eventLog.recent(eventType: "notification_failed")
-                try await Task.sleep(for: .milliseconds(50))
+                return !failures.isEmpty
             }
             #expect(receiver.requests().count == 3)
             #expect(failures.count == 1)
@@ -124,11 +123,10 @@ struct AlertServiceTests {
         let context = try context { _ in }
         try await withAlertAgent(context) {
             try await context.bus.publish(channel: context.keys.channel(.falseAlarm), message: #"{"event_type":"false_alarm"}"#)
-            let deadline = ContinuousClock.now + .seconds(60)
             var letters: [RedisStreamEntry] = []
-            while letters.isEmpty && ContinuousClock.now < deadline {
+            _ = try await holds {
                 letters = try await context.redis.xrange(context.keys.channel(.deadLetter))
-                try await Task.sleep(for: .milliseconds(50))
+                return !letters.isEmpty
             }
             #expect(letters.count == 1)
             #expect(letters.first?[field: "reason"]?.isEmpty == false)

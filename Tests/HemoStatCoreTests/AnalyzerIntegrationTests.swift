@@ -34,14 +34,10 @@ struct AnalyzerIntegrationTests {
         return AgentContext(configuration: configuration, redis: redis, busConfiguration: bus, logger: analyzerQuietLogger)
     }
 
-    /// Runs `services` until `done` holds (or 60 s pass: the whole suite runs in parallel on a
-    /// shared 2-core machine), then cancels them.
+    /// Runs `services` until `done` holds (or ``defaultWait`` passes), then cancels them.
     func run(_ services: [AnalyzerService], until done: @escaping @Sendable () async throws -> Bool) async throws {
         let tasks = services.map { service in Task { try await service.run() } }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline, !(try await done()) {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        _ = try await holds(done)
         for task in tasks { task.cancel() }
         for task in tasks { try await task.value }
     }

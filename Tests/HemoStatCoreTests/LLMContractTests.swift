@@ -51,7 +51,7 @@ final class FakeLLMServer: Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        let started = await TestProcess.waitUntil(timeout: .seconds(15)) {
+        let started = await holds(within: .seconds(15)) {
             FileManager.default.fileExists(atPath: ready) || !process.isRunning
         }
         guard started, process.isRunning, let text = try? String(contentsOfFile: ready, encoding: .utf8),

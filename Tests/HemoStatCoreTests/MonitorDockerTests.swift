@@ -55,9 +55,9 @@ final class MonitorHarness: Sendable {
     /// Waits for the first cycle, then starts a sleeper and waits until the monitor knows it;
     /// with no poll due, only the event stream can have told it.
     func waitUntilFollowingEvents() async throws {
-        try await waitFor("first cycle") { await self.service.runtime.cycles > 0 }
+        try await eventually("first cycle") { await self.service.runtime.cycles > 0 }
         let beacon = try await faults.start(.crash(exitCode: 0, after: 3600), labels: ["hemostat.enable": "false"])
-        try await waitFor("event stream", timeout: .seconds(60)) { await self.service.runtime.watches[beacon.id] != nil }
+        try await eventually("event stream", timeout: .seconds(60)) { await self.service.runtime.watches[beacon.id] != nil }
         await faults.remove(beacon)
     }
 
@@ -90,7 +90,7 @@ final class MonitorHarness: Sendable {
     /// Waits (without a poll) for the first alert about `name` that satisfies `matching`.
     func alert(_ name: String, timeout: Duration = .seconds(60), matching: @escaping (HealthAlert) -> Bool = { _ in true }) async throws -> HealthAlert {
         var found: HealthAlert?
-        try await waitFor("alert for \(name)", timeout: timeout) {
+        try await eventually("alert for \(name)", timeout: timeout) {
             found = try await self.alerts(name).first(where: matching)
             return found != nil
         }
@@ -105,17 +105,6 @@ final class MonitorHarness: Sendable {
         try await faults.docker(arguments + [faults.image, "sh", "-c", script])
         extraNames.withLock { $0.append(name) }
         return name
-    }
-}
-
-/// Polls `condition` until it holds; records an issue and throws after `timeout`.
-func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while try await !condition() {
-        if ContinuousClock.now > deadline {
-            throw TestEnvironmentError(message: "timed out waiting for \(what)")
-        }
-        try await Task.sleep(for: .milliseconds(50))
     }
 }
 
@@ -138,7 +127,7 @@ struct MonitorDockerTests {
             #expect(try await h.alerts(name).count == 1)
 
             try await h.faults.docker(["start", name])
-            try await waitFor("container_recovered") {
+            try await eventually("container_recovered") {
                 try await h.cycle()
                 return try await !h.recoveries(name).isEmpty
             }
@@ -201,7 +190,7 @@ struct MonitorDockerTests {
     @Test func operatorStopIsMarkedAsSuch() async throws {
         try await MonitorHarness.with(label: "stop") { h in
             let container = try await h.faults.start(.crash(exitCode: 0, after: 3600))
-            try await waitFor("monitor knows the container") { await h.service.runtime.watches[container.id] != nil }
+            try await eventually("monitor knows the container") { await h.service.runtime.watches[container.id] != nil }
             // sh as PID 1 ignores SIGTERM, so the engine kills it after the timeout: exit 137.
             try await h.faults.docker(["stop", "-t", "1", container.name])
             let alert = try await h.alert(container.name)
@@ -217,14 +206,14 @@ struct MonitorDockerTests {
     @Test func restartByTheResponderIsNotAnnounced() async throws {
         try await MonitorHarness.with(label: "ownrestart") { h in
             let container = try await h.faults.start(.crash(exitCode: 0, after: 3600))
-            try await waitFor("monitor knows the container") { await h.service.runtime.watches[container.id] != nil }
+            try await eventually("monitor knows the container") { await h.service.runtime.watches[container.id] != nil }
             // A responder holds the container's gate lock while it restarts it; sh as PID 1
             // ignores SIGTERM, so the engine kills it after the timeout (exit 137), then starts it.
             let lock = SafetyGate.lockKey(namespace: h.context.keys.gate, container: ContainerRef(host: "test-host", name: container.name))
             let expires = h.context.clock.nowMilliseconds + 60_000
             _ = try await h.context.redis.send(["SET", lock, "test-request|\(expires)", "PX", "120000"])
             try await h.faults.docker(["restart", "-t", "1", container.name])
-            try await waitFor("running again") {
+            try await eventually("running again") {
                 await h.service.runtime.watches[container.id]?.latest.container.isRunning == true
             }
             try await h.cycle()
@@ -248,7 +237,7 @@ struct MonitorDockerTests {
             // A burst of two to three seconds inside the idle container, between two cycles: one
             // sample above the threshold, not three in a row.
             try await h.faults.docker(["exec", idle.name, "sh", "-c", "end=$(($(date +%s) + 3)); while [ $(date +%s) -lt $end ]; do :; done"])
-            try await waitFor("high_cpu alert for the hog", timeout: .seconds(120)) {
+            try await eventually("high_cpu alert for the hog", timeout: .seconds(120)) {
                 try await h.cycle()
                 return try await h.alerts(hog.name).contains { $0.anomalies.contains { $0.type == .highCPU } }
             }
@@ -275,7 +264,7 @@ struct MonitorDockerTests {
     @Test func memoryGrowthIsAlertedBeforeTheLimit() async throws {
         try await MonitorHarness.with(label: "memgrowth") { h in
             let container = try await h.faults.start(.memoryGrowth)
-            try await waitFor("memory_growth alert", timeout: .seconds(180)) {
+            try await eventually("memory_growth alert", timeout: .seconds(180)) {
                 try await h.cycle()
                 return try await !h.alerts(container.name).isEmpty
             }

@@ -90,14 +90,6 @@ struct MonitorServiceTests {
         try await context.redis.xrange(context.keys.channel(.healthAlert)).compactMap { $0[field: "message"] }.map { try Envelope<HealthAlert>.decode($0) }
     }
 
-    func waitFor(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while try await !condition() {
-            if ContinuousClock.now > deadline { Issue.record("timed out waiting for \(what)"); return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
     func running(_ id: String, _ name: String, labels: [String: String] = [:]) -> EngineInspection {
         EngineInspection(id: id, name: name, image: "busybox", status: "running", healthStatus: "none", labels: labels)
     }
@@ -111,7 +103,7 @@ struct MonitorServiceTests {
         let task = Task { try await service.run() }
         defer { task.cancel() }
         // The first cycle writes the stats documents and the container index.
-        try await waitFor("stats") { try await context.redis.send(["EXISTS", context.keys.stats("web")]).integer == 1 }
+        try await eventually("stats") { try await context.redis.send(["EXISTS", context.keys.stats("web")]).integer == 1 }
         let document = try JSONValue.parse(try #require(try await context.redis.send(["GET", context.keys.stats("web")]).string))
         #expect(document["host"] == .string("test-host"))
         #expect(document["history"]?.arrayValue?.count == 1)
@@ -128,7 +120,7 @@ struct MonitorServiceTests {
             engine.set(dead)
             engine.emit(EngineEvent(action: "die", containerID: id, containerName: name, attributes: ["exitCode": "2"], time: Date()))
         }
-        try await waitFor("alert") { try await !alerts(context).isEmpty }
+        try await eventually("alert") { try await !alerts(context).isEmpty }
         let published = try await alerts(context)
         #expect(published.count == 1)
         let alert = try #require(published.first)
@@ -187,17 +179,17 @@ struct MonitorServiceTests {
         let service = MonitorService(context: context, engine: engine, ownContainerID: nil)
         let task = Task { try await service.run() }
         defer { task.cancel() }
-        try await waitFor("stats") { try await context.redis.send(["EXISTS", context.keys.stats("api")]).integer == 1 }
-        try await waitFor("event stream") { engine.state.withLock { !$0.continuations.isEmpty } }
+        try await eventually("stats") { try await context.redis.send(["EXISTS", context.keys.stats("api")]).integer == 1 }
+        try await eventually("event stream") { engine.state.withLock { !$0.continuations.isEmpty } }
         engine.dropEventStreams()
-        try await waitFor("event stream again") { engine.state.withLock { !$0.continuations.isEmpty } }
+        try await eventually("event stream again") { engine.state.withLock { !$0.continuations.isEmpty } }
         var dead = running("c1", "api")
         dead.status = "exited"
         dead.exitCode = 137
         engine.set(dead)
         engine.emit(EngineEvent(action: "kill", containerID: "c1", containerName: "api", attributes: ["signal": "9"], time: Date()))
         engine.emit(EngineEvent(action: "die", containerID: "c1", containerName: "api", attributes: ["exitCode": "137"], time: Date()))
-        try await waitFor("alert") { try await !alerts(context).isEmpty }
+        try await eventually("alert") { try await !alerts(context).isEmpty }
         let alert = try #require(try await alerts(context).first)
         #expect(alert.data.stoppedByOperator)
         #expect(alert.data.anomalies.map(\.type) == [.containerStopped])
@@ -213,16 +205,16 @@ struct MonitorServiceTests {
         let service = MonitorService(context: context, engine: engine, ownContainerID: nil)
         let task = Task { try await service.run() }
         defer { task.cancel() }
-        try await waitFor("stats") { try await context.redis.send(["EXISTS", context.keys.stats("db")]).integer == 1 }
+        try await eventually("stats") { try await context.redis.send(["EXISTS", context.keys.stats("db")]).integer == 1 }
         server.stop()
         var dead = running("c1", "db")
         dead.status = "exited"
         dead.exitCode = 1
         engine.set(dead)
         engine.emit(EngineEvent(action: "die", containerID: "c1", containerName: "db", attributes: ["exitCode": "1"], time: Date()))
-        try await waitFor("queued") { await service.pendingMessageCount == 1 }
+        try await eventually("queued") { await service.pendingMessageCount == 1 }
         try server.restart()
-        try await waitFor("published", timeout: .seconds(30)) { await service.pendingMessageCount == 0 }
+        try await eventually("published", timeout: .seconds(30)) { await service.pendingMessageCount == 0 }
         let published = try await alerts(context)
         #expect(published.map(\.data.containerName) == ["db"])
     }

@@ -69,7 +69,7 @@ struct ResponderDockerTests {
     }
 
     func waitExited(_ name: String, engine: DockerRemediationEngine, h: ResponderHarness) async throws {
-        try await h.eventually("\(name) exited", timeout: .seconds(30)) { try await engine.inspect(name)?.status == "exited" }
+        try await eventually("\(name) exited", timeout: .seconds(30)) { try await engine.inspect(name)?.status == "exited" }
     }
 
     func cleanUp(_ h: ResponderHarness, _ names: [String]) async {
@@ -95,7 +95,7 @@ struct ResponderDockerTests {
         let recorder = Recorder(docker: docker, prefix: faults.prefix)
         try await h.running([h.service()]) {
             try await h.publish(h.request(name))
-            try await h.eventually("verified", timeout: .seconds(30)) { try await !h.completions(name).isEmpty }
+            try await eventually("verified", timeout: .seconds(30)) { try await !h.completions(name).isEmpty }
         }
         recorder.stop()
         #expect(try await h.completions(name).map(\.result.status) == [.success])
@@ -116,7 +116,7 @@ struct ResponderDockerTests {
         try await h.running([h.service()]) {
             for n in 1...4 {
                 try await h.publish(h.request(loop.name, alertID: "alert-\(n)"))
-                try await h.eventually("request \(n) reported", timeout: .seconds(30)) { try await h.completions(loop.name).count == n }
+                try await eventually("request \(n) reported", timeout: .seconds(30)) { try await h.completions(loop.name).count == n }
                 try await waitExited(loop.name, engine: engine, h: h)
             }
         }
@@ -141,7 +141,7 @@ struct ResponderDockerTests {
         try await h.publish(h.request(raced, alertID: "alert-a", incidentID: "a"))
         try await h.publish(h.request(raced, alertID: "alert-b", incidentID: "b"))
         try await h.running([h.service(), h.service()]) {
-            try await h.eventually("all handled", timeout: .seconds(30)) {
+            try await eventually("all handled", timeout: .seconds(30)) {
                 let sameCount = try await h.completions(same).count
                 let racedCount = try await h.completions(raced).count
                 return sameCount == 1 && racedCount == 2
@@ -165,7 +165,7 @@ struct ResponderDockerTests {
             try await h.publish(h.request(busy.name, .kill))
             try await h.publish(h.request(busy.name, .pause, alertID: "p"))
             try await h.publish(h.request(busy.name, .updateResources, alertID: "u", parameters: ActionParameters(memoryLimit: 64 << 20)))
-            try await h.eventually("all reported", timeout: .seconds(30)) { try await h.completions().count == 4 }
+            try await eventually("all reported", timeout: .seconds(30)) { try await h.completions().count == 4 }
         }
         // Give any stray event time to arrive before looking.
         try await Task.sleep(for: .milliseconds(500))
@@ -187,7 +187,7 @@ struct ResponderDockerTests {
         let recorder = Recorder(docker: docker, prefix: faults.prefix)
         try await h.running([h.service()]) {
             for name in [protected.name, optedOut.name, stopped.name] { try await h.publish(h.request(name)) }
-            try await h.eventually("all reported", timeout: .seconds(30)) { try await h.completions().count == 3 }
+            try await eventually("all reported", timeout: .seconds(30)) { try await h.completions().count == 3 }
         }
         try await Task.sleep(for: .milliseconds(500))
         recorder.stop()
@@ -211,14 +211,14 @@ struct ResponderDockerTests {
         let recorder = Recorder(docker: docker, prefix: faults.prefix)
         try await h.running([h.service()]) {
             try await h.publish(h.request(name, alertID: "alert-r"))
-            try await h.eventually("action in progress") { engine.entered }
+            try await eventually("action in progress") { engine.entered }
             try server.restart()
             engine.release()
-            try await h.eventually("result published after the restart", timeout: .seconds(30)) {
+            try await eventually("result published after the restart", timeout: .seconds(30)) {
                 (try? await h.completions(name).isEmpty == false) ?? false
             }
             try await h.publish(h.request(name, alertID: "alert-r"))
-            try await h.eventually("re-published request audited") {
+            try await eventually("re-published request audited") {
                 ((try? await h.auditRecords()) ?? []).contains { $0["gate"]?["decision"]?.stringValue == "duplicate" }
             }
         }

@@ -109,19 +109,6 @@ struct ResponderHarness {
         SafetyGate(redis: redis, policy: SafetyPolicy(configuration: configuration.responder), keys: keys, dryRun: dryRun)
     }
 
-    /// Waits until `condition` holds; fails the test when it does not within `timeout`.
-    /// Waits for `condition`, generously: the whole suite runs in parallel on a shared 2-core
-    /// machine.
-    func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("timed out waiting: \(what)")
-        throw TestEnvironmentError(message: "timed out waiting: \(what)")
-    }
-
     /// Every key of this harness, deleted.
     func cleanUp() async {
         var cursor = "0"

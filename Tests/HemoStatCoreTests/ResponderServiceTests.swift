@@ -18,7 +18,7 @@ struct ResponderServiceTests {
         h.engine.add(name: "web", status: "exited", exitCode: 1)
         try await h.running([h.service()]) {
             try await h.publish(h.request("web"))
-            try await h.eventually("a result") { try await !h.completions("web").isEmpty }
+            try await eventually("a result") { try await !h.completions("web").isEmpty }
         }
         let results = try await h.completions("web")
         #expect(results.map(\.result.status) == [.success])
@@ -41,7 +41,7 @@ struct ResponderServiceTests {
             for n in 1...5 {
                 try await h.publish(h.request("loop", alertID: "alert-\(n)"))
                 // Requests 1-4 are reported; the 5th is the same incident refused again, audited only.
-                try await h.eventually("request \(n) handled") {
+                try await eventually("request \(n) handled") {
                     try await h.auditRecords().count >= n
                 }
             }
@@ -68,8 +68,8 @@ struct ResponderServiceTests {
         try await h.running([h.service(), h.service()]) {
             // At least once: under load the bus may hand an entry to a second member after the
             // short reclaim time used here, which must still not act twice.
-            try await h.eventually("both handled") { try await h.auditRecords().count >= 2 }
-            try await h.eventually("verified") { try await !h.completions("api").isEmpty }
+            try await eventually("both handled") { try await h.auditRecords().count >= 2 }
+            try await eventually("verified") { try await !h.completions("api").isEmpty }
         }
         #expect(engine.events(for: "api").count == 1)
         #expect(try await h.completions("api").map(\.result.status) == [.success])
@@ -87,7 +87,7 @@ struct ResponderServiceTests {
         try await h.publish(h.request("db", alertID: "alert-a", incidentID: "inc-a"))
         try await h.publish(h.request("db", alertID: "alert-b", incidentID: "inc-b"))
         try await h.running([h.service(), h.service()]) {
-            try await h.eventually("both reported") { try await h.completions("db").count == 2 }
+            try await eventually("both reported") { try await h.completions("db").count == 2 }
         }
         #expect(engine.events(for: "db").count == 1)
         let statuses = try await h.completions("db").map(\.result.status).sorted { $0.rawValue < $1.rawValue }
@@ -102,12 +102,12 @@ struct ResponderServiceTests {
         // Globally dry: every request.
         try await h.running([h.service(dryRun: true)]) {
             try await h.publish(h.request("cache"))
-            try await h.eventually("dry-run result") { try await !h.completions("cache").isEmpty }
+            try await eventually("dry-run result") { try await !h.completions("cache").isEmpty }
         }
         // Live responder, request marked dry-run by its rule.
         try await h.running([h.service()]) {
             try await h.publish(h.request("queue", dryRun: true))
-            try await h.eventually("per-request dry-run result") { try await !h.completions("queue").isEmpty }
+            try await eventually("per-request dry-run result") { try await !h.completions("queue").isEmpty }
         }
         #expect(h.engine.events.isEmpty)
         let results = try await h.completions()
@@ -136,7 +136,7 @@ struct ResponderServiceTests {
             for name in names {
                 try await h.publish(h.request(name, stoppedByOperator: name == "flagged" ? true : nil))
             }
-            try await h.eventually("all reported") { try await h.completions().count == names.count }
+            try await eventually("all reported") { try await h.completions().count == names.count }
         }
         #expect(h.engine.events.isEmpty)
         let byName = Dictionary(uniqueKeysWithValues: try await h.completions().map { ($0.container, $0.result) })
@@ -157,7 +157,7 @@ struct ResponderServiceTests {
         h.engine.add(name: "locked", status: "exited", labels: ["hemostat.protect": "true"], exitCode: 1)
         try await h.running([h.service()]) {
             for n in 0..<3 { try await h.publish(h.request("locked", alertID: "a\(n)", incidentID: "same")) }
-            try await h.eventually("all audited") { try await h.auditRecords().count == 3 }
+            try await eventually("all audited") { try await h.auditRecords().count == 3 }
         }
         #expect(try await h.completions("locked").count == 1)
     }
@@ -168,7 +168,7 @@ struct ResponderServiceTests {
         h.engine.add(name: "odd", status: "running")
         try await h.running([h.service()]) {
             try await h.publish(h.request("odd", .notify))
-            try await h.eventually("reported") { try await !h.completions("odd").isEmpty }
+            try await eventually("reported") { try await !h.completions("odd").isEmpty }
         }
         #expect(h.engine.events.isEmpty)
         #expect(try await h.escalations().map(\.action) == [.notify])
@@ -187,7 +187,7 @@ struct ResponderServiceTests {
         }
         try await h.running([h.service()]) {
             try await MessageBus(redis: h.redis, keys: h.keys).publish(channel: h.keys.channel(.remediationNeeded), message: json.jsonText)
-            try await h.eventually("dead-lettered") { try await h.redis.xlen(h.keys.channel(.deadLetter)) == 1 }
+            try await eventually("dead-lettered") { try await h.redis.xlen(h.keys.channel(.deadLetter)) == 1 }
         }
         #expect(h.engine.events.isEmpty)
         let audit = try await h.auditRecords()
@@ -205,12 +205,12 @@ struct ResponderServiceTests {
         h.engine.add(name: "second", status: "exited", exitCode: 1)
         try await h.running([h.service()]) {
             try await h.publish(h.request("first"))
-            try await h.eventually("first acted on") { !h.engine.events(for: "first").isEmpty }
+            try await eventually("first acted on") { !h.engine.events(for: "first").isEmpty }
             try await h.publish(h.request("second"))
             // The second action is issued while the first is still being verified.
-            try await h.eventually("second acted on") { !h.engine.events(for: "second").isEmpty }
+            try await eventually("second acted on") { !h.engine.events(for: "second").isEmpty }
             #expect(try await h.completions("first").isEmpty)
-            try await h.eventually("both verified") { try await h.completions().count == 2 }
+            try await eventually("both verified") { try await h.completions().count == 2 }
         }
         #expect(try await h.completions().allSatisfy { $0.result.status == .success })
     }
@@ -223,12 +223,12 @@ struct ResponderServiceTests {
         try await operators.hold(container: "maint", for: .seconds(600), reason: "upgrade", who: "alice")
         try await h.running([h.service()]) {
             try await h.publish(h.request("maint", alertID: "held"))
-            try await h.eventually("rejected") { try await !h.completions("maint").isEmpty }
+            try await eventually("rejected") { try await !h.completions("maint").isEmpty }
             let reports = try await operators.status()
             #expect(reports.first { $0.container == "maint" }?.heldBy == "alice")
             try await operators.release(container: "maint", who: "alice")
             try await h.publish(h.request("maint", alertID: "released"))
-            try await h.eventually("acted") { try await h.completions("maint").count == 2 }
+            try await eventually("acted") { try await h.completions("maint").count == 2 }
         }
         try await operators.resetBreaker(container: "maint", who: "bob")
         #expect(try await h.completions("maint").map(\.result.status) == [.rejected, .success])
@@ -255,13 +255,13 @@ struct ResponderServiceTests {
         let service = h.service()
         try await h.running([service]) {
             try await h.publish(request)
-            try await h.eventually("action in progress") { entered.withLock { $0 } }
+            try await eventually("action in progress") { entered.withLock { $0 } }
             try server.restart()
             release.withLock { $0 = true }
-            try await h.eventually("result published after the restart") { (try? await h.completions("svc").isEmpty == false) ?? false }
+            try await eventually("result published after the restart") { (try? await h.completions("svc").isEmpty == false) ?? false }
             // The analyzer, restarted as well, publishes the same decision again.
             try await h.publish(h.request("svc", alertID: "alert-restart"))
-            try await h.eventually("re-published request audited") {
+            try await eventually("re-published request audited") {
                 ((try? await h.auditRecords()) ?? []).contains { $0["gate"]?["decision"]?.stringValue == "duplicate" }
             }
         }
@@ -302,7 +302,7 @@ struct ResponderServiceTests {
         h.engine.add(name: "web", status: "running")
         _ = try await leaveInterrupted(h, "web", phase: .confirmed)
         try await h.running([recoveringService(h)]) {
-            try await h.eventually("a result") { try await !h.completions("web").isEmpty }
+            try await eventually("a result") { try await !h.completions("web").isEmpty }
         }
         let results = try await h.completions("web")
         #expect(results.map(\.result.status) == [.success])
@@ -322,7 +322,7 @@ struct ResponderServiceTests {
         try await h.running([recoveringService(h), recoveringService(h)]) {
             // The request is delivered again as well: the gate says it was decided.
             try await h.publish(envelope)
-            try await h.eventually("a result") { try await !h.completions("api").isEmpty }
+            try await eventually("a result") { try await !h.completions("api").isEmpty }
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(h.engine.events(for: "api").map(\.action) == ["restart"])
@@ -338,7 +338,7 @@ struct ResponderServiceTests {
         h.engine.update("db") { $0.startedAt = Date().addingTimeInterval(-300) }  // it crashed before the restart was sent
         _ = try await leaveInterrupted(h, "db", phase: .sent)
         try await h.running([recoveringService(h)]) {
-            try await h.eventually("a result") { try await !h.completions("db").isEmpty }
+            try await eventually("a result") { try await !h.completions("db").isEmpty }
         }
         #expect(h.engine.events(for: "db").map(\.action) == ["restart"])
         #expect(try await h.completions("db").map(\.result.status) == [.success])
@@ -352,7 +352,7 @@ struct ResponderServiceTests {
         // The engine restarted it; the answer never reached the responder that sent it.
         try await h.engine.perform(.restart(timeout: .seconds(1)), on: "cache")
         try await h.running([recoveringService(h)]) {
-            try await h.eventually("a result") { try await !h.completions("cache").isEmpty }
+            try await eventually("a result") { try await !h.completions("cache").isEmpty }
         }
         #expect(h.engine.events(for: "cache").map(\.action) == ["restart"], "the restart is not repeated")
         let results = try await h.completions("cache")
@@ -366,7 +366,7 @@ struct ResponderServiceTests {
         _ = try await leaveInterrupted(h, "queue", phase: .decided)
         try await h.gate().hold(container: "queue", for: .seconds(3600), by: "ops", reason: "migration")
         try await h.running([recoveringService(h)]) {
-            try await h.eventually("a result") { try await !h.completions("queue").isEmpty }
+            try await eventually("a result") { try await !h.completions("queue").isEmpty }
         }
         #expect(h.engine.events(for: "queue").isEmpty)
         let results = try await h.completions("queue")
@@ -388,7 +388,7 @@ struct ResponderServiceTests {
             try await h.publish(h.request("slow"))
             try await Task.sleep(for: .seconds(3))
             release.withLock { $0 = true }
-            try await h.eventually("a result") { try await !h.completions("slow").isEmpty }
+            try await eventually("a result") { try await !h.completions("slow").isEmpty }
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(engine.events(for: "slow").map(\.action) == ["restart"])
@@ -408,12 +408,12 @@ struct ResponderServiceTests {
         }
         try await h.running([responder(-7200)]) {
             try await h.publish(h.request("skewed", alertID: "alert-1", incidentID: "inc-1"))
-            try await h.eventually("restarted") { try await !h.completions("skewed").isEmpty }
+            try await eventually("restarted") { try await !h.completions("skewed").isEmpty }
         }
         h.engine.update("skewed") { $0.status = "exited" }
         try await h.running([responder(7200)]) {
             try await h.publish(h.request("skewed", alertID: "alert-2", incidentID: "inc-2"))
-            try await h.eventually("answered") { try await h.completions("skewed").count == 2 }
+            try await eventually("answered") { try await h.completions("skewed").count == 2 }
         }
         #expect(h.engine.events(for: "skewed").count == 1, "the fast clock does not see the cooldown as over")
         let second = try await h.completions("skewed").last
@@ -433,8 +433,8 @@ struct ResponderServiceTests {
         try await h.running([h.service()]) {
             // One request: the second attempt is the responder's own, after the backoff.
             try await h.publish(h.request("loop", alertID: "alert-1", incidentID: "inc-1"))
-            try await h.eventually("two attempts") { try await h.completions("loop").count == 2 }
-            try await h.eventually("the breaker's escalation") { try await !h.escalations().isEmpty }
+            try await eventually("two attempts") { try await h.completions("loop").count == 2 }
+            try await eventually("the breaker's escalation") { try await !h.escalations().isEmpty }
             try await Task.sleep(for: .milliseconds(800))  // a third attempt would come within the backoff
         }
         let results = try await h.completions("loop")
@@ -451,12 +451,12 @@ struct ResponderServiceTests {
         h.engine.add(name: "relapse", status: "exited", exitCode: 1)
         try await h.running([h.service()]) {
             try await h.publish(h.request("relapse", alertID: "alert-1", incidentID: "inc-1"))
-            try await h.eventually("restarted") { try await h.completions("relapse").map(\.result.status) == [.success] }
+            try await eventually("restarted") { try await h.completions("relapse").map(\.result.status) == [.success] }
             h.engine.update("relapse") { $0.status = "exited" }
             try await h.publish(h.request("relapse", alertID: "alert-2", incidentID: "inc-2"))
-            try await h.eventually("refused") { try await h.completions("relapse").count == 2 }
+            try await eventually("refused") { try await h.completions("relapse").count == 2 }
             try await h.publish(h.request("relapse", alertID: "alert-3", incidentID: "inc-2"))
-            try await h.eventually("the third request audited") {
+            try await eventually("the third request audited") {
                 try await h.auditRecords().filter { $0["message_id"]?.stringValue != nil && $0["kind"]?.stringValue == "remediation" }.count >= 3
             }
         }
@@ -477,12 +477,12 @@ struct ResponderServiceTests {
         h.engine.add(name: "spent", status: "exited", exitCode: 1)
         try await h.running([h.service()]) {
             try await h.publish(h.request("spent", alertID: "alert-1", incidentID: "inc-1"))
-            try await h.eventually("restarted") { try await h.completions("spent").map(\.result.status) == [.success] }
+            try await eventually("restarted") { try await h.completions("spent").map(\.result.status) == [.success] }
             h.engine.update("spent") { $0.status = "exited" }
             try await h.publish(h.request("spent", alertID: "alert-2", incidentID: "inc-2"))
-            try await h.eventually("refused") { try await h.completions("spent").count == 2 }
+            try await eventually("refused") { try await h.completions("spent").count == 2 }
             try await h.publish(h.request("spent", alertID: "alert-3", incidentID: "inc-2"))
-            try await h.eventually("the third request audited") {
+            try await eventually("the third request audited") {
                 try await h.auditRecords().filter { $0["message_id"]?.stringValue != nil && $0["kind"]?.stringValue == "remediation" }.count >= 3
             }
         }
@@ -503,9 +503,9 @@ struct ResponderServiceTests {
         h.engine.add(name: "busy", status: "running")
         try await h.running([h.service()]) {
             try await h.publish(h.request("busy", alertID: "alert-1", incidentID: "inc-1"))
-            try await h.eventually("restarted") { try await h.completions("busy").map(\.result.status) == [.success] }
+            try await eventually("restarted") { try await h.completions("busy").map(\.result.status) == [.success] }
             try await h.publish(h.request("busy", alertID: "alert-2", incidentID: "inc-2"))
-            try await h.eventually("refused") { try await h.completions("busy").count == 2 }
+            try await eventually("refused") { try await h.completions("busy").count == 2 }
         }
         #expect(try await h.completions("busy").last?.result.status == .rejected)
         #expect(try await h.escalations().isEmpty)
@@ -537,7 +537,7 @@ struct ResponderServiceTests {
         h.engine.add(name: "web", status: "exited", exitCode: 1)
         try await h.running([h.service()]) {
             try await h.publish(h.request("web"))
-            try await h.eventually("a result") { try await !h.completions("web").isEmpty }
+            try await eventually("a result") { try await !h.completions("web").isEmpty }
         }
         #expect(try await h.redis.send(["HLEN", h.keys.responderInFlight(host: "test-host")]).integer == 0)
     }
@@ -555,7 +555,7 @@ struct ResponderServiceTests {
         let group = ServiceGroup(services: [h.service()], logger: Logger(label: "test"))
         let running = Task { try await group.run() }
         try await h.publish(h.request("busy"))
-        try await h.eventually("action in progress") { entered.withLock { $0 } }
+        try await eventually("action in progress") { entered.withLock { $0 } }
         await group.triggerGracefulShutdown()
         release.withLock { $0 = true }
         try await running.value
@@ -567,7 +567,7 @@ struct ResponderServiceTests {
 
         // The next responder verifies it and publishes the one result, without acting again.
         try await h.running([h.service()]) {
-            try await h.eventually("a result") { try await !h.completions("busy").isEmpty }
+            try await eventually("a result") { try await !h.completions("busy").isEmpty }
         }
         #expect(try await h.completions("busy").map(\.result.status) == [.success])
         #expect(engine.events(for: "busy").count == 1)

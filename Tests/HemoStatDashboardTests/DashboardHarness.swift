@@ -43,13 +43,8 @@ final class DashboardHarness: Sendable {
         let group = ServiceGroup(configuration: .init(services: [service], logger: logger))
         self.group = group
         task = Task { try await group.run() }
-        let deadline = ContinuousClock.now + .seconds(20)
-        var bound: Int?
-        while bound == nil && ContinuousClock.now < deadline {
-            bound = service.boundPort
-            if bound == nil { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        guard let bound else {
+        _ = await holds { service.boundPort != nil }
+        guard let bound = service.boundPort else {
             task.cancel()
             throw TestEnvironmentError(message: "dashboard did not start serving")
         }

@@ -220,7 +220,7 @@ struct DashboardAPITests {
 
             try await h.setStats("crashy")
             // Stats are re-read at most every half second.
-            let closed = try await TestProcess.waitUntil(timeout: .seconds(5)) {
+            let closed = try await holds(within: .seconds(5)) {
                 try await h.get("/api/incidents").json["items"]?.arrayValue?.isEmpty == true
             }
             #expect(closed)
@@ -378,25 +378,18 @@ struct DashboardAPITests {
             try curl.run()
             defer { if curl.isRunning { curl.terminate() } }
 
-            func waitFor(_ text: String) async throws -> Bool {
-                let deadline = ContinuousClock.now + .seconds(10)
-                while ContinuousClock.now < deadline {
-                    if let s = try? String(contentsOf: output, encoding: .utf8), s.contains(text) { return true }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                return false
+            func waitFor(_ text: String) async -> Bool {
+                await holds { (try? String(contentsOf: output, encoding: .utf8))?.contains(text) == true }
             }
-            #expect(try await waitFor("event: hello"))
-            #expect(try await waitFor("event: tick"))
+            #expect(await waitFor("event: hello"))
+            #expect(await waitFor("event: tick"))
             try await h.publish("health_alert", DashboardHarness.envelope("health_alert", data: ["container_name": "<b>x</b>", "status": "exited", "incident_id": "live-1"]))
-            #expect(try await waitFor("live-1"))
+            #expect(await waitFor("live-1"))
             let text = try String(contentsOf: output, encoding: .utf8)
             #expect(!text.contains("<b>"), "markup is escaped in the feed")
             // A page is still connected: graceful shutdown ends its stream and the service returns.
             #expect(try await h.stopGracefully(), "the service returned on graceful shutdown with a page open")
-            let deadline = ContinuousClock.now + .seconds(10)
-            while curl.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
-            #expect(!curl.isRunning, "the event stream ended")
+            #expect(await holds { !curl.isRunning }, "the event stream ended")
         } catch {
             try await h.shutdown()
             throw error

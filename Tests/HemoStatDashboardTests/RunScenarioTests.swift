@@ -55,7 +55,7 @@ final class HemoStatRunProcess: Sendable {
 
     /// Polls `/readyz` until it answers 200; false if the process exits or `timeout` passes.
     func waitUntilReady(timeout: Duration = .seconds(60)) async -> Bool {
-        await TestProcess.waitUntil(timeout: timeout) {
+        await holds(within: timeout) {
             guard process.isRunning else { return false }
             return (try? await Self.get(baseURL + "/readyz"))?.status == 200
         }
@@ -66,9 +66,9 @@ final class HemoStatRunProcess: Sendable {
     func stop(grace: Duration = .seconds(10)) async {
         if process.isRunning {
             process.interrupt()
-            if !(await TestProcess.waitUntil(timeout: grace) { !process.isRunning }) {
+            if !(await holds(within: grace) { !process.isRunning }) {
                 kill(process.processIdentifier, SIGKILL)
-                _ = await TestProcess.waitUntil(timeout: .seconds(5)) { !process.isRunning }
+                _ = await holds(within: .seconds(5)) { !process.isRunning }
             }
         }
         if let redis = try? RedisClient(configuration: RedisConfiguration(url: TestEnvironment.redisURL())) {
@@ -137,7 +137,7 @@ struct RunScenarioTests {
             let browser = Task {
                 try await DashboardHarness.run(["python3", script.path], environment: environment, timeout: .seconds(180))
             }
-            let pageLoaded = await TestProcess.waitUntil(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: readyFile) }
+            let pageLoaded = await holds(within: .seconds(60)) { FileManager.default.fileExists(atPath: readyFile) }
             if pageLoaded {
                 let container = try await faults.start(.crash(exitCode: 1, after: 1))
                 try container.name.write(toFile: containerFile, atomically: true, encoding: .utf8)
@@ -147,7 +147,7 @@ struct RunScenarioTests {
 
             // The same process's /metrics, read with the Prometheus text parser.
             var metrics = try PrometheusText("")
-            let counted = try await TestProcess.waitUntil(timeout: .seconds(20)) {
+            let counted = try await holds(within: .seconds(20)) {
                 metrics = try PrometheusText(try await HemoStatRunProcess.get(run.baseURL + "/metrics").body)
                 return metrics.value("hemostat_remediations_total", ["status": "skipped", "dry_run": "true"]) != nil
             }

@@ -27,7 +27,7 @@ private struct Fixture {
     /// Polls inspect until `condition` holds (20 s deadline) and returns the last inspect.
     func waitFor(_ container: FaultContainer, _ condition: @escaping (ContainerInspect) -> Bool) async throws -> ContainerInspect {
         var last = try await docker.inspect(container.name)
-        _ = try await TestProcess.waitUntil(timeout: .seconds(20)) {
+        _ = try await holds(within: .seconds(20)) {
             last = try await docker.inspect(container.name)
             return condition(last)
         }

@@ -43,7 +43,7 @@ final class EngineProxy: Sendable {
         try process.run()
         self.process = process
         let path = socket
-        let up = await TestProcess.waitUntil(timeout: .seconds(15)) { FileManager.default.fileExists(atPath: path) || !process.isRunning }
+        let up = await holds(within: .seconds(15)) { FileManager.default.fileExists(atPath: path) || !process.isRunning }
         guard up, process.isRunning else { throw TestEnvironmentError(message: "engine_proxy.py did not start") }
     }
 
@@ -53,7 +53,7 @@ final class EngineProxy: Sendable {
     func stop() async {
         guard process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        _ = await TestProcess.waitUntil(timeout: .seconds(10)) { !self.process.isRunning }
+        _ = await holds(within: .seconds(10)) { !self.process.isRunning }
     }
 }
 
@@ -82,14 +82,14 @@ struct ActionDeathTests {
             try await stack.waitForAgents(["monitor", "analyzer", "responder", "alert"])
             let container = try await stack.startCrashOnce(after: 2)
 
-            let holding = await TestProcess.waitUntil(timeout: .seconds(90)) { proxy.isHolding }
+            let holding = await holds(within: .seconds(90)) { proxy.isHolding }
             #expect(holding, "the responder sent the restart\n\(stack.diagnostics())")
             await responder.kill()
             // Its replacement talks to the engine directly.
             try stack.start("responder", ["responder"])
 
             // The lease (5 s here) runs out and the replacement takes the action over.
-            let done = await TestProcess.waitUntil(timeout: .seconds(120)) {
+            let done = await holds(within: .seconds(120)) {
                 let results = (try? await stack.messages("remediation_complete", container: container.name)) ?? []
                 return !results.isEmpty
             }

@@ -153,7 +153,7 @@ final class E2EStack: @unchecked Sendable {
 
     /// Waits until the heartbeat of each of `agents` is in Redis.
     func waitForAgents(_ agents: [String], timeout: Duration = .seconds(60)) async throws {
-        let up = try await TestProcess.waitUntil(timeout: timeout) {
+        let up = try await holds(within: timeout) {
             for agent in agents {
                 let value = try await self.redis.send(["EXISTS", "\(self.keyPrefix)agents:\(agent):\(self.hostID)"])
                 if value.integer != 1 { return false }
@@ -189,15 +189,15 @@ final class E2EStack: @unchecked Sendable {
         try await messages(channel).filter { $0.container == container }
     }
 
-    /// Polls until `condition` holds for the messages on `channel` about `container`; records
-    /// an issue with the diagnostics and throws when it does not within `timeout`.
+    /// Waits until `condition` holds for the messages on `channel` about `container`; throws
+    /// naming the last messages seen when it does not within `timeout`.
     @discardableResult
     func waitForMessages(
         _ channel: String, container: String, timeout: Duration = .seconds(90),
         _ what: String, until condition: @escaping ([BusMessage]) -> Bool
     ) async throws -> [BusMessage] {
         var last: [BusMessage] = []
-        let held = try await TestProcess.waitUntil(timeout: timeout) {
+        let held = try await holds(within: timeout) {
             last = try await self.messages(channel, container: container)
             return condition(last)
         }

@@ -61,7 +61,7 @@ final class HemoStatProcess: @unchecked Sendable {
     func stop(grace: Duration = .seconds(12)) async -> Bool {
         guard process.isRunning else { return true }
         Glibc.kill(process.processIdentifier, SIGTERM)
-        let exited = await TestProcess.waitUntil(timeout: grace) { !self.process.isRunning }
+        let exited = await holds(within: grace) { !self.process.isRunning }
         if !exited { await self.kill() }
         return exited
     }
@@ -80,7 +80,7 @@ final class HemoStatProcess: @unchecked Sendable {
     /// How long after `since` the process exited, or nil when it was still running after
     /// `limit` (it is then killed).
     func timeExit(since: ContinuousClock.Instant, limit: Duration) async -> Duration? {
-        let exited = await TestProcess.waitUntil(timeout: limit) { !self.process.isRunning }
+        let exited = await holds(within: limit) { !self.process.isRunning }
         guard exited else {
             await kill()
             return nil
@@ -95,7 +95,7 @@ final class HemoStatProcess: @unchecked Sendable {
     func kill() async {
         guard process.isRunning else { return }
         Glibc.kill(process.processIdentifier, SIGKILL)
-        _ = await TestProcess.waitUntil(timeout: .seconds(10)) { !self.process.isRunning }
+        _ = await holds(within: .seconds(10)) { !self.process.isRunning }
     }
 
     /// The last `lines` lines of what the process wrote.

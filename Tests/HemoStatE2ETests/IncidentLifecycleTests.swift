@@ -35,7 +35,7 @@ struct IncidentLifecycleTests {
             let statuses = audit.map { ($0["result"] as? [String: Any])?["status"] as? String ?? "" }
             #expect(statuses.filter { $0 == "not_yet" }.count >= 1, "\(audit)")
             #expect(statuses.filter { $0 == "decided" }.count == 1, "\(audit)")
-            let restarted = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let restarted = await holds(within: .seconds(60)) {
                 ((try? await stack.engineEvents(hog.name, since: stack.startedAt)) ?? []).contains { $0.action == "restart" }
             }
             #expect(restarted, "the container was restarted\n\(stack.diagnostics())")

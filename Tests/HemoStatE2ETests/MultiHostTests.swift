@@ -38,7 +38,7 @@ struct MultiHostTests {
                                       "if [ -e /tmp/crashed ]; then exec sleep 3600; fi; touch /tmp/crashed; sleep 2; exit 3"])
 
             let results = { try await stack.messages("remediation_complete").filter { $0.container == name } }
-            let fixed = await TestProcess.waitUntil(timeout: .seconds(120)) {
+            let fixed = await holds(within: .seconds(120)) {
                 ((try? await results()) ?? []).contains { $0.resultStatus == "success" }
             }
             #expect(fixed, "B's copy was restarted and verified\n\(stack.diagnostics())")
@@ -51,7 +51,7 @@ struct MultiHostTests {
 
             // Both rows in the dashboard, each with its host (once each monitor has sampled its copy).
             var grid = ""
-            let bothRows = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let bothRows = await holds(within: .seconds(60)) {
                 grid = (try? await TestProcess.check(["curl", "-sf", "http://127.0.0.1:\(dashboardPort)/api/containers?q=\(name)"]).stdout) ?? ""
                 let items = ((try? JSONSerialization.jsonObject(with: Data(grid.utf8)) as? [String: Any])?["items"] as? [[String: Any]]) ?? []
                 return Set(items.compactMap { $0["host"] as? String }) == [hostA, hostB]
@@ -75,7 +75,7 @@ struct MultiHostTests {
             // is carried out once a responder of B is back.
             let responderB = try #require(stack.allProcesses.first { $0.name == "responder-b" })
             await responderB.kill()
-            let gone = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let gone = await holds(within: .seconds(60)) {
                 (try? await stack.redis.send(["EXISTS", "\(stack.keyPrefix)agents:responder:\(hostB)"]))?.integer == 0
             }
             #expect(gone, "the killed responder's heartbeat expired")
@@ -83,12 +83,12 @@ struct MultiHostTests {
             let now = ISO8601DateFormatter().string(from: Date())
             let request = #"{"event_type":"remediation_needed","timestamp":"\#(now)","agent":"ops-script","host":"\#(hostB)","id":"manual-\#(stack.prefix)","data":{"host":"\#(hostB)","container":"\#(name)","action":"restart","reason":"restarted by hand","confidence":1,"rule":"manual","analysis_method":"rules","dry_run":false}}"#
             _ = try await stack.redis.send(["XADD", stack.keyPrefix + "remediation_needed", "*", "message", request])
-            let escalated = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let escalated = await holds(within: .seconds(60)) {
                 ((try? await stack.messages("escalation")) ?? []).contains { ($0["reason"] as? String)?.contains("no responder for host \(hostB)") == true }
             }
             #expect(escalated, "no responder for host B\n\(stack.diagnostics())")
             try stack.start("responder-b", ["responder"], environment: hostBEnvironment)
-            let started = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let started = await holds(within: .seconds(60)) {
                 ((try? await results()) ?? []).contains { $0["request_id"] as? String == "manual-\(stack.prefix)" }
             }
             #expect(started, "the waiting request was carried out\n\(stack.diagnostics())")
@@ -107,7 +107,7 @@ struct MultiHostTests {
     }
 
     private func waitForHeartbeats(_ stack: E2EStack, _ agents: [String], host: String) async throws {
-        let up = try await TestProcess.waitUntil(timeout: .seconds(60)) {
+        let up = try await holds(within: .seconds(60)) {
             for agent in agents where try await stack.redis.send(["EXISTS", "\(stack.keyPrefix)agents:\(agent):\(host)"]).integer != 1 {
                 return false
             }

@@ -20,7 +20,7 @@ struct PipelineTests {
             }
             try await stack.startPipeline(deployment, runArguments: runArguments, environment: extra)
             if deployment == .oneProcess {
-                let ready = await TestProcess.waitUntil(timeout: .seconds(30)) {
+                let ready = await holds(within: .seconds(30)) {
                     (try? await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(dashboardPort)/readyz"]))?.succeeded ?? false
                 }
                 #expect(ready, "/readyz of hemostat run answers 200")
@@ -146,7 +146,7 @@ extension PipelineTests {
             let escalatedAt = Date()
             // It stays alone: no restart for a while after the escalation (several poll cycles
             // and cooldowns), and no second escalation.
-            _ = await TestProcess.waitUntil(timeout: .seconds(12)) {
+            _ = await holds(within: .seconds(12)) {
                 let events = (try? await stack.engineEvents(container.name, since: escalatedAt)) ?? []
                 return events.contains { $0.action == "restart" || $0.action == "start" }
             }
@@ -179,7 +179,7 @@ extension PipelineTests {
             try await stack.startPipeline(deployment)
             let container = try await stack.faults.start(.healthy)
             // Watched first: its stats are in Redis.
-            let watched = await TestProcess.waitUntil(timeout: .seconds(30)) {
+            let watched = await holds(within: .seconds(30)) {
                 (try? await stack.redis.send(["EXISTS", "\(stack.keyPrefix)stats:\(stack.hostID)/\(container.name)"]))?.integer == 1
             }
             #expect(watched, "the monitor sampled the container")
@@ -188,13 +188,13 @@ extension PipelineTests {
 
             // What HemoStat says about it: a decision or result naming the operator stop, or
             // nothing at all. Wait until the monitor has seen the stop (its sample says exited).
-            let seen = await TestProcess.waitUntil(timeout: .seconds(30)) {
+            let seen = await holds(within: .seconds(30)) {
                 guard let value = try? await stack.redis.send(["GET", "\(stack.keyPrefix)stats:\(stack.hostID)/\(container.name)"]), let text = value.string else { return false }
                 return text.contains("\"exited\"")
             }
             #expect(seen, "the monitor saw the container exit")
             // Several poll cycles for anything to act.
-            _ = await TestProcess.waitUntil(timeout: .seconds(10)) {
+            _ = await holds(within: .seconds(10)) {
                 let events = (try? await stack.engineEvents(container.name, since: stoppedAt)) ?? []
                 return events.contains { $0.action == "start" || $0.action == "restart" }
             }

@@ -23,7 +23,7 @@ struct RestartTests {
             let names = containers.map(\.name)
 
             // Mid-stream: the analyzer after its first decision, the others after the first action.
-            let midStream = await TestProcess.waitUntil(timeout: .seconds(90)) {
+            let midStream = await holds(within: .seconds(90)) {
                 if victim == .analyzer {
                     return !((try? await stack.messages("remediation_needed")) ?? []).isEmpty
                 }
@@ -40,7 +40,7 @@ struct RestartTests {
 
             // Every container is restarted, once.
             for name in names {
-                let restarted = await TestProcess.waitUntil(timeout: .seconds(150)) {
+                let restarted = await holds(within: .seconds(150)) {
                     let events = (try? await stack.engineEvents(name, since: stack.startedAt)) ?? []
                     let running = (try? await stack.inspect(name, "{{.State.Running}}")) == "true"
                     return running && events.contains { $0.action == "restart" }
@@ -49,7 +49,7 @@ struct RestartTests {
             }
             // Duplicates would show up within a verification window or two; results of actions
             // not cut short arrive within one.
-            _ = await TestProcess.waitUntil(timeout: .seconds(10)) {
+            _ = await holds(within: .seconds(10)) {
                 for name in names {
                     let events = (try? await stack.engineEvents(name, since: stack.startedAt)) ?? []
                     if events.filter({ $0.action == "restart" }).count > 1 { return true }
@@ -66,7 +66,7 @@ struct RestartTests {
             // by the restarted responder once the lock's lease has run out (5 s here;
             // docs/responder.md, Failures) and carried out or verified from the engine's record.
             var unreported: [String] = []
-            _ = await TestProcess.waitUntil(timeout: .seconds(120)) {
+            _ = await holds(within: .seconds(120)) {
                 unreported = []
                 for name in names {
                     let incidents = Set(((try? await stack.messages("health_alert", container: name)) ?? []).map(\.incidentID))

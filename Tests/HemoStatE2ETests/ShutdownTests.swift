@@ -46,7 +46,7 @@ struct ShutdownTests {
             let escalation = #"{"event_type":"escalation","timestamp":"\#(now)","agent":"ops-script","host":"\#(stack.hostID)","id":"\#(id)","data":{"container":"\#(container)","severity":"critical","reason":"disk full","incident_id":"inc-\#(stack.prefix)"}}"#
             _ = try await stack.redis.send(["XADD", stack.keyPrefix + "escalation", "*", "message", escalation])
             let outbox = "\(stack.keyPrefix)alert:outbox:\(stack.hostID):alert"
-            let queued = await TestProcess.waitUntil(timeout: .seconds(30)) {
+            let queued = await holds(within: .seconds(30)) {
                 (try? await stack.redis.send(["HLEN", outbox]))?.integer == 1
             }
             #expect(queued, "the escalation was queued\n\(stack.diagnostics())")
@@ -62,9 +62,9 @@ struct ShutdownTests {
 
             // The next process, with a receiver that answers.
             try stack.start(name, arguments)
-            let sent = await TestProcess.waitUntil(timeout: .seconds(60)) { !stack.slackMessages(about: container).isEmpty }
+            let sent = await holds(within: .seconds(60)) { !stack.slackMessages(about: container).isEmpty }
             #expect(sent, "the next process sent it\n\(stack.diagnostics())")
-            let emptied = await TestProcess.waitUntil(timeout: .seconds(10)) {
+            let emptied = await holds(within: .seconds(10)) {
                 (try? await stack.redis.send(["HLEN", outbox]))?.integer == 0
             }
             #expect(emptied, "the outbox is empty once it is delivered")
@@ -92,7 +92,7 @@ struct ShutdownTests {
             }
             try await stack.waitForAgents(["monitor", "analyzer", "responder", "alert"])
             let container = try await stack.startCrashOnce(after: 2)
-            let holding = await TestProcess.waitUntil(timeout: .seconds(90)) { proxy.isHolding }
+            let holding = await holds(within: .seconds(90)) { proxy.isHolding }
             #expect(holding, "the responder sent the restart\n\(stack.diagnostics())")
 
             let took = await victim.signalAndTime()
@@ -105,7 +105,7 @@ struct ShutdownTests {
 
             // The next process talks to the engine directly and finishes the action.
             try stack.start(victim.name, victim.arguments)
-            let done = await TestProcess.waitUntil(timeout: .seconds(90)) {
+            let done = await holds(within: .seconds(90)) {
                 !((try? await stack.messages("remediation_complete", container: container.name)) ?? []).isEmpty
             }
             #expect(done, "a result was published\n\(stack.diagnostics())")
@@ -151,7 +151,7 @@ struct ShutdownTests {
 
             // The next analyzer, without an LLM, decides it by the rules' fallback, once.
             try stack.start("analyzer", ["analyzer"], environment: ["HEMOSTAT_RULES_DIRECTORY": rules])
-            let decided = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let decided = await holds(within: .seconds(60)) {
                 !((try? await Self.decisions(stack, alertID)) ?? []).isEmpty
             }
             #expect(decided, "the alert was decided\n\(stack.diagnostics())")
@@ -177,7 +177,7 @@ struct ShutdownTests {
             try await stack.waitForAgents(["analyzer"])
             var alerts: [String] = []
             for _ in 0..<3 { alerts.append(try await Self.publishAlert(stack)) }
-            let first = await TestProcess.waitUntil(timeout: .seconds(60)) {
+            let first = await holds(within: .seconds(60)) {
                 !((try? await Self.decisions(stack, alerts[0])) ?? []).isEmpty
             }
             #expect(first, "the first alert was decided\n\(stack.diagnostics())")
@@ -188,7 +188,7 @@ struct ShutdownTests {
             #expect(analyzer.exitStatus == 0, "\(analyzer.logTail())")
 
             try stack.start("analyzer", ["analyzer"], environment: environment)
-            let all = await TestProcess.waitUntil(timeout: .seconds(90)) {
+            let all = await holds(within: .seconds(90)) {
                 for alert in alerts where ((try? await Self.decisions(stack, alert)) ?? []).isEmpty { return false }
                 return true
             }
@@ -241,7 +241,7 @@ struct ShutdownTests {
             ])
             try await stack.waitForAgents(["monitor", "analyzer", "responder", "alert"])
             let container = try await stack.startCrashOnce(after: 2)
-            let holding = await TestProcess.waitUntil(timeout: .seconds(90)) { proxy.isHolding }
+            let holding = await holds(within: .seconds(90)) { proxy.isHolding }
             #expect(holding, "the responder sent the restart\n\(stack.diagnostics())")
 
             responder.send(SIGTERM)
@@ -253,7 +253,7 @@ struct ShutdownTests {
             #expect(responder.exitStatus == 128 + SIGTERM, "\(responder.logTail())")
 
             try stack.start("responder", ["responder"])
-            let done = await TestProcess.waitUntil(timeout: .seconds(90)) {
+            let done = await holds(within: .seconds(90)) {
                 !((try? await stack.messages("remediation_complete", container: container.name)) ?? []).isEmpty
             }
             #expect(done, "a result was published\n\(stack.diagnostics())")

@@ -210,7 +210,7 @@ private func expectError(
         endless.cancel()
         // Cancelled, the body either ends or throws CancellationError: both stop it.
         _ = try? await endless.value
-        let aborted = try await TestProcess.waitUntil(timeout: .seconds(10)) { try await disconnects() == 1 }
+        let aborted = try await holds(within: .seconds(10)) { try await disconnects() == 1 }
         #expect(aborted)
     }
 
@@ -224,7 +224,7 @@ private func expectError(
             let response = try await client.stream(HTTPRequest(url: server.baseURL() + "/chunks?interval=0.1"))
             #expect(response.status == 200)
         }
-        let aborted = try await TestProcess.waitUntil(timeout: .seconds(10)) {
+        let aborted = try await holds(within: .seconds(10)) {
             try await client.execute(HTTPRequest(url: server.baseURL() + "/stats")).decode([String: Int].self)["disconnects"] == 1
         }
         #expect(aborted)

@@ -177,10 +177,10 @@ struct RedisPubSubTests {
             let stream = try await client.subscribe(channels: [channel])
             for try await _ in stream {}
         }
-        try await waitUntil { try await subscriberCount(client, channel) == 1 }
+        try await eventually("the subscription") { try await subscriberCount(client, channel) == 1 }
         consumer.cancel()
         _ = await consumer.result
-        try await waitUntil { try await subscriberCount(client, channel) == 0 }
+        try await eventually("the unsubscription") { try await subscriberCount(client, channel) == 0 }
     }
 
     @Test func droppedConnectionEndsTheStreamWithAnError() async throws {
@@ -198,18 +198,4 @@ struct RedisPubSubTests {
         let reply = try await client.send(["PUBSUB", "NUMSUB", channel]).array ?? []
         return reply.count == 2 ? reply[1].integer ?? -1 : -1
     }
-}
-
-/// Polls `condition` until it holds, failing the test after `timeout`.
-func waitUntil(
-    timeout: Duration = .seconds(60),
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("condition not met within \(timeout)", sourceLocation: sourceLocation)
 }

@@ -95,7 +95,7 @@ struct RedisStreamTests {
         let stream = TestEnvironment.uniquePrefix("stream")
         try await reader.xgroupCreate(stream: stream, group: "g")
         async let read = reader.xreadgroup(group: "g", consumer: "c", streams: [(stream, ">")], block: .seconds(20))
-        try await waitUntil {
+        try await eventually("the reader blocked") {
             // The reader is blocked once its client shows up as blocked.
             let info = try await writer.send(["INFO", "clients"]).string ?? ""
             return !info.contains("blocked_clients:0")
@@ -244,7 +244,7 @@ struct RedisFailureTests {
         }
         let observer = try testClient()
         defer { observer.close() }
-        try await waitUntil {
+        try await eventually("a client blocked") {
             let info = try await observer.send(["INFO", "clients"]).string ?? ""
             return !info.contains("blocked_clients:0")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatTestSupport
 import Testing
 @testable import HemoStatRules
 
@@ -132,10 +133,6 @@ import Testing
         let watcher = Task { await e.watch(every: .milliseconds(20)) }
         defer { watcher.cancel() }
         try dir.write("a.lua", "rule { name = 'r', when = function() return restart { reason = 'v2' } end }")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while await e.evaluate(alert()).decisive?.reason != "v2", ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        #expect(await e.evaluate(alert()).decisive?.reason == "v2")
+        try await eventually("the edit taken up") { await e.evaluate(alert()).decisive?.reason == "v2" }
     }
 }
