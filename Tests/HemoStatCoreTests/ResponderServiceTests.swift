@@ -395,6 +395,32 @@ struct ResponderServiceTests {
         #expect(try await h.completions("slow").map(\.result.status) == [.success])
     }
 
+    @Test func anHourLongVerificationIsDecidedAsTheClockPassesItWithoutWaiting() async throws {
+        let h = try ResponderHarness {
+            $0.verificationWindow = .seconds(3600)
+            $0.verificationInterval = .seconds(60)
+        }
+        defer { Task { await h.cleanUp() } }
+        h.engine.add(name: "proof", status: "exited", exitCode: 1)
+        let clock = ManualWallClock(Date())
+        var context = h.context()
+        context.clock = clock
+        let service = ResponderService(context: context, engine: h.actingEngine, dryRun: nil, own: OwnContainers(names: ["test-redis"]), persistFor: .seconds(20))
+        try await h.running([service]) {
+            try await h.publish(h.request("proof", alertID: "alert-1", incidentID: "inc-1"))
+            try await eventually("restarted") { !h.engine.events(for: "proof").isEmpty }
+            // An hour on the clock, a minute at a time, each time the verification waits on it.
+            for minute in 0..<60 {
+                try await eventually("the verification waiting on the clock") { clock.sleepers > 0 }
+                #expect(try await h.completions("proof").isEmpty, "concluded after \(minute) min of an hour's window")
+                clock.advance(by: .seconds(60))
+            }
+            try await eventually("the result") { try await !h.completions("proof").isEmpty }
+        }
+        #expect(try await h.completions("proof").map(\.result.status) == [.success])
+        #expect(h.engine.events(for: "proof").count == 1)
+    }
+
     @Test func respondersWhoseClocksDisagreeShareOneCooldown() async throws {
         let h = try ResponderHarness { $0.cooldown = .seconds(600) }
         defer { Task { await h.cleanUp() } }
@@ -403,7 +429,7 @@ struct ResponderServiceTests {
         // own clocks the cooldown the first started is long over for the second.
         func responder(_ offset: TimeInterval) -> ResponderService {
             var context = h.context()
-            context.clock = ManualWallClock(Date().addingTimeInterval(offset))
+            context.clock = SkewedClock(offset: offset)
             return ResponderService(context: context, engine: h.actingEngine, dryRun: nil, own: OwnContainers(names: ["test-redis"]), persistFor: .seconds(20))
         }
         try await h.running([responder(-7200)]) {
@@ -601,5 +627,14 @@ struct LegacyLayoutTests {
         #expect(try await h.redis.send(["ZCARD", h.keys.containers]).integer == 0)
         // Once per Redis.
         #expect(try await LegacyLayout.migrate(context: h.context(host: "other"), logger: Logger(label: "test")) == 0)
+    }
+}
+
+/// The real time, `offset` seconds off: a responder on a machine whose clock is wrong.
+struct SkewedClock: WallClock {
+    var offset: TimeInterval
+    var now: Date { Date().addingTimeInterval(offset) }
+    func sleep(until deadline: Date) async throws {
+        try await SystemWallClock().sleep(until: deadline.addingTimeInterval(-offset))
     }
 }

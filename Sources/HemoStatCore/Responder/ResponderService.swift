@@ -331,13 +331,13 @@ public struct ResponderService: Service {
             return
         }
         await move(record.moved(to: .confirmed, at: context.clock.now, by: consumerName), requestID: draft.requestID)
-        await verifyAndConclude(draft, command: command, before: before, gate: gate, since: issuedInstant, issuedAt: issuedAt)
+        await verifyAndConclude(draft, command: command, before: before, gate: gate, since: context.clock.now, issuedAt: issuedAt)
     }
 
     /// Verifies an action the engine carried out, completes the gate and publishes the result.
     private func verifyAndConclude(
         _ draft: Draft, command: EngineCommand, before: ContainerSnapshot?, gate: SafetyGate,
-        since start: ContinuousClock.Instant, issuedAt: Date?, note: String? = nil
+        since start: Date, issuedAt: Date?, note: String? = nil
     ) async {
         var draft = draft
         var watch = Verification(command: command, before: before, window: settings.verificationWindow)
@@ -440,13 +440,15 @@ public struct ResponderService: Service {
     }
 
     /// Watches the container until the verification decides, or shutdown interrupts (`.pending`).
-    private func verify(_ verification: inout Verification, container: String, since start: ContinuousClock.Instant) async -> Verification.Verdict {
+    /// The window is measured on the context's clock, which a test may move.
+    private func verify(_ verification: inout Verification, container: String, since start: Date) async -> Verification.Verdict {
         if verification.isImmediate { return verification.observe(nil, elapsed: .zero) }
+        let clock = context.clock
+        func elapsed() -> Duration { .milliseconds(Int64((clock.now.timeIntervalSince(start) * 1000).rounded())) }
         while true {
-            let elapsed = ContinuousClock.now - start
-            let wait = min(settings.verificationInterval, max(.zero, verification.window - elapsed))
+            let wait = min(settings.verificationInterval, max(.zero, verification.window - elapsed()))
             if wait > .zero {
-                do { try await Task.sleep(for: wait) } catch { return .pending }
+                do { try await clock.sleep(for: wait) } catch { return .pending }
             }
             if Task.isCancelled || Task.isShuttingDownGracefully { return .pending }
             let snapshot: ContainerSnapshot?
@@ -454,12 +456,14 @@ public struct ResponderService: Service {
                 snapshot = try await engine.inspect(container)
             } catch {
                 logger.warning("inspect during verification failed", metadata: ["container.name": "\(container)", "error": "\(error)"])
-                if ContinuousClock.now - start > verification.window + settings.verificationInterval * 5 {
+                if elapsed() > verification.window + settings.verificationInterval * 5 {
                     return .ineffective("the container could not be inspected to verify the action")
                 }
+                // Past the window no wait is left: look again after an interval, not at once.
+                do { try await clock.sleep(for: settings.verificationInterval) } catch { return .pending }
                 continue
             }
-            let verdict = verification.observe(snapshot, elapsed: ContinuousClock.now - start)
+            let verdict = verification.observe(snapshot, elapsed: elapsed())
             if verdict != .pending { return verdict }
         }
     }
@@ -567,7 +571,7 @@ public struct ResponderService: Service {
         case .reached:
             log.info("interrupted action reached the engine; verifying it")
             await verifyAndConclude(
-                draft, command: command, before: snapshot, gate: liveGate, since: .now, issuedAt: record.sentAt,
+                draft, command: command, before: snapshot, gate: liveGate, since: context.clock.now, issuedAt: record.sentAt,
                 note: "verified by \(consumerName) after the responder that sent it stopped")
         case .notReached:
             if let heldFor {
