@@ -20,6 +20,11 @@ public enum WatchAction: Sendable, Hashable {
 /// alert is repeated every `reminderInterval`; a poll that finds no anomaly closes it with one
 /// `container_recovered`. Only a poll closes an incident, so a crash loop's brief running
 /// phases do not end it.
+///
+/// Between events that do not tell the whole story yet, the watch is in one ``Pending`` state
+/// (an `oom` without its `die`, a SIGKILL exit without its `oom`, HemoStat's own stop without
+/// its restart's `start`); how the container last went down is its ``Exit``. A new run of the
+/// container (its `start`) clears both.
 public struct ContainerWatch: Sendable {
     public struct Incident: Sendable, Hashable {
         public var id: String
@@ -30,6 +35,47 @@ public struct ContainerWatch: Sendable {
         public var types: [AnomalyType]
     }
 
+    /// A stop or kill that came through the engine's API, before its `die`.
+    struct StopRequest: Sendable, Hashable {
+        var at: Date
+        /// `kill` or `stop`.
+        var action: String
+        var signal: String?
+        /// When one of the requests was made while HemoStat's responder held the container's
+        /// gate lock (it is acting on the container).
+        var byHemoStatAt: Date?
+
+        /// How the operator detail reads: `kill, signal 15` or `stop`.
+        var how: String { action == "kill" ? "kill, signal \(signal ?? "unknown")" : "stop" }
+    }
+
+    /// What the watch waits for, after an event that does not tell the whole story yet. Each
+    /// is held for a grace period (``MonitorPolicy/oomGrace``, ``MonitorPolicy/ownStopGrace``);
+    /// ``tick(now:)`` announces what was seen when the awaited event has not come by then.
+    enum Pending: Sendable, Hashable {
+        /// The kernel's `oom` came; its `die` (the engine sends the two in either order) has not.
+        case dieAfterOOM(oomAt: Date)
+        /// A `die` with exit code 137 (SIGKILL) not from the API: the `oom` that would explain it
+        /// has not come yet.
+        case oomAfterKill(diedAt: Date)
+        /// HemoStat's own stop ended the container: the `start` of its restart has not come yet.
+        case startAfterOwnStop(stoppedAt: Date)
+
+        var since: Date {
+            switch self {
+            case .dieAfterOOM(let at), .oomAfterKill(let at), .startAfterOwnStop(let at): at
+            }
+        }
+    }
+
+    /// Why the container is down, as far as the engine's events tell.
+    enum Exit: Sendable, Hashable {
+        /// Down on its own (or not down): a crash when its exit code is not 0.
+        case own
+        /// Stopped or killed through the API: an operator's, or HemoStat's own remediation.
+        case stopped(detail: String)
+    }
+
     public let policy: MonitorPolicy
     public private(set) var latest: ContainerSample
     /// Recent samples, oldest first, at most `policy.historyLength`.
@@ -37,8 +83,15 @@ public struct ContainerWatch: Sendable {
     public private(set) var incident: Incident?
     /// The anomalies of the last evaluation.
     public private(set) var anomalies: [Anomaly] = []
-    /// True when the last exit was caused by a stop or kill through the API.
-    public private(set) var stoppedByOperator = false
+
+    /// The last stop or kill through the API in this run of the container.
+    private var stopRequest: StopRequest?
+    /// How the container last went down.
+    private var exit: Exit = .own
+    private var pending: Pending?
+    /// When the kernel's `oom` came in this run of the container (a process inside may have
+    /// been killed while the container kept running).
+    private var oomSeen: Date?
 
     private var cpuStreak = 0
     private var memoryStreak = 0
@@ -46,21 +99,15 @@ public struct ContainerWatch: Sendable {
     /// When the container died on its own (not stopped through the API), from the event
     /// stream: a crash loop is seen on the death that completes it, whatever the poll interval.
     private var deaths: [Date] = []
-    private var lastStopRequest: (at: Date, action: String, signal: String?)?
-    private var operatorStopDetail: String?
-    private var pendingOOM: Date?
-    /// A `die` with exit code 137 (SIGKILL) not from the API, held for `oomGrace` in case the
-    /// engine's `oom` event follows it (the engine sends the two in either order).
-    private var pendingKill: Date?
-    private var oomSeen: Date?
     private var firstObservation = true
     /// When the last engine event was applied (the monitor's clock).
     private var lastEventAppliedAt: Date?
-    /// A `kill` or `stop` issued while HemoStat's responder held the container's gate lock.
-    private var ownStopRequest: Date?
-    /// The `die` that followed HemoStat's own stop, held for `ownStopGrace` for the `start` of
-    /// the restart it belongs to.
-    private var pendingOwnStop: Date?
+
+    /// True when the last exit was caused by a stop or kill through the API.
+    public var stoppedByOperator: Bool {
+        if case .stopped = exit { return true }
+        return false
+    }
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {
         self.policy = policy
@@ -81,7 +128,7 @@ public struct ContainerWatch: Sendable {
             // watch knows, and would close the incident the event opened.
             return []
         }
-        if pendingOwnStop != nil, !sample.container.isRunning {
+        if case .startAfterOwnStop? = pending, !sample.container.isRunning {
             // Between the stop and the start of HemoStat's own restart: nothing to announce yet.
             latest = sample
             record(sample)
@@ -90,9 +137,9 @@ public struct ContainerWatch: Sendable {
         let previous = latest
         latest = sample
         if previous.container.restartCount != sample.container.restartCount || previous.container.startedAt != sample.container.startedAt {
-            if sample.container.isRunning { clearRunState() }
+            if sample.container.isRunning { startedAgain() }
         }
-        if let oom = oomSeen, pendingOOM == nil, sample.container.isRunning, sample.sampledAt.timeIntervalSince(oom) > policy.oomGrace {
+        if let oom = oomSeen, pending == nil, sample.container.isRunning, sample.sampledAt.timeIntervalSince(oom) > policy.oomGrace {
             // A process inside was OOM-killed but the container kept running: announced once by
             // the event path, not a lasting condition.
             oomSeen = nil
@@ -123,62 +170,30 @@ public struct ContainerWatch: Sendable {
         switch event.action {
         case "kill", "stop":
             // `docker stop` sends `kill` before `die` and `stop` after it; `docker kill` sends `kill`.
-            if event.action == "kill" || lastStopRequest == nil {
-                lastStopRequest = (event.time, event.action, event.attributes["signal"])
+            var request = stopRequest
+            if event.action == "kill" || request == nil {
+                request = StopRequest(at: event.time, action: event.action, signal: event.attributes["signal"], byHemoStatAt: request?.byHemoStatAt)
             }
-            if byHemoStat, event.action == "kill" || ownStopRequest == nil { ownStopRequest = event.time }
+            if byHemoStat, event.action == "kill" || request?.byHemoStatAt == nil { request?.byHemoStatAt = event.time }
+            stopRequest = request
             return []
         case "die":
-            pendingOOM = nil
-            if inspection == nil {
-                latest.container.status = "exited"
-                if let code = event.exitCode { latest.container.exitCode = code }
-                latest.container.finishedAt = event.time
-            } else if let code = event.exitCode {
-                latest.container.exitCode = code
-            }
-            if let request = lastStopRequest, event.time.timeIntervalSince(request.at) <= policy.operatorStopWindow, event.time >= request.at.addingTimeInterval(-1) {
-                stoppedByOperator = true
-                operatorStopDetail = request.action == "kill"
-                    ? "stopped through the API (kill, signal \(request.signal ?? "unknown"))"
-                    : "stopped through the API (stop)"
-                if let own = ownStopRequest, event.time.timeIntervalSince(own) <= policy.operatorStopWindow, event.time >= own.addingTimeInterval(-1) {
-                    // HemoStat's own action stopped it (a restart past its stop timeout, or a
-                    // stop or kill remediation): wait for the restart's `start`; announced as a
-                    // stop through the API only when none comes.
-                    operatorStopDetail = "stopped by HemoStat's remediation (\(request.action == "kill" ? "kill, signal \(request.signal ?? "unknown")" : "stop"))"
-                    if oomSeen != nil { latest.container.oomKilled = true }
-                    latest.metrics = nil
-                    pendingOwnStop = event.time
-                    return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.ownStopGrace))]
-                }
-            } else {
-                stoppedByOperator = false
-                operatorStopDetail = nil
-            }
-            if oomSeen != nil { latest.container.oomKilled = true }
-            latest.metrics = nil
-            if !stoppedByOperator { recordDeath(at: event.time) }
-            if !stoppedByOperator, oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
-                pendingKill = event.time
-                return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
-            }
-            return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
+            return died(event, inspection: inspection, now: now)
         case "oom":
             oomSeen = event.time
-            if let killed = pendingKill {
-                pendingKill = nil
+            if case .oomAfterKill(let killed)? = pending {
+                pending = nil
                 latest.container.oomKilled = true
                 return reconcile(now: now, source: .event, faultAt: killed, closing: false)
             }
-            pendingOOM = event.time
+            pending = .dieAfterOOM(oomAt: event.time)
             return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
         case "health_status":
             if let status = event.healthStatus { latest.container.healthStatus = status }
             return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
         case "start":
             latest.container.status = "running"
-            clearRunState()
+            startedAgain()
             return []
         case "pause":
             latest.container.status = "paused"
@@ -191,27 +206,55 @@ public struct ContainerWatch: Sendable {
         }
     }
 
+    /// A `die`: how the container went down decides what to wait for and what to announce.
+    private mutating func died(_ event: EngineEvent, inspection: EngineInspection?, now: Date) -> [WatchAction] {
+        if case .dieAfterOOM? = pending { pending = nil }
+        if inspection == nil {
+            latest.container.status = "exited"
+            if let code = event.exitCode { latest.container.exitCode = code }
+            latest.container.finishedAt = event.time
+        } else if let code = event.exitCode {
+            latest.container.exitCode = code
+        }
+        if oomSeen != nil { latest.container.oomKilled = true }
+        latest.metrics = nil
+        if let request = stopRequest, Self.within(policy.operatorStopWindow, of: request.at, event.time) {
+            if let own = request.byHemoStatAt, Self.within(policy.operatorStopWindow, of: own, event.time) {
+                // HemoStat's own action stopped it (a restart past its stop timeout, or a stop
+                // or kill remediation): wait for the restart's `start`; announced as a stop
+                // through the API only when none comes.
+                exit = .stopped(detail: "stopped by HemoStat's remediation (\(request.how))")
+                pending = .startAfterOwnStop(stoppedAt: event.time)
+                return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.ownStopGrace))]
+            }
+            exit = .stopped(detail: "stopped through the API (\(request.how))")
+            return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
+        }
+        exit = .own
+        recordDeath(at: event.time)
+        if oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
+            pending = .oomAfterKill(diedAt: event.time)
+            return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
+        }
+        return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
+    }
+
+    /// Whether `event` came no later than `window` after `request`, nor more than a second before.
+    private static func within(_ window: TimeInterval, of request: Date, _ event: Date) -> Bool {
+        event.timeIntervalSince(request) <= window && event >= request.addingTimeInterval(-1)
+    }
+
     /// Time passed: a pending OOM whose `die` did not come, a SIGKILL exit whose `oom` did not
     /// come, or a stop by HemoStat's own action whose `start` did not come, is alerted now.
     public mutating func tick(now: Date) -> [WatchAction] {
-        if let stopped = pendingOwnStop {
-            guard now.timeIntervalSince(stopped) >= policy.ownStopGrace - 0.001 else {
-                return [.checkAgain(containerID: containerID, at: stopped.addingTimeInterval(policy.ownStopGrace))]
-            }
-            pendingOwnStop = nil
-            return reconcile(now: now, source: .event, faultAt: stopped, closing: false)
+        guard let waiting = pending else { return [] }
+        let grace: TimeInterval
+        if case .startAfterOwnStop = waiting { grace = policy.ownStopGrace } else { grace = policy.oomGrace }
+        guard now.timeIntervalSince(waiting.since) >= grace - 0.001 else {
+            return [.checkAgain(containerID: containerID, at: waiting.since.addingTimeInterval(grace))]
         }
-        if let killed = pendingKill {
-            guard now.timeIntervalSince(killed) >= policy.oomGrace - 0.001 else {
-                return [.checkAgain(containerID: containerID, at: killed.addingTimeInterval(policy.oomGrace))]
-            }
-            pendingKill = nil
-            return reconcile(now: now, source: .event, faultAt: killed, closing: false)
-        }
-        guard let pending = pendingOOM else { return [] }
-        guard now.timeIntervalSince(pending) >= policy.oomGrace - 0.001 else { return [.checkAgain(containerID: containerID, at: pending.addingTimeInterval(policy.oomGrace))] }
-        pendingOOM = nil
-        return reconcile(now: now, source: .event, faultAt: pending, closing: false)
+        pending = nil
+        return reconcile(now: now, source: .event, faultAt: waiting.since, closing: false)
     }
 
     /// The container is gone: forget its incident without a recovery message.
@@ -227,15 +270,17 @@ public struct ContainerWatch: Sendable {
         let c = latest.container
         var found: [Anomaly] = []
         let down = c.status == "exited" || c.status == "dead"
-        if down, stoppedByOperator {
-            found.append(Anomaly(type: .containerStopped, severity: .info, value: Double(c.exitCode), threshold: 0, message: operatorStopDetail))
+        let awaitingDie: Bool
+        if case .dieAfterOOM? = pending { awaitingDie = true } else { awaitingDie = false }
+        if down, case .stopped(let detail) = exit {
+            found.append(Anomaly(type: .containerStopped, severity: .info, value: Double(c.exitCode), threshold: 0, message: detail))
         } else if down, c.exitCode != 0 {
-            let before = firstObservation && pendingOOM == nil && oomSeen == nil
+            let before = firstObservation && !awaitingDie && oomSeen == nil
             found.append(Anomaly(
                 type: .nonZeroExit, severity: before ? .warning : .critical, value: Double(c.exitCode), threshold: 0,
                 message: before ? "exited with code \(c.exitCode) before the monitor started watching; cause unknown" : "exited with code \(c.exitCode)"))
         }
-        if !stoppedByOperator, (c.oomKilled && down) || (oomSeen != nil && pendingOOM == nil) {
+        if !stoppedByOperator, (c.oomKilled && down) || (oomSeen != nil && !awaitingDie) {
             found.append(Anomaly(type: .oomKilled, severity: .critical, value: 1, threshold: 0, message: "killed by the kernel for exceeding its memory limit"))
         }
         if c.healthStatus == "unhealthy", !down {
@@ -307,15 +352,12 @@ public struct ContainerWatch: Sendable {
         deaths.removeAll { time.timeIntervalSince($0) > policy.restartLoopWindow }
     }
 
-    private mutating func clearRunState() {
-        stoppedByOperator = false
-        operatorStopDetail = nil
-        lastStopRequest = nil
-        ownStopRequest = nil
-        pendingOwnStop = nil
+    /// A new run of the container began: what the last one ended with no longer applies.
+    private mutating func startedAgain() {
+        exit = .own
+        stopRequest = nil
+        pending = nil
         oomSeen = nil
-        pendingOOM = nil
-        pendingKill = nil
     }
 
     /// Compares what is wrong now with the open incident and says what to announce.
