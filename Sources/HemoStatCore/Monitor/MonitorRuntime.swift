@@ -25,9 +25,12 @@ actor MonitorRuntime {
     private var dockerDown = false
     private var eventsDown = false
     private var reportedDropped = 0
-    private var wakeCycle: CheckedContinuation<Void, Never>?
-    private var resyncRequested = false
-    private var timers: [UUID: Task<Void, Never>] = [:]
+    /// Rung by the event stream when it reconnects: the next poll comes at once.
+    private let resync = WakeUp()
+    /// Containers to look at again (``ContainerWatch/tick(now:)``) and when, earliest first.
+    private var checks: [(at: Date, containerID: String)] = []
+    /// Rung when a check earlier than all others is added.
+    private let checksChanged = WakeUp()
     private var stopping = false
 
     private let cycleTimer: Metrics.Timer
@@ -113,41 +116,14 @@ actor MonitorRuntime {
     }
 
     /// Sleeps `duration`, or less when the event stream asks for a resynchronising poll.
-    /// Returns at once when the calling task is cancelled.
+    /// Returns at once when the calling task is cancelled or the monitor is stopping.
     func waitForNextCycle(_ duration: Duration) async {
-        if resyncRequested {
-            resyncRequested = false
-            return
-        }
-        let id = UUID()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                // Runs on the actor: a cancellation before this point is seen here, one after it
-                // finds the continuation stored.
-                if Task.isCancelled || stopping {
-                    continuation.resume()
-                    return
-                }
-                wakeCycle = continuation
-                timers[id] = Task { [weak self] in
-                    try? await Task.sleep(for: duration)
-                    await self?.wake()
-                }
-            }
-        } onCancel: {
-            Task { await self.wake() }
-        }
-        timers[id]?.cancel()
-        timers[id] = nil
-    }
-
-    private func wake() {
-        wakeCycle?.resume()
-        wakeCycle = nil
+        guard !stopping else { return }
+        await resync.wait(upTo: duration)
     }
 
     private func requestResync() {
-        if wakeCycle != nil { wake() } else { resyncRequested = true }
+        resync.ring()
     }
 
     private func writeStats(now: Date) async {
@@ -177,9 +153,10 @@ actor MonitorRuntime {
     // MARK: Events
 
     /// Follows the event stream until cancelled; reconnects with backoff and then asks for a
-    /// resynchronising poll.
+    /// resynchronising poll. The stream starts at the moment this is called (the engine replays
+    /// what happened while it connects), then resumes after the last event seen.
     func followEvents() async {
-        var since: Date?
+        var since: Date? = context.clock.now
         var backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(30))
         var connectedOnce = false
         while !Task.isCancelled && !stopping {
@@ -297,17 +274,23 @@ actor MonitorRuntime {
     }
 
     private func schedule(at: Date, id: String) {
-        let delay = max(0, at.timeIntervalSince(context.clock.now))
-        let key = UUID()
-        timers[key] = Task { [weak self] in
-            try? await Task.sleep(for: .milliseconds(Int64(delay * 1000) + 1))
-            await self?.fire(key, containerID: id)
-        }
+        let index = checks.firstIndex { $0.at > at } ?? checks.endIndex
+        checks.insert((at, id), at: index)
+        if index == 0 { checksChanged.ring() }
     }
 
-    private func fire(_ key: UUID, containerID: String) async {
-        timers[key] = nil
-        await tick(containerID)
+    /// Looks at each container again when its watch asked for it (``WatchAction/checkAgain``),
+    /// until the monitor stops.
+    func runChecks() async {
+        while !Task.isCancelled && !stopping {
+            let now = context.clock.now
+            while let first = checks.first, first.at <= now {
+                checks.removeFirst()
+                await tick(first.containerID)
+            }
+            let wait = checks.first.map { Duration.milliseconds(Int64(max(0, $0.at.timeIntervalSince(now)) * 1000) + 1) }
+            await checksChanged.wait(upTo: wait)
+        }
     }
 
     /// Publishes waiting messages in order; stops at the first failure.
@@ -373,14 +356,12 @@ actor MonitorRuntime {
 
     func shutdown() {
         stopping = true
-        wake()
+        resync.ring()
+        checksChanged.ring()
     }
 
     func finish() async {
-        stopping = true
-        for task in timers.values { task.cancel() }
-        timers.removeAll()
-        wake()
+        shutdown()
         if !pending.isEmpty { await flush() }
         if !pending.isEmpty {
             logger.error("monitor stopped with messages not published", metadata: ["monitor.pending": "\(pending.count)"])

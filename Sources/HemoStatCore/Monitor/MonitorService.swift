@@ -45,6 +45,7 @@ public struct MonitorService: Service {
         await withDiscardingTaskGroup { group in
             group.addTask { await runtime.followEvents() }
             group.addTask { await runtime.flushLoop() }
+            group.addTask { await runtime.runChecks() }
             group.addTask {
                 var backoff = Backoff(initial: .seconds(1), maximum: interval)
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
