@@ -25,8 +25,8 @@
       breaker): each trial one container that exits with code 1 two seconds after every start
       (`--restart no`). Reports, from the engine's State.FinishedAt of the first crash, the time
       to the first escalation about it, how many restarts HemoStat made (remediation results
-      that were carried out) and when the last of them was; the container is watched for
-      --minutes in all.
+      of actions carried out) and when the result of the last of them was published; the
+      container is watched for --minutes in all.
 
 All need DOCKER_HOST and REDIS_URL (the test services: `scripts/test-env.sh start`, then
 `source /tmp/hemostat-<hash>/test.env` and
@@ -344,7 +344,7 @@ def loop(args):
             rows.append((len(done), len(escalations), first_escalation, last_action))
             print(f"trial {trial + 1}: {len(done)} restarts, {len(escalations)} escalations, "
                   f"first escalation {first_escalation if first_escalation is None else round(first_escalation, 1)} s, "
-                  f"last restart {last_action if last_action is None else round(last_action, 1)} s after the first crash"
+                  f"last restart's result {last_action if last_action is None else round(last_action, 1)} s after the first crash"
                   + ("".join(f"\n    escalation: {m['data'].get('reason', '')}" for _, m in escalations)), flush=True)
             docker("rm", "-f", "-v", name, check=False)
     finally:
@@ -353,7 +353,7 @@ def loop(args):
     print()
     print(f"machine: {machine()}")
     print(f"command: bench/e2e/bench.py loop --trials {args.trials} --minutes {args.minutes}")
-    print("| trial | restarts | escalations | first crash to escalation (s) | first crash to last restart (s) |")
+    print("| trial | restarts | escalations | first crash to escalation (s) | first crash to the last restart's result (s) |")
     print("|---:|---:|---:|---:|---:|")
     for i, (restarts, escalations, escalation, last) in enumerate(rows):
         fmt = lambda v: "-" if v is None else f"{v:.1f}"
