@@ -67,12 +67,19 @@ private struct Fixture {
 
     @Test func oomKilledContainer() async throws {
         let f = try Fixture()
-        let c = try await f.faults.start(.oomKill)
         // Engine 20.10 may handle the exit before the kernel's OOM notification and set
-        // OOMKilled a moment after the container stopped.
-        let inspect = try await f.waitFor(c) { !$0.state.running && $0.state.oomKilled }
-        #expect(inspect.state.oomKilled)
-        #expect(inspect.state.exitCode == 137)
+        // OOMKilled a moment after the container stopped, and on a loaded machine sometimes
+        // not at all (HemoStat's monitor waits for the `oom` event for that reason): up to three
+        // containers are tried for one the engine marked.
+        var marked: ContainerInspect?
+        for _ in 0..<3 where marked == nil {
+            let c = try await f.faults.start(.oomKill)
+            let inspect = try await f.waitFor(c) { !$0.state.running && $0.state.oomKilled }
+            #expect(!inspect.state.running)
+            #expect(inspect.state.exitCode == 137, "killed by SIGKILL")
+            if inspect.state.oomKilled { marked = inspect }
+        }
+        #expect(marked?.state.oomKilled == true, "OOMKilled is read from the inspect")
         await f.tearDown()
     }
 
