@@ -33,6 +33,13 @@ let package = Package(
         .target(name: "CLuaWatch"),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
+        // The message contract, Redis key names, time and metric names: Foundation only, so
+        // everything above can share it and nothing in it can reach for I/O.
+        .target(
+            name: "HemoStatModel",
+            swiftSettings: swiftSettings
+        ),
+
         // Swift wrappers over the C libraries.
         .target(
             name: "HemoStatRedis",
@@ -52,6 +59,7 @@ let package = Package(
         .target(
             name: "HemoStatRules",
             dependencies: [
+                "HemoStatModel",
                 "CLua",
                 "CLuaWatch",
                 .product(name: "Logging", package: "swift-log"),
@@ -65,7 +73,7 @@ let package = Package(
         .target(
             name: "HemoStatCore",
             dependencies: [
-                "HemoStatRedis", "HemoStatHTTP", "HemoStatDocker", "HemoStatRules",
+                "HemoStatModel", "HemoStatRedis", "HemoStatHTTP", "HemoStatDocker", "HemoStatRules",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -133,7 +141,7 @@ let package = Package(
         // Rule evaluations per second with the default rules: `swift run -c release HemoStatRulesBenchmark`.
         .executableTarget(
             name: "HemoStatRulesBenchmark",
-            dependencies: ["HemoStatRules", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HemoStatModel", "HemoStatRules", .product(name: "Logging", package: "swift-log")],
             path: "bench/rules",
             swiftSettings: swiftSettings
         ),
@@ -142,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "ResponderBench",
             dependencies: [
-                "HemoStatCore", "HemoStatRedis", "HemoStatRules",
+                "HemoStatModel", "HemoStatCore", "HemoStatRedis", "HemoStatRules",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/responder",
@@ -152,7 +160,7 @@ let package = Package(
         // Alert-to-decision latency through Redis: `swift run -c release HemoStatAnalyzerBenchmark [REDIS_URL]`.
         .executableTarget(
             name: "HemoStatAnalyzerBenchmark",
-            dependencies: ["HemoStatCore", "HemoStatRedis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HemoStatModel", "HemoStatCore", "HemoStatRedis", .product(name: "Logging", package: "swift-log")],
             path: "bench/analyzer",
             swiftSettings: swiftSettings
         ),
@@ -161,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "HemoStatMonitorBenchmark",
             dependencies: [
-                "HemoStatCore", "HemoStatDocker", "HemoStatHTTP", "HemoStatRedis",
+                "HemoStatModel", "HemoStatCore", "HemoStatDocker", "HemoStatHTTP", "HemoStatRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -173,15 +181,15 @@ let package = Package(
         .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatCore", "HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatModel", "HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatModel", "HemoStatCore", "HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         // The built `hemostat` binary against the private Redis and Docker engine and a local
         // Slack-style receiver, in one process and as separate agents.
         .testTarget(name: "HemoStatE2ETests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HemoStatDashboardTests",
             dependencies: [
-                "HemoStatDashboard", "HemoStatCore", "HemoStatRedis", "HemoStatTestSupport",
+                "HemoStatDashboard", "HemoStatModel", "HemoStatCore", "HemoStatRedis", "HemoStatTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 
 /// How the dashboard serves: where it binds, who may read it, how often the page refreshes.
 ///

@@ -1,10 +1,11 @@
+import Foundation
+import HemoStatCore
+import HemoStatModel
 public import HemoStatRedis
+import Hummingbird
 public import Logging
 public import Prometheus
 public import ServiceLifecycle
-import Foundation
-import HemoStatCore
-import Hummingbird
 import Synchronization
 
 /// The result of one readiness check, as `/readyz` reports it.

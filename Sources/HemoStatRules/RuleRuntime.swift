@@ -1,4 +1,5 @@
 import CLua
+import HemoStatModel
 
 /// The text of one rule file, as loaded.
 public struct RuleSource: Sendable, Hashable {

@@ -1,3 +1,5 @@
+public import HemoStatModel
+
 /// Where something is in a rule file.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     /// The file path as the rules were loaded (for example `rules/crash.lua`).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HemoStatCore
+import HemoStatModel
 import HemoStatRedis
 import Logging
 

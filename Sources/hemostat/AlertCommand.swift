@@ -1,6 +1,7 @@
 import ArgumentParser
 import HemoStatCore
 import HemoStatHTTP
+import HemoStatModel
 import ServiceLifecycle
 
 /// `hemostat alert`: run the alert agent alone.

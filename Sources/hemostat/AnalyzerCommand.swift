@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HemoStatCore
 import HemoStatHTTP
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import ServiceLifecycle

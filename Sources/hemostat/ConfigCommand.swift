@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HemoStatCore
+import HemoStatModel
 
 /// `hemostat config ...`: inspect the configuration.
 struct ConfigCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HemoStatCore
+import HemoStatModel
 
 @main
 struct HemoStatCommand: AsyncParsableCommand {

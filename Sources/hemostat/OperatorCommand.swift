@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HemoStatCore
+import HemoStatModel
 
 /// `hemostat status`: the safety gate's view of every container.
 struct StatusCommand: AsyncParsableCommand {

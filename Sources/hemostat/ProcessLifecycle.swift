@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 import Logging
 import ServiceLifecycle
 import Synchronization

@@ -3,6 +3,7 @@ import Foundation
 import HemoStatCore
 import HemoStatDashboard
 import HemoStatDocker
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import Prometheus

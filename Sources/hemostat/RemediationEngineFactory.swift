@@ -2,6 +2,7 @@ import ArgumentParser
 import HemoStatCore
 import HemoStatDocker
 import HemoStatHTTP
+import HemoStatModel
 import Logging
 
 /// The Docker client of `docker.*` in the configuration. The HTTP client lives as long as the

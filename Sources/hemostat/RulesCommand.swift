@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HemoStatModel
 import HemoStatRules
 import Logging
 

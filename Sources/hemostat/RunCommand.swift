@@ -4,6 +4,7 @@ import HemoStatCore
 import HemoStatDashboard
 import HemoStatDocker
 import HemoStatHTTP
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import Metrics

@@ -1,7 +1,8 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Testing
-@testable import HemoStatCore
 
 @Suite struct NotificationGrouperTests {
     func note(_ container: String, _ type: String = "remediation_complete", id: String = UUID().uuidString) -> HemoStatCore.Notification {

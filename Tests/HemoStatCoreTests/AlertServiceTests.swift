@@ -1,10 +1,11 @@
 import Foundation
+@testable import HemoStatCore
 import HemoStatHTTP
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging
 import Testing
-@testable import HemoStatCore
 
 /// The alert agent against the real Redis and a local receiver speaking Slack's webhook wire
 /// format over real HTTP.

@@ -1,7 +1,8 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Testing
-@testable import HemoStatCore
 
 @Suite struct AnalyzerDecisionTests {
     let engine = try! RulesEngine(configuration: RulesConfiguration(directory: repositoryRulesDirectory), logger: analyzerQuietLogger)

@@ -1,11 +1,12 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatRules
 import HemoStatTestSupport
 import Logging
 import Synchronization
 import Testing
-@testable import HemoStatCore
 
 /// The analyzer against the real Redis: alerts in through the stream, decisions out.
 @Suite(.enabled(if: TestEnvironment.integration))

@@ -1,8 +1,9 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Logging
 import Synchronization
-@testable import HemoStatCore
 
 let analyzerQuietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 

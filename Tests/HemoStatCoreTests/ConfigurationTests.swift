@@ -1,7 +1,8 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Testing
-@testable import HemoStatCore
 
 /// The package root, found from this source file.
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

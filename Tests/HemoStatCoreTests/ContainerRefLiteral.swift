@@ -1,4 +1,4 @@
-public import HemoStatCore
+public import HemoStatModel
 
 extension ContainerRef: ExpressibleByStringInterpolation {
     /// `"host/name"`, or a bare name on the harnesses' host (`test-host`).

@@ -1,4 +1,5 @@
 import HemoStatCore
+@testable import HemoStatModel
 import Testing
 
 @Suite struct JSONValueAccessorTests {

@@ -2,13 +2,14 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import HemoStatCore
 import HemoStatHTTP
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatRules
 import HemoStatTestSupport
 import Logging
 import Testing
-@testable import HemoStatCore
 
 /// `Tests/FakeLLM/fake_llm.py` over HTTPS with a certificate from a CA made for the test.
 final class FakeLLMServer: Sendable {

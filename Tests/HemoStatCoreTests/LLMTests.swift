@@ -1,7 +1,8 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Testing
-@testable import HemoStatCore
 
 @Suite struct LLMAnswerTests {
     @Test func aStrictAnswerIsRead() throws {

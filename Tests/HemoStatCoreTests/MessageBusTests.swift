@@ -1,10 +1,11 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging
 import Synchronization
 import Testing
-@testable import HemoStatCore
 
 /// The bus against the real Redis: streams with consumer groups, pub/sub, reclaim, dead letters.
 @Suite(.enabled(if: TestEnvironment.integration))

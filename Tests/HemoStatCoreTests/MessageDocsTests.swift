@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import HemoStatCore
+@testable import HemoStatModel
+import Testing
 
 @Suite struct MessageDocsTests {
     /// Every JSON example in docs/messages.md (and the redis-cli one) is a valid message.

@@ -1,7 +1,8 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Testing
-@testable import HemoStatCore
 
 @Suite struct MessageRoundTripTests {
     static let when = Timestamp.parse("2025-11-03T10:30:45.123456Z")!

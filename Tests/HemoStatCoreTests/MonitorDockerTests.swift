@@ -1,10 +1,11 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging
 import Synchronization
 import Testing
-@testable import HemoStatCore
 
 /// A monitor on the private test engine and the test Redis, alerting only on the containers of
 /// one test (`monitor.include` is the test's prefix), with a poll interval of an hour: the first

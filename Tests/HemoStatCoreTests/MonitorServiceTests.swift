@@ -1,10 +1,11 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging
 import Synchronization
 import Testing
-@testable import HemoStatCore
 
 /// A container engine held in memory: tests set containers and push events.
 final class InMemoryContainerEngine: ContainerEngine {

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 @testable import HemoStatCore
+@testable import HemoStatModel
+import Testing
 
 /// Step-by-step tests of the per-container anomaly state machine with hand-made samples.
 @Suite struct MonitorWatchTests {

@@ -1,12 +1,13 @@
 import Foundation
+@testable import HemoStatCore
 import HemoStatDocker
 import HemoStatHTTP
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging
 import Synchronization
 import Testing
-@testable import HemoStatCore
 
 /// The responder against the real Redis and the private Docker engine. What it did is counted
 /// on the engine's own events stream.

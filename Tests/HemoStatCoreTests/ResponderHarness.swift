@@ -1,10 +1,11 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatRules
 import HemoStatTestSupport
 import Logging
 import Testing
-@testable import HemoStatCore
 
 /// A responder against the real Redis (own key prefix) and an in-memory engine that records
 /// every mutating command.

@@ -1,7 +1,8 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRules
 import Testing
-@testable import HemoStatCore
 
 /// The responder's checks before the gate, step by step, with no I/O.
 @Suite struct ResponderPolicyTests {

@@ -1,12 +1,13 @@
 import Foundation
-import Logging
-import ServiceLifecycle
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatRules
 import HemoStatTestSupport
+import Logging
+import ServiceLifecycle
 import Synchronization
 import Testing
-@testable import HemoStatCore
 
 /// The responder end to end: requests on the real Redis stream, the gate in the real Redis, a
 /// recording in-memory engine. Each test counts the engine's mutating events.

@@ -1,8 +1,9 @@
 import Foundation
+@testable import HemoStatCore
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Testing
-@testable import HemoStatCore
 
 /// The gate's semantics, against the real Redis, with time moved by a manual clock.
 @Suite(.enabled(if: TestEnvironment.integration))

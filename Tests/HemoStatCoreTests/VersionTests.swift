@@ -1,5 +1,6 @@
-import Testing
 @testable import HemoStatCore
+@testable import HemoStatModel
+import Testing
 
 @Suite struct VersionTests {
     @Test func versionIsSemantic() {

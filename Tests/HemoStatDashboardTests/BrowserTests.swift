@@ -1,8 +1,9 @@
 import Foundation
 import HemoStatCore
+@testable import HemoStatDashboard
+@testable import HemoStatModel
 import HemoStatTestSupport
 import Testing
-@testable import HemoStatDashboard
 
 /// Debian's Chromium, headless, driven by Playwright (`Tests/browser/test_dashboard.py`).
 enum Browser {

@@ -3,12 +3,13 @@ import HemoStatCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+@testable import HemoStatDashboard
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging
 import Prometheus
 import ServiceLifecycle
-@testable import HemoStatDashboard
 
 /// One dashboard on a free loopback port, reading keys under a prefix of its own.
 final class DashboardHarness: Sendable {

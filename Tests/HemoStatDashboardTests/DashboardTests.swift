@@ -1,11 +1,12 @@
 import Foundation
 import HemoStatCore
+@testable import HemoStatDashboard
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Metrics
 import Prometheus
 import Testing
-@testable import HemoStatDashboard
 
 @Suite struct DashboardConfigurationTests {
     @Test func loopbackNeedsNoToken() throws {

@@ -1,8 +1,9 @@
 import Foundation
+@testable import HemoStatDashboard
+@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Testing
-@testable import HemoStatDashboard
 
 /// `hemostat run --dry-run` as a child process: every agent and the dashboard, against the
 /// private test Redis (under a key prefix of its own) and the private test engine, watching only

@@ -1,5 +1,6 @@
-import Testing
+@testable import HemoStatModel
 @testable import HemoStatRules
+import Testing
 
 @Suite struct RuleActionTests {
     @Test func wireNames() {

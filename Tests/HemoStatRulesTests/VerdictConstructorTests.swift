@@ -1,5 +1,6 @@
-import Testing
+@testable import HemoStatModel
 @testable import HemoStatRules
+import Testing
 
 /// The verdict constructors rules call: what they accept, what they refuse and the message.
 @Suite struct VerdictConstructorTests {

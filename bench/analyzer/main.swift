@@ -12,6 +12,7 @@
 // its keys.
 import Foundation
 import HemoStatCore
+import HemoStatModel
 import HemoStatRedis
 import Logging
 

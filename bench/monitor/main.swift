@@ -13,6 +13,7 @@ import Foundation
 import HemoStatCore
 import HemoStatDocker
 import HemoStatHTTP
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import ServiceLifecycle

@@ -10,6 +10,7 @@
 
 import Foundation
 import HemoStatCore
+import HemoStatModel
 import HemoStatRedis
 import HemoStatRules
 import Logging

@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 public import ServiceLifecycle
 
 /// Announces a running agent in Redis (`hemostat:agents:<agent>:<host>`, JSON with a TTL), so

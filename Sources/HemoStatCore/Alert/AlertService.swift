@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 import Logging
 public import ServiceLifecycle
 

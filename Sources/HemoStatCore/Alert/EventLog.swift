@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import HemoStatRedis
 
 /// The capped event log the dashboard reads: `hemostat:events:<event_type>` and

@@ -1,4 +1,5 @@
 public import HemoStatHTTP
+import HemoStatModel
 
 /// Posts notifications with HemoStat's HTTP client (libcurl), TLS verified against the system
 /// CA bundle.

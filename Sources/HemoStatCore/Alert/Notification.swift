@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 
 /// What a person is told about one message: the facts an on-call engineer needs, independent of
 /// where it is sent (Slack, a generic webhook).

@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 
 /// Turns a ``Notification`` into the body a sink expects.
 public enum NotificationFormat {

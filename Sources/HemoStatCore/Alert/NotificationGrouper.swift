@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 
 /// Groups notifications of the same container and event type within a window.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 public import Logging
 import Metrics
 import ServiceLifecycle

@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import HemoStatRules
 
 /// Builds what a rule receives: the alert's `data` with the container's recent `history` from

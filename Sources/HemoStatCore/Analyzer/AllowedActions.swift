@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 public import HemoStatRules
 
 /// Which remediations an LLM answer may ask for on one container.

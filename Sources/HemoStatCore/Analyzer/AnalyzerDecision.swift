@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import HemoStatRules
 
 /// What the analyzer publishes for one alert, and how it got there.

@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 public import HemoStatRedis
 
 /// Incidents whose verdict was "not yet", evaluated again as new samples of their container

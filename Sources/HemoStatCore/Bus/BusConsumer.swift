@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 public import HemoStatRedis
 public import Logging
 public import ServiceLifecycle

@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import HemoStatRedis
 
 /// How the bus uses Redis Streams. Defaults suit one host; see `docs/configuration.md`.

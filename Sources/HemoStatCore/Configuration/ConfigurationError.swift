@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// One thing wrong with the configuration, with where it came from.
 ///
 /// `description` is `file:line: problem` for the file, `environment NAME: problem` for an

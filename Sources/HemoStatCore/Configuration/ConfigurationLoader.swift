@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 import Yams
 
 /// One effective value and where it came from, as `hemostat config check` shows it.

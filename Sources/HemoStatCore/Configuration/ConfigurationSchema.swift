@@ -1,5 +1,6 @@
-import HemoStatRedis
 import Foundation
+import HemoStatModel
+import HemoStatRedis
 import HemoStatRules
 import Logging
 import Yams

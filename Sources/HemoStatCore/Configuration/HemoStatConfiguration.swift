@@ -1,6 +1,7 @@
+public import HemoStatModel
+public import HemoStatRedis
 public import HemoStatRules
 public import Logging
-public import HemoStatRedis
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// A value that must never reach a log, an event, the dashboard or a printout: API keys, webhook
 /// URLs, the Redis password, the dashboard token.
 ///

@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 
 /// What the monitor needs from a Docker engine: list, inspect, one stats reading, events.
 ///

@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 
 /// Everything the monitor knows about one container at one instant: its inspection and, when it
 /// runs, its metrics.

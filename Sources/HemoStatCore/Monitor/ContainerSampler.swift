@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 public import Logging
 
 /// Takes one sample of every container: list, then inspect and stats for each, at most

@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// Which containers the monitor alerts on.
 ///
 /// A container is excluded, in this order, when:

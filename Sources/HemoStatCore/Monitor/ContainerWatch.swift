@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 
 /// What the service must do after the state machine saw something.
 public enum WatchAction: Sendable, Hashable {

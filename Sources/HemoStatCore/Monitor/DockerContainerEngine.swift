@@ -1,6 +1,7 @@
 public import Foundation
 public import HemoStatDocker
 import HemoStatHTTP
+import HemoStatModel
 public import Logging
 
 /// ``ContainerEngine`` over the Docker Engine API (``DockerClient``).

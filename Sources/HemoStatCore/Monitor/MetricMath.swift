@@ -1,3 +1,5 @@
+public import HemoStatModel
+
 /// CPU and memory figures computed as `docker stats` computes them.
 public enum MetricMath {
     /// CPU use in percent of one CPU times the CPUs available (a container using two full CPUs

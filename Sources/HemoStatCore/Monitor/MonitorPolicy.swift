@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 
 /// The thresholds and windows the anomaly state machine applies (from `monitor.*`).
 public struct MonitorPolicy: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import Metrics

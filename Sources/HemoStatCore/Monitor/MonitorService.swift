@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import Metrics

@@ -1,3 +1,5 @@
+public import HemoStatModel
+
 /// A message the monitor has made and not yet published.
 public enum MonitorMessage: Sendable, Hashable {
     case alert(Envelope<HealthAlert>, reminder: Bool)

@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 public import HemoStatRedis
 public import Logging
 

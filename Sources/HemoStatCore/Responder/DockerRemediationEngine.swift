@@ -1,5 +1,6 @@
 public import Foundation
 public import HemoStatDocker
+import HemoStatModel
 
 /// The responder's engine over the Docker Engine API. Inspects by name; issues restart, start,
 /// stop, kill, pause, unpause, update and exec. Never removes anything.

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 
 /// A live action from the moment the gate allowed it until its result is published, as kept in
 /// `hemostat:responder:inflight:<host>` (field: the request id; value: this record as JSON).

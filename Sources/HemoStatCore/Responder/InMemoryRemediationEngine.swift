@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 import Synchronization
 
 /// A container engine held in memory, for tests, benchmarks and demonstrations.

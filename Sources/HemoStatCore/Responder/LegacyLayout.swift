@@ -1,3 +1,4 @@
+import HemoStatModel
 public import HemoStatRedis
 public import Logging
 

@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 import HemoStatRedis
 
 /// The operator's side of the safety gate: holds, breaker resets and the status view. Every

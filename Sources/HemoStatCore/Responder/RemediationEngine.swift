@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 
 /// What the responder needs from the container engine: one read (inspect) and the mutating
 /// commands it may issue. Nothing here removes a container, an image or a volume.

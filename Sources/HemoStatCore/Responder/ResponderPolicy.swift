@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import HemoStatRules
 
 /// Why the responder will not act, before or instead of asking the safety gate.

@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 import HemoStatRedis
 import HemoStatRules
 import Logging

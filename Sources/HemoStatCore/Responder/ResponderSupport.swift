@@ -1,4 +1,5 @@
 public import Foundation
+import HemoStatModel
 import Synchronization
 
 /// Bounds how many actions (with their verification) are in progress at once. `acquire` waits

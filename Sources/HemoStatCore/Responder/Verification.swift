@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 
 /// Watches a container after an action and decides whether the action worked. No I/O: the
 /// service feeds it inspects and the time elapsed since the action.

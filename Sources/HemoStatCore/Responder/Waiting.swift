@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 public import HemoStatRedis
 
 /// What keeps HemoStat from acting on a container that is down or sick now, and until when:

@@ -1,9 +1,10 @@
 import Foundation
+import HemoStatModel
 public import HemoStatRedis
 public import Logging
 import Metrics
-import Synchronization
 public import ServiceLifecycle
+import Synchronization
 
 /// Hands each remediation request to the responders of its container's host.
 ///

@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import HemoStatModel
 public import HemoStatRedis
 public import Logging
 

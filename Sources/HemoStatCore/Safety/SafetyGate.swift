@@ -1,4 +1,5 @@
 public import Foundation
+public import HemoStatModel
 public import HemoStatRedis
 
 /// The limits the gate enforces. Defaults are the documented ones (`responder.*` in

@@ -1,3 +1,4 @@
+import HemoStatModel
 import HemoStatRedis
 
 /// The Lua scripts HemoStat runs in Redis, each a file of its own under `Lua/` (embedded in

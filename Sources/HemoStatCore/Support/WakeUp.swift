@@ -1,3 +1,4 @@
+import HemoStatModel
 import Synchronization
 
 /// A wake-up call for one waiter: ``wait(upTo:)`` returns when the call is rung, when the

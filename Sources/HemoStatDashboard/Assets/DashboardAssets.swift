@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// The page and its assets (`web/`), embedded in the binary at build time: the dashboard works
 /// with no internet and no files beside the executable. Values from Redis reach the page only
 /// through `textContent` and `setAttribute` in the script, and the Content-Security-Policy

@@ -1,5 +1,6 @@
 import Foundation
 import HemoStatCore
+import HemoStatModel
 
 /// One message of the contract as the dashboard reads it: `{event_type, timestamp, agent, data,
 /// id, host}`. Unknown fields are kept in ``raw``.

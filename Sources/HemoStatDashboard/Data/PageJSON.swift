@@ -1,4 +1,5 @@
 import HemoStatCore
+import HemoStatModel
 
 extension JSONValue {
     /// ``jsonText`` with `<`, `>`, `&`, U+2028 and U+2029 written as `\u` escapes, so the text is

@@ -1,8 +1,9 @@
 import Foundation
-import HemoStatCore
 import HTTPTypes
-import Hummingbird
+import HemoStatCore
+import HemoStatModel
 import HemoStatRedis
+import Hummingbird
 import Logging
 
 /// The HTTP surface: the page and its assets, the JSON API, the live feed, `/metrics`,

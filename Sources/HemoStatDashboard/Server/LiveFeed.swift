@@ -1,5 +1,6 @@
 import Foundation
 import HemoStatCore
+import HemoStatModel
 import HemoStatRedis
 import Logging
 import Synchronization

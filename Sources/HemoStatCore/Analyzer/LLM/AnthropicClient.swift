@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// The Anthropic Messages API: `POST {base}/v1/messages` with `x-api-key` and
 /// `anthropic-version: 2023-06-01`; the answer is the text of `content[]`, the cost is
 /// `usage.input_tokens` / `usage.output_tokens`.

@@ -1,4 +1,5 @@
 public import HemoStatHTTP
+import HemoStatModel
 
 /// Sends LLM requests with the shared libcurl ``HTTPClient`` (HTTPS, connection reuse, its own
 /// thread).

@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 public import HemoStatRedis
 public import HemoStatRules
 public import Logging

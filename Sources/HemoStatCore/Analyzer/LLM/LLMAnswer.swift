@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 public import HemoStatRules
 
 /// The decision an LLM returned: strict JSON

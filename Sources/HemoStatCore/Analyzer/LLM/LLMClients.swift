@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// Builds the LLM client the configuration asks for.
 public enum LLMClients {
     /// The client for `configuration`, or nil with the reason when the LLM is not to be used:

@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import HemoStatRules
 
 /// The system prompt and user message sent about one ambiguous alert.

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 
 /// When and how long an LLM client waits before trying again.
 ///

@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// One HTTPS exchange with a provider, as the LLM clients need it.
 public struct LLMHTTPRequest: Sendable {
     public var url: String

@@ -1,3 +1,5 @@
+import HemoStatModel
+
 /// An LLM request or answer that did not give a usable decision.
 ///
 /// The message is safe for logs and for the published `reason`: it never contains the API

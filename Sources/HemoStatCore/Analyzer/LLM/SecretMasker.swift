@@ -1,4 +1,5 @@
 import Foundation
+public import HemoStatModel
 
 /// Masks text that looks like a credential before anything leaves for an LLM provider.
 ///

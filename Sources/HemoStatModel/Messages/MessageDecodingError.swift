@@ -56,7 +56,7 @@ extension MessageDecodingError {
     }
 
     /// Quotes a value from a message for a reason, cut so a hostile message cannot flood logs.
-    static func quote(_ text: String) -> String {
+    package static func quote(_ text: String) -> String {
         let cut = text.count > 40 ? String(text.prefix(40)) + "…" : text
         var out = ""
         JSONWriter.writeString(cut, into: &out)

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Reads the fields of one JSON object, checking each one's type and naming its full path in
 /// every error. Fields it is not asked about are ignored, so producers may add fields.
@@ -181,27 +181,29 @@ struct ObjectReader {
 
 extension Double {
     /// `85` for whole numbers, `92.5` otherwise.
-    var formatted: String {
+    package var formatted: String {
         self == rounded() && abs(self) < 1e15 ? String(Int(self)) : "\(self)"
     }
 }
 
 /// Builds a JSON object, leaving out optional fields that are nil.
-struct ObjectBuilder {
-    private(set) var fields: [String: JSONValue] = [:]
+package struct ObjectBuilder {
+    package init() {}
 
-    subscript(key: String) -> JSONValue? {
+    package private(set) var fields: [String: JSONValue] = [:]
+
+    package subscript(key: String) -> JSONValue? {
         get { fields[key] }
         set { fields[key] = newValue }
     }
 
-    mutating func set(_ key: String, _ value: String?) { if let value { fields[key] = .string(value) } }
-    mutating func set(_ key: String, _ value: Int?) { if let value { fields[key] = .integer(value) } }
-    mutating func set(_ key: String, _ value: Double?) { if let value { fields[key] = .number(value) } }
-    mutating func set(_ key: String, _ value: Bool?) { if let value { fields[key] = .bool(value) } }
-    mutating func set(_ key: String, _ value: Date?) { if let value { fields[key] = .string(Timestamp.format(value)) } }
-    mutating func set(_ key: String, _ value: [String]?) { if let value { fields[key] = .array(value.map(JSONValue.string)) } }
-    mutating func set(_ key: String, _ value: JSONValue?) { if let value { fields[key] = value } }
+    package mutating func set(_ key: String, _ value: String?) { if let value { fields[key] = .string(value) } }
+    package mutating func set(_ key: String, _ value: Int?) { if let value { fields[key] = .integer(value) } }
+    package mutating func set(_ key: String, _ value: Double?) { if let value { fields[key] = .number(value) } }
+    package mutating func set(_ key: String, _ value: Bool?) { if let value { fields[key] = .bool(value) } }
+    package mutating func set(_ key: String, _ value: Date?) { if let value { fields[key] = .string(Timestamp.format(value)) } }
+    package mutating func set(_ key: String, _ value: [String]?) { if let value { fields[key] = .array(value.map(JSONValue.string)) } }
+    package mutating func set(_ key: String, _ value: JSONValue?) { if let value { fields[key] = value } }
 
-    var value: JSONValue { .object(fields) }
+    package var value: JSONValue { .object(fields) }
 }

@@ -274,7 +274,7 @@ public struct HealthAlert: ContainerPayload {
 
 extension ContainerMetrics {
     /// The `metrics` object of a health alert and of the stats document.
-    var json: JSONValue {
+    package var json: JSONValue {
         var m = ObjectBuilder()
         m.set("cpu_percent", cpuPercent)
         m.set("memory_percent", memoryPercent)
@@ -291,7 +291,7 @@ extension ContainerMetrics {
 
 extension Anomaly {
     /// One element of the `anomalies` array of a health alert and of the stats document.
-    var json: JSONValue {
+    package var json: JSONValue {
         var a = ObjectBuilder()
         a.set("type", type.rawValue)
         a.set("severity", severity.rawValue)

@@ -1,5 +1,4 @@
 public import Foundation
-public import HemoStatRules
 
 /// How the analyzer reached its decision.
 public enum AnalysisMethod: String, Sendable, Hashable, CaseIterable {
@@ -39,7 +38,7 @@ public struct ActionParameters: Sendable, Hashable {
         timeoutSeconds = try reader.optionalInt("timeout_seconds", minimum: 0)
     }
 
-    var json: JSONValue {
+    package var json: JSONValue {
         var o = ObjectBuilder()
         o.set("signal", signal)
         o.set("memory_limit", memoryLimit)
