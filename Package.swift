@@ -69,19 +69,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Domain: messages, configuration, the bus, safety, the agents.
+        // What every agent shares: configuration, the bus, the safety gate, the agent context,
+        // request routing, the audit log.
         .target(
             name: "HemoStatCore",
             dependencies: [
-                "HemoStatModel", "HemoStatRedis", "HemoStatHTTP", "HemoStatDocker", "HemoStatRules",
+                "HemoStatModel", "HemoStatRedis", "HemoStatRules",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [
-                .embedInCode("Lua/analyzer-claim-rechecks.lua"),
-                .embedInCode("Lua/event-log-append.lua"),
                 .embedInCode("Lua/gate-acquire.lua"),
                 .embedInCode("Lua/gate-clock.lua"),
                 .embedInCode("Lua/gate-complete.lua"),
@@ -89,9 +88,63 @@ let package = Package(
                 .embedInCode("Lua/gate-operator-command.lua"),
                 .embedInCode("Lua/gate-renew.lua"),
                 .embedInCode("Lua/gate-take-over.lua"),
-                .embedInCode("Lua/responder-claim-retry.lua"),
-                .embedInCode("Lua/responder-move-in-flight.lua"),
-                .embedInCode("Lua/responder-publish-result.lua"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // One module per agent: its pure decision core and its service, over ports (the engine,
+        // the LLM and notification transports) that HemoStatApp fills.
+        .target(
+            name: "HemoStatMonitor",
+            dependencies: [
+                "HemoStatModel", "HemoStatCore", "HemoStatRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HemoStatAnalyzer",
+            dependencies: [
+                "HemoStatModel", "HemoStatCore", "HemoStatRedis", "HemoStatRules",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("Lua/analyzer-claim-rechecks.lua")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HemoStatResponder",
+            dependencies: [
+                "HemoStatModel", "HemoStatCore", "HemoStatRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("Lua/responder-claim-retry.lua"), .embedInCode("Lua/responder-move-in-flight.lua"), .embedInCode("Lua/responder-publish-result.lua")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HemoStatAlert",
+            dependencies: [
+                "HemoStatModel", "HemoStatCore", "HemoStatRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.embedInCode("Lua/event-log-append.lua")],
+            swiftSettings: swiftSettings
+        ),
+
+        // The adapters (Docker, HTTPS for the LLM and notifications) and the embedded Redis.
+        .target(
+            name: "HemoStatApp",
+            dependencies: [
+                "HemoStatModel", "HemoStatCore", "HemoStatMonitor", "HemoStatAnalyzer", "HemoStatResponder", "HemoStatAlert",
+                "HemoStatRedis", "HemoStatHTTP", "HemoStatDocker",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -100,7 +153,7 @@ let package = Package(
         .target(
             name: "HemoStatDashboard",
             dependencies: [
-                "HemoStatCore", "HemoStatRedis",
+                "HemoStatModel", "HemoStatCore", "HemoStatResponder", "HemoStatRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
@@ -128,7 +181,8 @@ let package = Package(
         .executableTarget(
             name: "hemostat",
             dependencies: [
-                "HemoStatCore", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatHTTP", "HemoStatDashboard",
+                "HemoStatModel", "HemoStatCore", "HemoStatMonitor", "HemoStatAnalyzer", "HemoStatResponder", "HemoStatAlert",
+                "HemoStatApp", "HemoStatRules", "HemoStatRedis", "HemoStatDocker", "HemoStatHTTP", "HemoStatDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,7 +204,7 @@ let package = Package(
         .executableTarget(
             name: "ResponderBench",
             dependencies: [
-                "HemoStatModel", "HemoStatCore", "HemoStatRedis", "HemoStatRules",
+                "HemoStatModel", "HemoStatCore", "HemoStatResponder", "HemoStatRedis", "HemoStatRules",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/responder",
@@ -160,7 +214,7 @@ let package = Package(
         // Alert-to-decision latency through Redis: `swift run -c release HemoStatAnalyzerBenchmark [REDIS_URL]`.
         .executableTarget(
             name: "HemoStatAnalyzerBenchmark",
-            dependencies: ["HemoStatModel", "HemoStatCore", "HemoStatRedis", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["HemoStatModel", "HemoStatCore", "HemoStatAnalyzer", "HemoStatRedis", .product(name: "Logging", package: "swift-log")],
             path: "bench/analyzer",
             swiftSettings: swiftSettings
         ),
@@ -169,7 +223,7 @@ let package = Package(
         .executableTarget(
             name: "HemoStatMonitorBenchmark",
             dependencies: [
-                "HemoStatModel", "HemoStatCore", "HemoStatDocker", "HemoStatHTTP", "HemoStatRedis",
+                "HemoStatModel", "HemoStatCore", "HemoStatMonitor", "HemoStatApp", "HemoStatDocker", "HemoStatHTTP", "HemoStatRedis",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -178,18 +232,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(name: "HemoStatModelTests", dependencies: ["HemoStatModel"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatRedisTests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatHTTPTests", dependencies: ["HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatDockerTests", dependencies: ["HemoStatDocker", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "HemoStatRulesTests", dependencies: ["HemoStatModel", "HemoStatRules", "HemoStatTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "HemoStatCoreTests", dependencies: ["HemoStatModel", "HemoStatCore", "HemoStatHTTP", "HemoStatTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HemoStatCoreTests",
+            dependencies: [
+                "HemoStatModel", "HemoStatCore", "HemoStatMonitor", "HemoStatAnalyzer", "HemoStatResponder", "HemoStatAlert",
+                "HemoStatApp", "HemoStatHTTP", "HemoStatTestSupport",
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The built `hemostat` binary against the private Redis and Docker engine and a local
         // Slack-style receiver, in one process and as separate agents.
         .testTarget(name: "HemoStatE2ETests", dependencies: ["HemoStatRedis", "HemoStatTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HemoStatDashboardTests",
             dependencies: [
-                "HemoStatDashboard", "HemoStatModel", "HemoStatCore", "HemoStatRedis", "HemoStatTestSupport",
+                "HemoStatDashboard", "HemoStatModel", "HemoStatCore", "HemoStatResponder", "HemoStatRedis", "HemoStatTestSupport",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,3 @@
-import HemoStatModel
 
 /// The version of HemoStat, reported by `hemostat --version` and in `/healthz`.
 public enum HemoStatVersion {

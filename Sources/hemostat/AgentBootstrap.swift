@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HemoStatCore
-import HemoStatModel
 import HemoStatRedis
 import Logging
 

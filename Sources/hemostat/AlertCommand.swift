@@ -1,7 +1,8 @@
 import ArgumentParser
+import HemoStatAlert
+import HemoStatApp
 import HemoStatCore
 import HemoStatHTTP
-import HemoStatModel
 import ServiceLifecycle
 
 /// `hemostat alert`: run the alert agent alone.

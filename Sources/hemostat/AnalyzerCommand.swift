@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
+import HemoStatAnalyzer
+import HemoStatApp
 import HemoStatCore
 import HemoStatHTTP
-import HemoStatModel
 import HemoStatRedis
 import Logging
 import ServiceLifecycle

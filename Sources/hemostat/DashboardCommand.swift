@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import HemoStatCore
-import HemoStatModel
 import Logging
 import Metrics
 import Prometheus

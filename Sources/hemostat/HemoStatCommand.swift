@@ -1,6 +1,5 @@
 import ArgumentParser
 import HemoStatCore
-import HemoStatModel
 
 @main
 struct HemoStatCommand: AsyncParsableCommand {

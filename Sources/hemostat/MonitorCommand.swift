@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import HemoStatApp
 import HemoStatCore
 import HemoStatModel
+import HemoStatMonitor
 import HemoStatRedis
 import Logging
 import ServiceLifecycle

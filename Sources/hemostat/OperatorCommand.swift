@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HemoStatCore
 import HemoStatModel
+import HemoStatResponder
 
 /// `hemostat status`: the safety gate's view of every container.
 struct StatusCommand: AsyncParsableCommand {

@@ -1,5 +1,4 @@
 import Foundation
-import HemoStatModel
 import Logging
 import ServiceLifecycle
 import Synchronization

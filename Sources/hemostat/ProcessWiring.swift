@@ -3,7 +3,6 @@ import Foundation
 import HemoStatCore
 import HemoStatDashboard
 import HemoStatDocker
-import HemoStatModel
 import HemoStatRedis
 import Logging
 import Prometheus

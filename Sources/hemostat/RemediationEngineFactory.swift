@@ -1,8 +1,9 @@
 import ArgumentParser
+import HemoStatApp
 import HemoStatCore
 import HemoStatDocker
 import HemoStatHTTP
-import HemoStatModel
+import HemoStatResponder
 import Logging
 
 /// The Docker client of `docker.*` in the configuration. The HTTP client lives as long as the

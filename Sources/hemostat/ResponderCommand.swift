@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
-import HemoStatCore
-import HemoStatModel
+import HemoStatResponder
 import Logging
 import ServiceLifecycle
 

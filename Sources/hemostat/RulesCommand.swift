@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HemoStatModel
 import HemoStatRules
 import Logging
 

@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
+import HemoStatAlert
+import HemoStatAnalyzer
+import HemoStatApp
 import HemoStatCore
 import HemoStatDashboard
 import HemoStatDocker
 import HemoStatHTTP
-import HemoStatModel
+import HemoStatMonitor
 import HemoStatRedis
+import HemoStatResponder
 import Logging
 import Metrics
 import Prometheus

@@ -1,11 +1,10 @@
 import Foundation
-@testable import HemoStatCore
+@testable import HemoStatAlert
 @testable import HemoStatModel
-import HemoStatRules
 import Testing
 
 @Suite struct NotificationGrouperTests {
-    func note(_ container: String, _ type: String = "remediation_complete", id: String = UUID().uuidString) -> HemoStatCore.Notification {
+    func note(_ container: String, _ type: String = "remediation_complete", id: String = UUID().uuidString) -> HemoStatAlert.Notification {
         Notification(
             eventType: type, container: container, host: "h1", severity: .critical, title: "t", detail: "d",
             action: "restart", result: "failed", rule: "crash", analysisMethod: "rules", confidence: 0.9,

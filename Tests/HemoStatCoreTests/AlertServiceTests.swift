@@ -1,4 +1,6 @@
 import Foundation
+@testable import HemoStatAlert
+@testable import HemoStatApp
 @testable import HemoStatCore
 import HemoStatHTTP
 @testable import HemoStatModel

@@ -1,6 +1,8 @@
 import Foundation
+@testable import HemoStatAnalyzer
 @testable import HemoStatCore
 @testable import HemoStatModel
+@testable import HemoStatMonitor
 import HemoStatRules
 import Testing
 

@@ -1,8 +1,8 @@
 import Foundation
+@testable import HemoStatAnalyzer
 @testable import HemoStatCore
 @testable import HemoStatModel
 import HemoStatRedis
-import HemoStatRules
 import HemoStatTestSupport
 import Logging
 import Synchronization

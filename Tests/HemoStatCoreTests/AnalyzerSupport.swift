@@ -1,6 +1,7 @@
 import Foundation
-@testable import HemoStatCore
+@testable import HemoStatAnalyzer
 @testable import HemoStatModel
+@testable import HemoStatMonitor
 import HemoStatRules
 import Logging
 import Synchronization

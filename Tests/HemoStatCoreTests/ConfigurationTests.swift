@@ -1,7 +1,6 @@
 import Foundation
 @testable import HemoStatCore
 @testable import HemoStatModel
-import HemoStatRules
 import Testing
 
 /// The package root, found from this source file.

@@ -2,11 +2,13 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+@testable import HemoStatAnalyzer
+@testable import HemoStatApp
 @testable import HemoStatCore
 import HemoStatHTTP
 @testable import HemoStatModel
+@testable import HemoStatMonitor
 import HemoStatRedis
-import HemoStatRules
 import HemoStatTestSupport
 import Logging
 import Testing

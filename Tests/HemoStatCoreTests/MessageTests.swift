@@ -1,7 +1,7 @@
 import Foundation
-@testable import HemoStatCore
 @testable import HemoStatModel
-import HemoStatRules
+@testable import HemoStatMonitor
+@testable import HemoStatResponder
 import Testing
 
 @Suite struct MessageRoundTripTests {

@@ -1,6 +1,8 @@
 import Foundation
+@testable import HemoStatApp
 @testable import HemoStatCore
 @testable import HemoStatModel
+@testable import HemoStatMonitor
 import HemoStatRedis
 import HemoStatTestSupport
 import Logging

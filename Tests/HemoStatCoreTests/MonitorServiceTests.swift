@@ -1,7 +1,9 @@
 import Foundation
 @testable import HemoStatCore
 @testable import HemoStatModel
+@testable import HemoStatMonitor
 import HemoStatRedis
+@testable import HemoStatResponder
 import HemoStatTestSupport
 import Logging
 import Synchronization

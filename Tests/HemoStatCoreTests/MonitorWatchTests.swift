@@ -1,6 +1,7 @@
 import Foundation
 @testable import HemoStatCore
 @testable import HemoStatModel
+@testable import HemoStatMonitor
 import Testing
 
 /// Step-by-step tests of the per-container anomaly state machine with hand-made samples.

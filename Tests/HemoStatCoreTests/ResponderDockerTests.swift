@@ -1,9 +1,11 @@
 import Foundation
+@testable import HemoStatApp
 @testable import HemoStatCore
 import HemoStatDocker
 import HemoStatHTTP
 @testable import HemoStatModel
 import HemoStatRedis
+@testable import HemoStatResponder
 import HemoStatTestSupport
 import Logging
 import Synchronization

@@ -1,7 +1,7 @@
 import Foundation
 @testable import HemoStatCore
 @testable import HemoStatModel
-import HemoStatRules
+@testable import HemoStatResponder
 import Testing
 
 /// The responder's checks before the gate, step by step, with no I/O.

@@ -2,7 +2,7 @@ import Foundation
 @testable import HemoStatCore
 @testable import HemoStatModel
 import HemoStatRedis
-import HemoStatRules
+@testable import HemoStatResponder
 import HemoStatTestSupport
 import Logging
 import ServiceLifecycle

@@ -1,5 +1,4 @@
 @testable import HemoStatCore
-@testable import HemoStatModel
 import Testing
 
 @Suite struct VersionTests {

@@ -1,5 +1,4 @@
 import Foundation
-import HemoStatCore
 @testable import HemoStatDashboard
 @testable import HemoStatModel
 import HemoStatTestSupport

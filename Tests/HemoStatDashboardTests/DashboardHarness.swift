@@ -1,5 +1,4 @@
 import Foundation
-import HemoStatCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

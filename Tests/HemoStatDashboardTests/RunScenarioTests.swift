@@ -1,6 +1,5 @@
 import Foundation
 @testable import HemoStatDashboard
-@testable import HemoStatModel
 import HemoStatRedis
 import HemoStatTestSupport
 import Testing

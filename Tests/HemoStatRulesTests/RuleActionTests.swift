@@ -1,5 +1,4 @@
 @testable import HemoStatModel
-@testable import HemoStatRules
 import Testing
 
 @Suite struct RuleActionTests {

@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func everyLuaFileCompiles() async throws {
-        let files = Self.files(["rules", "Sources/HemoStatRules/Lua", "Sources/HemoStatCore/Lua"], suffix: ".lua")
+        let files = Self.files(
+            ["rules"] + ["Rules", "Core", "Analyzer", "Responder", "Alert"].map { "Sources/HemoStat\($0)/Lua" }, suffix: ".lua")
         #expect(files.count >= 15, "\(files)")
         for file in files {
             let result = try await TestProcess.run(["luac5.4", "-p", file])

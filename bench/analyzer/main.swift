@@ -11,6 +11,7 @@
 // with a 10-sample history, and a crash loop. Prints the median, p90, p99 and max, and removes
 // its keys.
 import Foundation
+import HemoStatAnalyzer
 import HemoStatCore
 import HemoStatModel
 import HemoStatRedis

@@ -10,10 +10,12 @@
 // at the end.
 
 import Foundation
+import HemoStatApp
 import HemoStatCore
 import HemoStatDocker
 import HemoStatHTTP
 import HemoStatModel
+import HemoStatMonitor
 import HemoStatRedis
 import Logging
 import ServiceLifecycle

@@ -12,7 +12,7 @@ import Foundation
 import HemoStatCore
 import HemoStatModel
 import HemoStatRedis
-import HemoStatRules
+import HemoStatResponder
 import Logging
 import Synchronization
 

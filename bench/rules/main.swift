@@ -6,7 +6,6 @@
 // directory against it; the alerts rotate through a healthy container, sustained high CPU, a
 // crash and an OOM kill. Prints the median of the runs.
 import Foundation
-import HemoStatModel
 import HemoStatRules
 import Logging
 

@@ -1,5 +1,4 @@
 import Foundation
-import HemoStatModel
 public import HemoStatRedis
 public import Logging
 public import ServiceLifecycle

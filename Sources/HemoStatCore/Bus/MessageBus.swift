@@ -31,6 +31,13 @@ public struct BusDelivery: Sendable {
     public var message: String?
     /// How often the entry has been delivered to a consumer of this group, this time included.
     public var deliveryCount: Int
+
+    public init(channel: String, streamID: String, message: String? = nil, deliveryCount: Int) {
+        self.channel = channel
+        self.streamID = streamID
+        self.message = message
+        self.deliveryCount = deliveryCount
+    }
 }
 
 /// What a handler did with a delivery.

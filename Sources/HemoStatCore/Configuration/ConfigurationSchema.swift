@@ -1,7 +1,6 @@
 import Foundation
 import HemoStatModel
 import HemoStatRedis
-import HemoStatRules
 import Logging
 import Yams
 

@@ -1,4 +1,3 @@
-import HemoStatModel
 
 /// A value that must never reach a log, an event, the dashboard or a printout: API keys, webhook
 /// URLs, the Redis password, the dashboard token.

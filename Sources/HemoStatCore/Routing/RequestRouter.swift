@@ -1,7 +1,7 @@
 import Foundation
 import HemoStatModel
-public import HemoStatRedis
-public import Logging
+import HemoStatRedis
+import Logging
 import Metrics
 public import ServiceLifecycle
 import Synchronization
@@ -135,7 +135,7 @@ public struct RequestRouter: Service {
         let since = context.clock.nowMilliseconds - 86_400_000
         let reply = try await context.redis.send(["ZRANGEBYSCORE", context.keys.hosts, String(since), "+inf"])
         let hosts = Set(reply.array?.compactMap(\.string) ?? [])
-        if hosts.isEmpty, role == ResponderService.agent {
+        if hosts.isEmpty, role == "responder" {
             // Redis lost its data, or this is the first responder: its own host is known.
             _ = try await context.redis.send(["ZADD", context.keys.hosts, String(context.clock.nowMilliseconds), context.hostID])
             return [context.hostID]
@@ -150,7 +150,7 @@ public struct RequestRouter: Service {
     func escalateUnserved() async {
         do {
             for host in try await knownHosts().sorted() {
-                guard try await context.redis.send(["EXISTS", context.keys.agent(ResponderService.agent, host: host)]).integer == 0 else { continue }
+                guard try await context.redis.send(["EXISTS", context.keys.agent("responder", host: host)]).integer == 0 else { continue }
                 try await escalateWaiting(on: host)
             }
         } catch {
@@ -176,7 +176,7 @@ public struct RequestRouter: Service {
             else { continue }
             let escalation = Escalation(
                 container: request.data.container, containerID: request.data.containerID, severity: .critical,
-                reason: "no responder for host \(host): this \(request.data.action.rawValue) request has waited over \(Verification.seconds(bound)); it stays queued and is carried out when a responder of \(host) is back",
+                reason: "no responder for host \(host): this \(request.data.action.rawValue) request has waited over \(Int(bound.timeInterval)) s; it stays queued and is carried out when a responder of \(host) is back",
                 action: request.data.action, rule: request.data.rule, incidentID: request.data.incidentID, host: host)
             try await context.publish(escalation, agent: "router", host: host)
             logger.warning("no responder for a host", metadata: [

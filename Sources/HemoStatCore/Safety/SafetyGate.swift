@@ -123,12 +123,12 @@ public struct SafetyGate: Sendable {
     /// moves.
     private let clock: (any WallClock)?
 
-    private static let acquireScript = RedisScripts.gateAcquire
-    private static let completeScript = RedisScripts.gateComplete
-    private static let operatorScript = RedisScripts.gateOperatorCommand
-    private static let refusalScript = RedisScripts.gateNoteRefusal
-    private static let renewScript = RedisScripts.gateRenew
-    private static let takeOverScript = RedisScripts.gateTakeOver
+    private static let acquireScript = GateScripts.gateAcquire
+    private static let completeScript = GateScripts.gateComplete
+    private static let operatorScript = GateScripts.gateOperatorCommand
+    private static let refusalScript = GateScripts.gateNoteRefusal
+    private static let renewScript = GateScripts.gateRenew
+    private static let takeOverScript = GateScripts.gateTakeOver
 
     public init(redis: RedisClient, policy: SafetyPolicy, namespace: String = SafetyGate.liveNamespace, otherNamespace: String? = nil, clock: (any WallClock)? = nil) {
         self.redis = redis

@@ -1,12 +1,11 @@
-import HemoStatModel
-import HemoStatRedis
+package import HemoStatRedis
 
-/// The Lua scripts HemoStat runs in Redis, each a file of its own under `Lua/` (embedded in
-/// the binary at build time; `luac -p` checks them in the tests). Every one is run with EVALSHA
-/// (``RedisClient/evalSHA(_:keys:args:timeout:)``), so what it changes changes in one atomic step.
+/// The safety gate's Lua scripts, each a file of its own under `Lua/` (embedded in the binary at
+/// build time; `luac -p` checks them in the tests), each run after `gate-clock.lua` with EVALSHA,
+/// so what it changes changes in one atomic step. The agents keep their own scripts the same
+/// way (`Sources/HemoStat<Agent>/Lua/`).
 ///
-/// The gate's scripts (`gate-*.lua`, each after `gate-clock.lua`) own every piece of safety
-/// state in Redis:
+/// These scripts own every piece of safety state in Redis:
 ///
 /// Safety state (cooldowns, hourly counters, circuit breakers, in-flight locks, holds) is only
 /// ever changed by these scripts, run with EVALSHA, so a decision and its bookkeeping happen in
@@ -30,27 +29,23 @@ import HemoStatRedis
 /// | `NS:global:actions` | sorted set | every allowed action on this Redis, for the global cap |
 /// | `NS:req:R` | string | the decision already made for request `R` (idempotency) |
 /// | `NS:c:C:reported` | string | `incident|reason` of the last refusal reported before the gate |
-enum RedisScripts {
+enum GateScripts {
     static let gateAcquire = gate(PackageResources.gate_acquire_lua)
     static let gateComplete = gate(PackageResources.gate_complete_lua)
     static let gateRenew = gate(PackageResources.gate_renew_lua)
     static let gateTakeOver = gate(PackageResources.gate_take_over_lua)
     static let gateOperatorCommand = gate(PackageResources.gate_operator_command_lua)
-    static let gateNoteRefusal = script(PackageResources.gate_note_refusal_lua)
-
-    static let responderPublishResult = script(PackageResources.responder_publish_result_lua)
-    static let responderMoveInFlight = script(PackageResources.responder_move_in_flight_lua)
-    static let responderClaimRetry = script(PackageResources.responder_claim_retry_lua)
-
-    static let analyzerClaimRechecks = script(PackageResources.analyzer_claim_rechecks_lua)
-    static let eventLogAppend = script(PackageResources.event_log_append_lua)
+    static let gateNoteRefusal = RedisScript(embedded: PackageResources.gate_note_refusal_lua)
 
     /// A gate script: `now_ms` (`gate-clock.lua`) first.
     private static func gate(_ file: [UInt8]) -> RedisScript {
-        RedisScript(String(decoding: PackageResources.gate_clock_lua + file, as: UTF8.self))
+        RedisScript(embedded: PackageResources.gate_clock_lua + file)
     }
+}
 
-    private static func script(_ file: [UInt8]) -> RedisScript {
-        RedisScript(String(decoding: file, as: UTF8.self))
+extension RedisScript {
+    /// A script from a file embedded at build time (`PackageResources`).
+    package init(embedded file: [UInt8]) {
+        self.init(String(decoding: file, as: UTF8.self))
     }
 }

@@ -4,7 +4,7 @@ import Synchronization
 /// A wake-up call for one waiter: ``wait(upTo:)`` returns when the call is rung, when the
 /// time is up, or when the waiting task is cancelled. A ring while nobody waits is kept for the
 /// next wait. No task is stored: the time limit is a child task of the wait.
-final class WakeUp: Sendable {
+package final class WakeUp: Sendable {
     private struct State {
         var waiter: CheckedContinuation<Void, Never>?
         var rung = false
@@ -12,8 +12,10 @@ final class WakeUp: Sendable {
 
     private let state = Mutex(State())
 
+    package init() {}
+
     /// Wakes the waiter, or the next one.
-    func ring() {
+    package func ring() {
         let waiter = state.withLock { state in
             guard let waiter = state.waiter else {
                 state.rung = true
@@ -26,7 +28,7 @@ final class WakeUp: Sendable {
     }
 
     /// Waits until rung or, when `limit` is given, until it has passed.
-    func wait(upTo limit: Duration?) async {
+    package func wait(upTo limit: Duration?) async {
         await withTaskGroup(of: Void.self) { group in
             if let limit { group.addTask { try? await Task.sleep(for: limit) } }
             group.addTask { await self.rung() }

@@ -1,4 +1,3 @@
-import HemoStatModel
 
 /// The page and its assets (`web/`), embedded in the binary at build time: the dashboard works
 /// with no internet and no files beside the executable. Values from Redis reach the page only

@@ -2,6 +2,7 @@ import Foundation
 import HemoStatCore
 import HemoStatModel
 import HemoStatRedis
+import HemoStatResponder
 import Logging
 import Synchronization
 

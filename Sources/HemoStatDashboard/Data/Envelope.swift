@@ -1,5 +1,4 @@
 import Foundation
-import HemoStatCore
 import HemoStatModel
 
 /// One message of the contract as the dashboard reads it: `{event_type, timestamp, agent, data,

@@ -1,4 +1,3 @@
-import HemoStatCore
 import HemoStatModel
 
 extension JSONValue {

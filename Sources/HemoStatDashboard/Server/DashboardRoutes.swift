@@ -1,6 +1,5 @@
 import Foundation
 import HTTPTypes
-import HemoStatCore
 import HemoStatModel
 import HemoStatRedis
 import Hummingbird

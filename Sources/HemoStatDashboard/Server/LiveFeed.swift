@@ -1,5 +1,4 @@
 import Foundation
-import HemoStatCore
 import HemoStatModel
 import HemoStatRedis
 import Logging

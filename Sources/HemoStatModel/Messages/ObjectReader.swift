@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// Reads the fields of one JSON object, checking each one's type and naming its full path in
 /// every error. Fields it is not asked about are ignored, so producers may add fields.
