@@ -137,8 +137,13 @@ public struct ContainerWatch: Sendable {
         }
         let previous = latest
         latest = sample
-        if previous.container.restartCount != sample.container.restartCount || previous.container.startedAt != sample.container.startedAt {
-            if sample.container.isRunning { startedAgain() }
+        let sameRun = previous.container.restartCount == sample.container.restartCount && previous.container.startedAt == sample.container.startedAt
+        if !sameRun, sample.container.isRunning { startedAgain() }
+        if sample.metrics == nil, sample.container.isRunning, previous.container.isRunning, sameRun {
+            // The engine did not give this sample's stats (a loaded engine times out): it says
+            // nothing about resource use, so the last known metrics stand rather than the
+            // incident they show ending.
+            latest.metrics = previous.metrics
         }
         if let oom = oomSeen, pending == nil, sample.container.isRunning, sample.sampledAt.timeIntervalSince(oom) > policy.oomGrace {
             // A process inside was OOM-killed but the container kept running: announced once by

@@ -85,7 +85,13 @@ actor MonitorRuntime {
             dockerDown = false
         }
         for (operation, count) in round.errors { countDockerError(operation, count: count) }
-        readings = round.readings
+        // A running container whose stats could not be read this round keeps its last reading,
+        // so the next round still has counters to compute CPU from.
+        var kept = round.readings
+        for sample in round.samples where kept[sample.container.id] == nil && sample.container.isRunning {
+            kept[sample.container.id] = readings[sample.container.id]
+        }
+        readings = kept
         cycles += 1
 
         let now = clock.now

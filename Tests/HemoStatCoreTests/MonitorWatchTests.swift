@@ -91,6 +91,21 @@ import Testing
         #expect(again.count == 1 && again[0].0.incidentID != incident)
     }
 
+    @Test func aSampleWhoseStatsCouldNotBeReadDoesNotEndAnIncident() throws {
+        let c = container()
+        var watch = ContainerWatch(sample: sample(c, at: 0), policy: policy)
+        for step in 0..<2 { _ = watch.observe(sample: sample(c, cpu: 95, at: Double(step) * 30), now: at(Double(step) * 30)) }
+        let opened = alerts(watch.observe(sample: sample(c, cpu: 95, at: 60), now: at(60)))
+        try #require(opened.count == 1)
+        // The engine did not answer the stats call (a loaded engine): no metrics in this sample.
+        let unread = ContainerSample(container: c, metrics: nil, cpuKnown: false, sampledAt: at(90))
+        #expect(watch.observe(sample: unread, now: at(90)).isEmpty, "no recovery from a sample that says nothing")
+        #expect(watch.anomalies.map(\.type) == [.highCPU])
+        // Still high at the next sample: still the same incident, nothing new to say.
+        #expect(watch.observe(sample: sample(c, cpu: 96, at: 120), now: at(120)).isEmpty)
+        #expect(watch.incident?.id == opened[0].0.incidentID)
+    }
+
     @Test func shortBurstIsNotAlerted() {
         let c = container()
         var watch = ContainerWatch(sample: sample(c, at: 0), policy: policy)

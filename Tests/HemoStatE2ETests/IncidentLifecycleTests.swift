@@ -22,21 +22,29 @@ struct IncidentLifecycleTests {
                 !$0.isEmpty
             }
             let alerts = try await stack.messages("health_alert", container: hog.name)
-            let incident = try #require(alerts.first?.incidentID)
-            #expect(requests.first?.incidentID == incident, "decided within the first incident")
+            let first = try #require(alerts.first?.incidentID)
+            let incident = try #require(requests.first?.incidentID)
             #expect(requests.first?["action"] as? String == "restart")
             #expect(requests.first?["rule"] as? String == "cpu-sustained")
-            // Told "not yet" once, not at every evaluation.
-            let notYet = try await stack.messages("false_alarm", container: hog.name).filter { $0.incidentID == incident }
+            if incident != first {
+                // A starved sample of the hog (a loaded 2-core machine) under the threshold ends
+                // an incident: then only, the restart is decided in a later one.
+                let recovered = try await stack.messages("container_recovered", container: hog.name).map(\.incidentID)
+                #expect(recovered.contains(first), "decided within the first incident, which the monitor did not end: \(alerts.map(\.data))")
+            }
+            // The first alert was not decided at once: told "not yet" once, not at every evaluation.
+            let notYet = try await stack.messages("false_alarm", container: hog.name).filter { $0.incidentID == first }
             #expect(notYet.count == 1, "\(notYet.map(\.data))")
             #expect((notYet.first?["reason"] as? String)?.contains("evaluated again") == true, "\(notYet.map(\.data))")
-            // Every evaluation is in the audit.
+            // Every evaluation is in the audit: the deciding incident's ended in one decision.
             let audit = try await stack.redis.xrange(stack.keyPrefix + "audit").compactMap { $0[field: "record"] }
                 .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-                .filter { $0["kind"] as? String == "evaluation" && $0["incident_id"] as? String == incident }
-            let statuses = audit.map { ($0["result"] as? [String: Any])?["status"] as? String ?? "" }
-            #expect(statuses.filter { $0 == "not_yet" }.count >= 1, "\(audit)")
-            #expect(statuses.filter { $0 == "decided" }.count == 1, "\(audit)")
+                .filter { $0["kind"] as? String == "evaluation" }
+            func statuses(_ id: String) -> [String] {
+                audit.filter { $0["incident_id"] as? String == id }.map { ($0["result"] as? [String: Any])?["status"] as? String ?? "" }
+            }
+            #expect(statuses(first).first == "not_yet", "\(audit)")
+            #expect(statuses(incident).filter { $0 == "decided" }.count == 1, "\(audit)")
             let restarted = await holds(within: .seconds(60)) {
                 ((try? await stack.engineEvents(hog.name, since: stack.startedAt)) ?? []).contains { $0.action == "restart" }
             }
