@@ -9,8 +9,8 @@ public enum AlertInput {
     ///
     /// Anomalies carrying `projected_seconds_to_limit` also get it as `projected_seconds`, the
     /// name the rules read.
-    public static func ruleValue(alert: HealthAlert, history: [RuleValue]) -> RuleValue {
-        guard case .object(var fields) = RuleValue(alert.json) else { return .null }
+    public static func ruleValue(alert: HealthAlert, history: [JSONValue]) -> JSONValue {
+        guard case .object(var fields) = alert.json else { return .null }
         if case .array(let anomalies)? = fields["anomalies"] {
             fields["anomalies"] = .array(anomalies.map { anomaly in
                 guard case .object(var a) = anomaly, let projected = a["projected_seconds_to_limit"] else { return anomaly }
@@ -32,40 +32,10 @@ public enum AlertInput {
 
     /// The `history` array of a `hemostat:stats:<container>` document; empty when the text is
     /// missing, not JSON, or has no history.
-    public static func history(statsDocument text: String?) -> [RuleValue] {
+    public static func history(statsDocument text: String?) -> [JSONValue] {
         guard let text, let document = try? JSONValue.parse(text), case .object(let fields) = document,
               case .array(let samples)? = fields["history"]
         else { return [] }
-        return samples.map(RuleValue.init)
-    }
-}
-
-extension RuleValue {
-    /// The same document as a rule value (integers become numbers).
-    init(_ json: JSONValue) {
-        switch json {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .integer(let i): self = .number(Double(i))
-        case .number(let d): self = .number(d)
-        case .string(let s): self = .string(s)
-        case .array(let a): self = .array(a.map(RuleValue.init))
-        case .object(let o): self = .object(o.mapValues(RuleValue.init))
-        }
-    }
-}
-
-extension JSONValue {
-    /// The same document as a message value (integral numbers become integers).
-    init(_ rule: RuleValue) {
-        switch rule {
-        case .null: self = .null
-        case .bool(let b): self = .bool(b)
-        case .number(let n):
-            if n.rounded() == n, abs(n) < 9.0e15 { self = .integer(Int(n)) } else { self = .number(n) }
-        case .string(let s): self = .string(s)
-        case .array(let a): self = .array(a.map(JSONValue.init))
-        case .object(let o): self = .object(o.mapValues(JSONValue.init))
-        }
+        return samples
     }
 }

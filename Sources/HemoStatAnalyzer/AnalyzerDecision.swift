@@ -159,13 +159,13 @@ public struct AnalyzerDecision: Sendable, Hashable {
 
 extension ActionParameters {
     /// The parameters a rule gave (`params = {signal = "SIGTERM"}`); nil when there are none.
-    init?(_ parameters: [String: RuleValue]) {
+    init?(_ parameters: [String: JSONValue]) {
         guard !parameters.isEmpty else { return nil }
         self.init()
-        signal = parameters["signal"].flatMap { $0.stringValue ?? $0.numberValue.map { String(Int($0)) } }
-        memoryLimit = parameters["memory_limit"]?.numberValue.map { Int($0) }
-        cpus = parameters["cpus"]?.numberValue
+        signal = parameters["signal"].flatMap { $0.stringValue ?? $0.doubleValue.map { String(Int($0)) } }
+        memoryLimit = parameters["memory_limit"]?.doubleValue.map { Int($0) }
+        cpus = parameters["cpus"]?.doubleValue
         command = parameters["command"]?.arrayValue?.compactMap(\.stringValue)
-        timeoutSeconds = parameters["timeout_seconds"]?.numberValue.map { Int($0) }
+        timeoutSeconds = parameters["timeout_seconds"]?.doubleValue.map { Int($0) }
     }
 }

@@ -28,7 +28,7 @@ extension RulesStatus {
             "generation": .integer(generation),
             "last_reload": .string(Timestamp.format(lastReload)),
             "last_check": .string(Timestamp.format(lastCheck)),
-            "load_errors": .array(loadErrors.map { JSONValue($0.jsonValue) }),
+            "load_errors": .array(loadErrors.map(\.jsonValue)),
             "rules": .array(ruleDocuments),
         ])
     }

@@ -1,3 +1,4 @@
+public import HemoStatModel
 import CLua
 
 /// Owns one `lua_State` and the limits struct its allocator, count hook and message handler
@@ -78,12 +79,15 @@ final class LuaState {
         return read(-1)
     }
 
-    /// Converts the Lua value at `index` into a `RuleValue` (tables with only 1…n integer keys
+    /// Converts the Lua value at `index` into a `JSONValue` (Lua integers become integers; tables
+    /// with only 1…n integer keys
     /// become arrays; functions and other non-data values become `null`).
-    func value(at index: Int32, depth: Int = 0) -> RuleValue {
+    func value(at index: Int32, depth: Int = 0) -> JSONValue {
         switch lua_type(L, index) {
         case LUA_TBOOLEAN: return .bool(bool(at: index))
-        case LUA_TNUMBER: return .number(hs_lua_tonumber(L, index, nil))
+        case LUA_TNUMBER:
+            if lua_isinteger(L, index) != 0 { return .integer(Int(lua_tointegerx(L, index, nil))) }
+            return .number(hs_lua_tonumber(L, index, nil))
         case LUA_TSTRING: return .string(string(at: index) ?? "")
         case LUA_TTABLE:
             guard depth < 32, lua_checkstack(L, 3) != 0 else { return .null }
@@ -102,7 +106,7 @@ final class LuaState {
                 pop()
             }
             if length > 0 && count == length {
-                var array: [RuleValue] = []
+                var array: [JSONValue] = []
                 array.reserveCapacity(length)
                 for i in 1...length {
                     lua_rawgeti(L, table, lua_Integer(i))
@@ -111,7 +115,7 @@ final class LuaState {
                 }
                 return .array(array)
             }
-            var object: [String: RuleValue] = [:]
+            var object: [String: JSONValue] = [:]
             lua_pushnil(L)
             while lua_next(L, table) != 0 {
                 let v = value(at: -1, depth: depth + 1)
@@ -134,10 +138,11 @@ final class LuaState {
 
     // MARK: pushing values
 
-    func push(_ value: RuleValue) {
+    func push(_ value: JSONValue) {
         switch value {
         case .null: lua_pushnil(L)
         case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
+        case .integer(let n): lua_pushinteger(L, lua_Integer(n))
         case .number(let n): pushNumber(n)
         case .string(let s): push(s)
         case .array(let elements):

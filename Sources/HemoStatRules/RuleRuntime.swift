@@ -195,7 +195,7 @@ final class RuleRuntime {
     }
 
     /// Evaluates every enabled rule, in order, against `alert`.
-    func evaluate(_ alert: RuleValue) -> RuleEvaluation {
+    func evaluate(_ alert: JSONValue) -> RuleEvaluation {
         evaluate(RuleInput(alert), only: nil)
     }
 
@@ -373,7 +373,7 @@ final class RuleRuntime {
         let action = RuleAction(rawValue: lua.field("action", of: index) { lua.string(at: $0) } ?? "") ?? .none
         let file = lua.field("file", of: index) { lua.string(at: $0) } ?? rule.location.file
         let line = lua.field("line", of: index) { lua.number(at: $0) } ?? 0
-        var parameters: [String: RuleValue] = [:]
+        var parameters: [String: JSONValue] = [:]
         if lua_getfield(L, index, "params") == LUA_TTABLE {
             switch lua.value(at: -1) {
             case .object(let o): parameters = o

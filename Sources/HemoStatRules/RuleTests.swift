@@ -1,3 +1,4 @@
+public import HemoStatModel
 import Foundation
 import Yams
 
@@ -70,10 +71,10 @@ public enum RuleTestRunner {
     }
 
     /// Alerts of every test case under `directory/tests`, for lint.
-    static func alerts(directory: String) -> [RuleValue] {
+    static func alerts(directory: String) -> [JSONValue] {
         let testDirectory = RuleFiles.join(directory, "tests")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: testDirectory)) ?? []
-        var alerts: [RuleValue] = []
+        var alerts: [JSONValue] = []
         for name in files where name.hasSuffix(".yaml") || name.hasSuffix(".yml") {
             let path = RuleFiles.join(testDirectory, name)
             guard let data = FileManager.default.contents(atPath: path),
@@ -102,7 +103,7 @@ public enum RuleTestRunner {
     struct Case {
         var name: String
         var location: SourceLocation
-        var alert: RuleValue
+        var alert: JSONValue
         var expect: Expectation
     }
 
@@ -112,7 +113,7 @@ public enum RuleTestRunner {
     }
 
     /// Fields every test alert starts from; the case's `alert` overrides them.
-    static let baseAlert: [String: RuleValue] = [
+    static let baseAlert: [String: JSONValue] = [
         "container_id": "0123456789ab",
         "container_name": "app",
         "image": "app:latest",
@@ -198,22 +199,22 @@ public enum RuleTestRunner {
 
     /// A list of samples, or the shorthand `{interval: 30, cpu_percent: [..], status: running}`
     /// expanded to samples `interval` seconds apart ending at `referenceTime`.
-    static func history(_ node: Node, fail: (String, Node?) -> RuleError) throws(RuleError) -> RuleValue {
+    static func history(_ node: Node, fail: (String, Node?) -> RuleError) throws(RuleError) -> JSONValue {
         if node.sequence != nil { return value(node) }
         guard case .object(var fields) = value(node) else {
             throw fail("`history` is a list of samples or a mapping of series", node)
         }
-        let interval = fields.removeValue(forKey: "interval")?.numberValue ?? 30
-        let end = fields.removeValue(forKey: "end")?.numberValue ?? referenceTime
+        let interval = fields.removeValue(forKey: "interval")?.doubleValue ?? 30
+        let end = fields.removeValue(forKey: "end")?.doubleValue ?? referenceTime
         let count = fields.values.compactMap { $0.arrayValue?.count }.max() ?? 0
         for (key, series) in fields {
             if let a = series.arrayValue, a.count != count {
                 throw fail("history series '\(key)' has \(a.count) values; the longest has \(count)", node)
             }
         }
-        var samples: [RuleValue] = []
+        var samples: [JSONValue] = []
         for i in 0..<count {
-            var sample: [String: RuleValue] = ["timestamp": .number(end - Double(count - 1 - i) * interval)]
+            var sample: [String: JSONValue] = ["timestamp": .number(end - Double(count - 1 - i) * interval)]
             for (key, series) in fields {
                 sample[key] = series.arrayValue?[i] ?? series
             }
@@ -222,20 +223,20 @@ public enum RuleTestRunner {
         return .array(samples)
     }
 
-    static func value(_ node: Node) -> RuleValue {
+    static func value(_ node: Node) -> JSONValue {
         switch node {
         case .scalar:
             switch node.tag.description {
             case Tag.Name.null.rawValue: return .null
-            case Tag.Name.bool.rawValue: return node.bool.map(RuleValue.bool) ?? .null
+            case Tag.Name.bool.rawValue: return node.bool.map(JSONValue.bool) ?? .null
             case Tag.Name.int.rawValue: return node.int.map { .number(Double($0)) } ?? .null
-            case Tag.Name.float.rawValue: return node.float.map(RuleValue.number) ?? .null
+            case Tag.Name.float.rawValue: return node.float.map(JSONValue.number) ?? .null
             default: return .string(node.string ?? "")
             }
         case .sequence(let sequence):
             return .array(sequence.map(value))
         case .mapping(let mapping):
-            var object: [String: RuleValue] = [:]
+            var object: [String: JSONValue] = [:]
             for (key, v) in mapping { object[key.string ?? ""] = value(v) }
             return .object(object)
         }

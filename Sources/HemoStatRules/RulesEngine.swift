@@ -1,3 +1,4 @@
+public import HemoStatModel
 public import Foundation
 public import Logging
 
@@ -99,7 +100,7 @@ public final class RulesEngine: Sendable {
     }
 
     /// Evaluates `alert` (its history in its `history` member) on the engine's queue.
-    public func evaluate(_ alert: RuleValue) async -> RuleEvaluation {
+    public func evaluate(_ alert: JSONValue) async -> RuleEvaluation {
         await evaluate(RuleInput(alert))
     }
 
@@ -113,7 +114,7 @@ public final class RulesEngine: Sendable {
     }
 
     /// Evaluates `alert` on the calling thread (blocks it for the duration of the rules).
-    public func evaluateSync(_ alert: RuleValue) -> RuleEvaluation {
+    public func evaluateSync(_ alert: JSONValue) -> RuleEvaluation {
         evaluateSync(RuleInput(alert))
     }
 

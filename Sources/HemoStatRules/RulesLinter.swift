@@ -1,3 +1,4 @@
+public import HemoStatModel
 /// Checks a rules directory without running anything else: syntax errors, `rule{…}`
 /// definition errors, and errors the rules raise on sample alerts (unknown globals, helpers
 /// or config keys, bad verdicts).
@@ -28,11 +29,11 @@ public enum RulesLinter {
     }
 
     /// Alerts covering the shapes the monitor sends.
-    static var sampleAlerts: [RuleValue] {
-        func alert(_ fields: [String: RuleValue], history: [[String: RuleValue]] = []) -> RuleValue {
+    static var sampleAlerts: [JSONValue] {
+        func alert(_ fields: [String: JSONValue], history: [[String: JSONValue]] = []) -> JSONValue {
             var a = RuleTestRunner.baseAlert.merging(fields) { _, new in new }
             let now = RuleTestRunner.referenceTime
-            var samples: [RuleValue] = []
+            var samples: [JSONValue] = []
             for (i, sample) in history.enumerated() {
                 var s = sample
                 s["timestamp"] = .number(now - Double(history.count - 1 - i) * 30)
@@ -41,10 +42,10 @@ public enum RulesLinter {
             a["history"] = .array(samples)
             return .object(a)
         }
-        var rising: [[String: RuleValue]] = []
+        var rising: [[String: JSONValue]] = []
         for i in 0..<12 {
             let step = Double(i)
-            var sample: [String: RuleValue] = ["status": "running", "health_status": "healthy"]
+            var sample: [String: JSONValue] = ["status": "running", "health_status": "healthy"]
             sample["cpu_percent"] = .number(90 + Double(i % 3))
             sample["memory_percent"] = .number(50 + 4 * step)
             sample["memory_usage"] = .number(1e8 * (step + 1))

@@ -48,7 +48,7 @@ public struct RuleVerdict: Sendable, Hashable {
     /// The rule or the verdict asked to only pretend (`dry_run = true`).
     public var dryRun: Bool
     /// Action parameters (`params = {signal = "SIGTERM"}`), an empty object when none.
-    public var parameters: [String: RuleValue]
+    public var parameters: [String: JSONValue]
     /// For `.ambiguous`: what the rules would do without an LLM. Never itself ambiguous.
     public var fallback: Fallback?
     /// For `.recheck`: evaluate again at the latest this many seconds later (1…86,400); nil
@@ -65,7 +65,7 @@ public struct RuleVerdict: Sendable, Hashable {
     public init(
         kind: VerdictKind, action: RuleAction, confidence: Double, reason: String, rule: String,
         location: SourceLocation, ruleLocation: SourceLocation, dryRun: Bool = false,
-        parameters: [String: RuleValue] = [:], fallback: RuleVerdict? = nil, after: Double? = nil
+        parameters: [String: JSONValue] = [:], fallback: RuleVerdict? = nil, after: Double? = nil
     ) {
         self.kind = kind
         self.action = action

@@ -1,10 +1,11 @@
+public import HemoStatModel
 extension RuleVerdict {
     /// The verdict as JSON-ready fields (`kind`, `action`, `confidence`, `reason`, `rule`,
     /// `location`, `rule_location`, `dry_run`, `params`, `fallback` when ambiguous and `after`
     /// when a recheck gives it), for
     /// audit logs and `hemostat rules eval --json`.
-    public var jsonValue: RuleValue {
-        var fields: [String: RuleValue] = [
+    public var jsonValue: JSONValue {
+        var fields: [String: JSONValue] = [
             "kind": .string(kind.rawValue),
             "action": .string(action.rawValue),
             "confidence": .number(confidence),
@@ -23,8 +24,8 @@ extension RuleVerdict {
 
 extension RuleError {
     /// `code`, `message`, `location` (`file:line`) and `rule` when known.
-    public var jsonValue: RuleValue {
-        var fields: [String: RuleValue] = ["code": .string(code.rawValue), "message": .string(message)]
+    public var jsonValue: JSONValue {
+        var fields: [String: JSONValue] = ["code": .string(code.rawValue), "message": .string(message)]
         if let location { fields["location"] = .string(location.description) }
         if let rule { fields["rule"] = .string(rule) }
         return .object(fields)
@@ -33,7 +34,7 @@ extension RuleError {
 
 extension RuleEvaluation {
     /// `decisive` (or null), `matches`, `errors`, `rules_evaluated`.
-    public var jsonValue: RuleValue {
+    public var jsonValue: JSONValue {
         .object([
             "decisive": decisive?.jsonValue ?? .null,
             "matches": .array(matches.map(\.jsonValue)),

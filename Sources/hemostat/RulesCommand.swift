@@ -1,3 +1,4 @@
+public import HemoStatModel
 import ArgumentParser
 import Foundation
 import HemoStatRules
@@ -118,9 +119,13 @@ struct RulesEval: ParsableCommand {
             data = contents
         }
         let engine: RulesEngine
-        var value: RuleValue
+        var value: JSONValue
         do {
-            value = try RuleValue(json: data)
+            do {
+                value = try JSONValue.parse(data)
+            } catch {
+                throw RuleError(code: .invalidInput, message: "not valid JSON: \(error.reason)")
+            }
             engine = try RulesEngine(
                 configuration: options.configuration(directory: rules),
                 logger: Logger(label: "hemostat.rules", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -133,7 +138,7 @@ struct RulesEval: ParsableCommand {
         for error in status.loadErrors { printError("\(error)") }
         let evaluation = engine.evaluateSync(value)
         if json {
-            print(evaluation.jsonValue.prettyJSON)
+            print(evaluation.jsonValue.prettyText)
             return
         }
         print("\(status.rules.count) rules from \(rules)\(status.loadErrors.isEmpty ? "" : ", \(status.loadErrors.count) load errors")")
@@ -169,19 +174,10 @@ func describe(_ verdict: RuleVerdict) -> String {
     }
     text += String(format: " (confidence %.2f", verdict.confidence)
     if verdict.dryRun { text += ", dry-run" }
-    if !verdict.parameters.isEmpty { text += ", params \(RuleValue.object(verdict.parameters).jsonText)" }
+    if !verdict.parameters.isEmpty { text += ", params \(JSONValue.object(verdict.parameters).jsonText)" }
     text += "): \(verdict.reason)"
     if let fallback = verdict.fallback?.verdict {
         text += "; fallback \(describe(fallback))"
     }
     return text
-}
-
-extension RuleValue {
-    var prettyJSON: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(self) else { return "null" }
-        return String(decoding: data, as: UTF8.self)
-    }
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct AnalyzerDecisionTests {
     let engine = try! RulesEngine(configuration: RulesConfiguration(directory: repositoryRulesDirectory), logger: analyzerQuietLogger)
 
-    func decide(_ alert: HealthAlert, history: [RuleValue] = [], llm: LLMAdvisor.Outcome? = nil) -> (AnalyzerDecision, Envelope<HealthAlert>) {
+    func decide(_ alert: HealthAlert, history: [JSONValue] = [], llm: LLMAdvisor.Outcome? = nil) -> (AnalyzerDecision, Envelope<HealthAlert>) {
         let envelope = AnalyzerFixtures.envelope(alert)
         let evaluation = engine.evaluateSync(AlertInput.ruleValue(alert: alert, history: history))
         return (AnalyzerDecision.make(alert: envelope, verdict: evaluation.decisive, llm: llm, llmLabel: "anthropic claude-test"), envelope)

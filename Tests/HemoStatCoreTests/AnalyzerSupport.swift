@@ -37,7 +37,7 @@ enum AnalyzerFixtures {
         alert(cpu: 97, anomalies: [Anomaly(type: .highCPU, severity: .warning, value: 97, threshold: 85)])
     }
 
-    static func cpuHistory(_ values: [Double], end: Double = 1_700_000_000) -> [RuleValue] {
+    static func cpuHistory(_ values: [Double], end: Double = 1_700_000_000) -> [JSONValue] {
         values.enumerated().map { i, v in
             [
                 "timestamp": .number(end - Double(values.count - 1 - i) * 30), "cpu_percent": .number(v),
@@ -46,8 +46,8 @@ enum AnalyzerFixtures {
         }
     }
 
-    static func statsDocument(history: [RuleValue]) -> String {
-        JSONValue.object(["history": .array(history.map(JSONValue.init))]).jsonText
+    static func statsDocument(history: [JSONValue]) -> String {
+        JSONValue.object(["history": .array(history)]).jsonText
     }
 }
 

@@ -1,3 +1,4 @@
+import HemoStatModel
 import Testing
 @testable import HemoStatRules
 
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func sustainedCPUIsRestartedASpikeIsAFalseAlarmAndABeginningIsNotYetDecided() {
-        let anomaly: RuleValue = [["type": "high_cpu", "severity": "medium", "value": 97]]
+        let anomaly: JSONValue = [["type": "high_cpu", "severity": "medium", "value": 97]]
         let sustained = alert(["anomalies": anomaly], history: series("cpu_percent", [90, 91, 95, 96, 97, 97]))
         #expect(rules.evaluateSync(sustained).decisive?.action == .restart)
         let spike = alert(["anomalies": anomaly], history: series("cpu_percent", [10, 12, 97, 96, 12, 10]))

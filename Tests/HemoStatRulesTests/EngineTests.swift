@@ -1,5 +1,6 @@
 import Foundation
 import HemoStatTestSupport
+import HemoStatModel
 import Testing
 @testable import HemoStatRules
 
@@ -81,11 +82,11 @@ import Testing
 
     @Test func alertFromJSON() throws {
         let json = #"{"container_name":"web","exit_code":137,"oom_killed":true,"labels":{"a":"b"},"history":[{"timestamp":1.5}]}"#
-        let value = try RuleValue(json: Data(json.utf8))
+        let value = try JSONValue.parse(json)
         #expect(value["exit_code"] == .number(137))
         #expect(value["oom_killed"] == .bool(true))
         #expect(value["labels"]?["a"] == "b")
-        #expect(throws: RuleError.self) { try RuleValue(json: Data("{".utf8)) }
+        #expect(throws: MessageDecodingError.self) { try JSONValue.parse("{") }
     }
 }
 

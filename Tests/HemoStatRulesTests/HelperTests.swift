@@ -1,9 +1,10 @@
+import HemoStatModel
 import Testing
 @testable import HemoStatRules
 
 /// Each helper, called through a rule that reports the result as its reason.
 @Suite struct HelperTests {
-    func run(_ expression: String, _ a: RuleValue) -> String? {
+    func run(_ expression: String, _ a: JSONValue) -> String? {
         let e = engine(["r/h.lua": "rule { name = 'h', when = function(a, h) return restart { reason = tostring(\(expression)) } end }"])
         let r = e.evaluateSync(a)
         #expect(r.errors.isEmpty, "\(r.errors)")

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 import Testing
 @testable import HemoStatRules
 
@@ -30,7 +31,7 @@ import Testing
     func value(
         _ expression: String, _ json: String, history: RuleInput.History = .alert,
         sourceLocation: Testing.SourceLocation = #_sourceLocation
-    ) -> RuleValue? {
+    ) -> JSONValue? {
         run(expression, json, history: history, sourceLocation: sourceLocation).decisive?.parameters["v"]
     }
 
@@ -235,7 +236,7 @@ import Testing
         // Far deeper input fails the same way, without exhausting any stack.
         #expect(failure(e, String(repeating: "[", count: 100_000))?.message.hasSuffix(": nested too deeply") == true)
         // The deep value returned as a parameter is read back down to 31 levels.
-        var truncated: RuleValue = .null
+        var truncated: JSONValue = .null
         for _ in 0..<31 { truncated = [truncated] }
         #expect(e.evaluateSync(RuleInput(alertJSON: #"{"x":"# + arrays(63) + "}", history: .alert)).decisive?.parameters["v"] == truncated)
     }
@@ -265,7 +266,7 @@ import Testing
     func largeObjects(size: Int) {
         let members = (0..<size).map { #""k\#($0)":\#($0)"# }.joined(separator: ",")
         let json = #"{"o":{"# + members + "}}"
-        var expected: [String: RuleValue] = [:]
+        var expected: [String: JSONValue] = [:]
         for i in 0..<size { expected["k\(i)"] = .number(Double(i)) }
         #expect(value("a.o", json) == .object(expected))
         let check = "(function() local n = 0 for k, v in pairs(a.o) do if k ~= 'k' .. v then return 'bad ' .. k end n = n + 1 end return n end)()"
@@ -300,14 +301,14 @@ import Testing
     @Test func largeObjectsWithNullsAndNesting() {
         // Null members spread through a large object, and large objects and arrays nested in it.
         var members: [String] = []
-        var expected: [String: RuleValue] = [:]
+        var expected: [String: JSONValue] = [:]
         for i in 0..<120 {
             if i % 7 == 3 {
                 members.append(#""n\#(i)":null"#)
             } else if i % 10 == 5 {
                 let inner = (0..<60).map { #""i\#($0)":\#($0)"# }.joined(separator: ",")
                 members.append(#""o\#(i)":{"# + inner + "}")
-                expected["o\(i)"] = .object(Dictionary(uniqueKeysWithValues: (0..<60).map { ("i\($0)", RuleValue.number(Double($0))) }))
+                expected["o\(i)"] = .object(Dictionary(uniqueKeysWithValues: (0..<60).map { ("i\($0)", JSONValue.number(Double($0))) }))
             } else if i % 10 == 9 {
                 members.append(#""l\#(i)":["# + (1...55).map(String.init).joined(separator: ",") + "]")
                 expected["l\(i)"] = .array((1...55).map { .number(Double($0)) })
@@ -336,18 +337,18 @@ import Testing
         #expect(value("{ a.o.k0, a.o.k1, a.o.k60, a.o.k2 == nil, a.o.k99 }", json) == ["in batch", "after batch", "again", true, 99])
     }
 
-    /// A document of many values, written by `RuleValue.compactJSON`, reads back unchanged.
+    /// A document of many values, written by `JSONValue.jsonText`, reads back unchanged.
     @Test func bigDocumentRoundTrips() {
-        var containers: [RuleValue] = []
+        var containers: [JSONValue] = []
         for i in 0..<120 {
             containers.append([
                 "name": .string("c\(i)"), "id": .number(Double(i)), "ratio": .number(Double(i) / 7),
                 "up": .bool(i % 2 == 0), "ports": .array((0..<(i % 60 + 1)).map { .number(Double(8000 + $0)) }),
-                "labels": .object(Dictionary(uniqueKeysWithValues: (0..<(i % 55)).map { ("l\($0)", RuleValue.string("\u{e9}\($0)")) })),
+                "labels": .object(Dictionary(uniqueKeysWithValues: (0..<(i % 55)).map { ("l\($0)", JSONValue.string("\u{e9}\($0)")) })),
             ])
         }
-        let document: RuleValue = ["containers": .array(containers), "host": "h\u{1F600}", "load": 0.75]
-        #expect(value("a", document.compactJSON) == document)
+        let document: JSONValue = ["containers": .array(containers), "host": "h\u{1F600}", "load": 0.75]
+        #expect(value("a", document.jsonText) == document)
     }
 
     // MARK: errors
@@ -480,17 +481,17 @@ import Testing
     }
 
     @Test func historyRowsEqualTheSamples() {
-        let samples: [[String: RuleValue]] = [
+        let samples: [[String: JSONValue]] = [
             ["timestamp": 1_700_000_000, "cpu_percent": 12.5, "status": "running", "healthy": true,
              "net": ["rx": 10, "tx": 20.5], "ports": [80, 443]],
             ["timestamp": 1_700_000_030, "cpu_percent": 97, "status": "running", "healthy": false, "note": "caf\u{e9} \u{1F600}"],
             ["timestamp": 1_700_000_060, "status": "restarting", "cpu_percent": 0.1, "memory_percent": 88.25],
         ]
-        let json = RuleValue.object(["container_name": "web", "history": .array(samples.map(RuleValue.object))]).compactJSON
-        let rows = RuleValue.array(samples.map(RuleValue.object))
+        let json = JSONValue.object(["container_name": "web", "history": .array(samples.map(JSONValue.object))]).jsonText
+        let rows = JSONValue.array(samples.map(JSONValue.object))
         #expect(value("a.history", json) == rows)
         #expect(value("h.samples()", json) == rows)
-        #expect(value("h.samples(30)", json) == .array(samples.suffix(2).map(RuleValue.object)))
+        #expect(value("h.samples(30)", json) == .array(samples.suffix(2).map(JSONValue.object)))
         #expect(value("h.samples(0)", json) == .array([.object(samples[2])]))
         // Built once per evaluation and shared by `a.history` and `h.samples`.
         #expect(value("rawequal(a.history, a.history) and rawequal(h.samples()[3], a.history[3])", json) == true)

@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatModel
 import Logging
 @testable import HemoStatRules
 
@@ -17,9 +18,9 @@ func engine(_ files: [String: String], configuration: RulesConfiguration = Rules
 }
 
 /// An alert from the test defaults plus `fields`, with `history` samples 30 s apart.
-func alert(_ fields: [String: RuleValue] = [:], history: [[String: RuleValue]] = []) -> RuleValue {
+func alert(_ fields: [String: JSONValue] = [:], history: [[String: JSONValue]] = []) -> JSONValue {
     var a = RuleTestRunner.baseAlert.merging(fields) { _, new in new }
-    var samples: [RuleValue] = []
+    var samples: [JSONValue] = []
     for (i, sample) in history.enumerated() {
         var s = sample
         s["timestamp"] = .number(1_700_000_000 + Double(i) * 30)
@@ -29,7 +30,7 @@ func alert(_ fields: [String: RuleValue] = [:], history: [[String: RuleValue]] =
     return .object(a)
 }
 
-func series(_ field: String, _ values: [RuleValue]) -> [[String: RuleValue]] {
+func series(_ field: String, _ values: [JSONValue]) -> [[String: JSONValue]] {
     values.map { [field: $0] }
 }
 

@@ -6,6 +6,7 @@
 // directory against it; the alerts rotate through a healthy container, sustained high CPU, a
 // crash and an OOM kill. Prints the median of the runs.
 import Foundation
+import HemoStatModel
 import HemoStatRules
 import Logging
 
@@ -17,8 +18,8 @@ let runs = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
 // What the analyzer hands the engine: the alert's `data` as JSON text and the container's
 // `hemostat:stats:<container>` document (whose `history` the rules read), both as Redis
 // returns them. Each evaluation decodes both.
-func input(_ fields: [String: RuleValue], cpu: [Double]) -> RuleInput {
-    var history: [RuleValue] = []
+func input(_ fields: [String: JSONValue], cpu: [Double]) -> RuleInput {
+    var history: [JSONValue] = []
     for (i, value) in cpu.enumerated() {
         history.append([
             "timestamp": .number(1_700_000_000.125 + Double(i) * 30.0625),
@@ -30,12 +31,12 @@ func input(_ fields: [String: RuleValue], cpu: [Double]) -> RuleInput {
             "health_status": "healthy",
         ])
     }
-    let metrics: RuleValue = [
+    let metrics: JSONValue = [
         "cpu_percent": .number((cpu.last ?? 0) + 0.37), "memory_percent": 49.25, "memory_usage": 109_000_000,
         "memory_limit": 268_435_456, "network_rx_bytes": 1200, "network_tx_bytes": 800,
         "blkio_read_bytes": 0, "blkio_write_bytes": 4096, "pids": 5,
     ]
-    var alert: [String: RuleValue] = [
+    var alert: [String: JSONValue] = [
         "container_id": "3f2a9c1b7d4e", "container_name": "web", "image": "nginx:1.27",
         "status": "running", "health_status": "healthy", "exit_code": 0, "oom_killed": false,
         "restart_count": 0, "stopped_by_operator": false, "source": "poll",
@@ -45,13 +46,13 @@ func input(_ fields: [String: RuleValue], cpu: [Double]) -> RuleInput {
         "anomalies": [],
     ]
     alert.merge(fields) { _, new in new }
-    let stats: RuleValue = [
+    let stats: JSONValue = [
         "container_id": "3f2a9c1b7d4e", "container_name": "web", "image": "nginx:1.27", "host": "bench",
         "status": alert["status"] ?? "running", "health_status": "healthy", "metrics": metrics,
         "anomalies": alert["anomalies"] ?? [], "updated_at": "2023-11-14T22:17:50.125Z",
         "history": .array(history),
     ]
-    return RuleInput(alertJSON: RuleValue.object(alert).compactJSON, history: .statsDocument(stats.compactJSON))
+    return RuleInput(alertJSON: JSONValue.object(alert).jsonText, history: .statsDocument(stats.jsonText))
 }
 
 let inputs: [RuleInput] = [

@@ -47,7 +47,7 @@ public struct LLMAdvisor: Sendable {
     /// The `provider model` pair for messages, or nil without a client.
     public var label: String? { client.map { "\($0.provider) \($0.model)" } }
 
-    public func advise(alert: HealthAlert, verdict: RuleVerdict, history: [RuleValue], allowed: Set<RuleAction>) async -> Outcome {
+    public func advise(alert: HealthAlert, verdict: RuleVerdict, history: [JSONValue], allowed: Set<RuleAction>) async -> Outcome {
         guard let client else {
             return .unavailable(LLMError(code: .notConfigured, message: unconfigured))
         }

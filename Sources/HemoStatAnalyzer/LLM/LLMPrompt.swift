@@ -15,7 +15,7 @@ public struct LLMPrompt: Sendable, Hashable {
     /// History samples included, newest last.
     static let historySamples = 12
 
-    public init(alert: HealthAlert, verdict: RuleVerdict, history: [RuleValue], allowed: Set<RuleAction>) {
+    public init(alert: HealthAlert, verdict: RuleVerdict, history: [JSONValue], allowed: Set<RuleAction>) {
         let actions = allowed.map(\.rawValue).sorted()
         let list = actions.isEmpty ? "(none: the only possible answer is a false alarm)" : actions.joined(separator: ", ")
         system = """
@@ -42,7 +42,7 @@ public struct LLMPrompt: Sendable, Hashable {
             fields["incident_id"] = nil
             document["alert"] = .object(fields)
         }
-        document["history"] = .array(history.suffix(Self.historySamples).map(JSONValue.init))
+        document["history"] = .array(Array(history.suffix(Self.historySamples)))
         var rules: [String: JSONValue] = [
             "rule": .string(verdict.rule),
             "why_ambiguous": .string(verdict.reason),

@@ -1,8 +1,10 @@
 /// A JSON document as a Swift value: what a message's `data` holds before it is read into a
-/// typed payload, and what a payload turns into before it is written.
+/// typed payload and what a payload turns into before it is written, a stats document, what a
+/// rule receives and returns, and the cases of a rule test file. The one any-JSON type.
 ///
 /// Integers and other numbers are kept apart so that byte counts survive a round trip exactly;
-/// a field declared as a number accepts both.
+/// a field declared as a number accepts both, and equality is numeric (`.integer(3)` equals
+/// `.number(3)`), as JSON has one kind of number.
 public enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -45,6 +47,37 @@ public enum JSONValue: Sendable, Hashable {
         var out = ""
         JSONWriter.write(self, into: &out)
         return out
+    }
+
+    /// The same text indented by two spaces a level, for people to read.
+    public var prettyText: String {
+        var out = ""
+        JSONWriter.write(self, into: &out, indent: "  ", level: 0)
+        return out
+    }
+
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.integer(let a), .integer(let b)): a == b
+        case (.integer, .number), (.number, .integer), (.number, .number): lhs.doubleValue == rhs.doubleValue
+        case (.string(let a), .string(let b)): a == b
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a == b
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let flag): hasher.combine(flag)
+        case .integer, .number: hasher.combine(doubleValue)
+        case .string(let string): hasher.combine(string)
+        case .array(let elements): hasher.combine(elements)
+        case .object(let fields): hasher.combine(fields)
+        }
     }
 }
 
@@ -129,6 +162,33 @@ enum JSONWriter {
             out += "]"
         case .object(let fields):
             writeObject(fields.sorted { $0.key < $1.key }, into: &out)
+        }
+    }
+
+    /// Writes `value` over several lines, `indent` per level.
+    static func write(_ value: JSONValue, into out: inout String, indent: String, level: Int) {
+        let inner = String(repeating: indent, count: level + 1)
+        switch value {
+        case .array(let elements) where !elements.isEmpty:
+            out += "[\n"
+            for (index, element) in elements.enumerated() {
+                out += inner
+                write(element, into: &out, indent: indent, level: level + 1)
+                out += index < elements.count - 1 ? ",\n" : "\n"
+            }
+            out += String(repeating: indent, count: level) + "]"
+        case .object(let fields) where !fields.isEmpty:
+            out += "{\n"
+            for (index, field) in fields.sorted(by: { $0.key < $1.key }).enumerated() {
+                out += inner
+                writeString(field.key, into: &out)
+                out += ": "
+                write(field.value, into: &out, indent: indent, level: level + 1)
+                out += index < fields.count - 1 ? ",\n" : "\n"
+            }
+            out += String(repeating: indent, count: level) + "}"
+        default:
+            write(value, into: &out)
         }
     }
 
