@@ -241,7 +241,7 @@ let package = Package(
             name: "HemoStatCoreTests",
             dependencies: [
                 "HemoStatModel", "HemoStatCore", "HemoStatMonitor", "HemoStatAnalyzer", "HemoStatResponder", "HemoStatAlert",
-                "HemoStatApp", "HemoStatHTTP", "HemoStatTestSupport",
+                "HemoStatApp", "HemoStatHTTP", "HemoStatDocker", "HemoStatTestSupport",
             ],
             swiftSettings: swiftSettings
         ),

@@ -75,7 +75,7 @@ public final class DockerClient: Sendable {
 
     /// One stats sample. With `oneShot` (the default) the engine answers at once and
     /// `precpu_stats` is empty, so CPU % needs an earlier sample
-    /// (``ContainerMetrics/init(previous:current:)``); without it the engine waits about a
+    /// (the monitor computes CPU from two readings); without it the engine waits about a
     /// second to fill `precpu_stats`.
     public func stats(_ container: String, oneShot: Bool = true) async throws -> ContainerStats {
         var query = [("stream", "false")]
