@@ -50,7 +50,7 @@ import Testing
 @Suite struct DashboardJSONTests {
     @Test func markupInValuesIsEscapedInTheJSONText() {
         let node: JSONValue = ["label": "<img src=x onerror=alert(1)>", "n": 3, "ok": true, "x": 1.5]
-        let text = node.pageText
+        let text = node.htmlSafeText
         #expect(!text.contains("<") && !text.contains(">"))
         #expect((try? JSONValue.parse(text)) == node)
     }
@@ -63,7 +63,7 @@ import Testing
 
     @Test func secretLookingKeysAreRedacted() {
         let node: JSONValue = ["data": ["api_key": "sk-1", "webhook_url": "https://hooks/x", "input_tokens": 12, "nested": ["password": "p"]]]
-        let text = node.redactingSecrets().pageText
+        let text = node.redactingSecrets().htmlSafeText
         #expect(!text.contains("sk-1") && !text.contains("hooks") && !text.contains("\"p\""))
         #expect(text.contains("input_tokens"))
     }

@@ -1,24 +1,6 @@
 import HemoStatModel
 
 extension JSONValue {
-    /// ``jsonText`` with `<`, `>`, `&`, U+2028 and U+2029 written as `\u` escapes, so the text is
-    /// safe to embed anywhere in a page. Those characters occur only inside strings in JSON
-    /// text, where the escape means the same character.
-    var pageText: String {
-        var out = ""
-        for scalar in jsonText.unicodeScalars {
-            switch scalar {
-            case "<": out += "\\u003c"
-            case ">": out += "\\u003e"
-            case "&": out += "\\u0026"
-            case "\u{2028}": out += "\\u2028"
-            case "\u{2029}": out += "\\u2029"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
-
     /// The same document with values under secret-looking keys replaced by `"[redacted]"`.
     /// Messages are not meant to carry secrets; this keeps one that does off the page.
     func redactingSecrets() -> JSONValue {

@@ -129,7 +129,7 @@ struct DashboardRoutes: Sendable {
         Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(string: value.pageText))
+            body: .init(byteBuffer: ByteBuffer(string: value.htmlSafeText))
         )
     }
 

@@ -41,7 +41,7 @@ final class LiveFeed: Sendable {
         continuation.onTermination = { [weak self] _ in
             _ = self?.clients.withLock { $0.continuations.removeValue(forKey: id) }
         }
-        continuation.yield(Self.frame(event: "hello", data: JSONValue.object(["live": .bool(isConnected)]).pageText, retryMs: 2000))
+        continuation.yield(Self.frame(event: "hello", data: JSONValue.object(["live": .bool(isConnected)]).htmlSafeText, retryMs: 2000))
         return stream
     }
 
@@ -102,7 +102,7 @@ final class LiveFeed: Sendable {
         if let env = Envelope(message.string) {
             body["event"] = env.listItem
         }
-        return frame(event: "message", data: JSONValue.object(body).pageText)
+        return frame(event: "message", data: JSONValue.object(body).htmlSafeText)
     }
 
     /// One SSE frame. `data` is single-line JSON (newlines inside strings are escaped).

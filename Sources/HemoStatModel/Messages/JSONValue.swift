@@ -49,6 +49,14 @@ public enum JSONValue: Sendable, Hashable {
         return out
     }
 
+    /// ``jsonText`` with `<`, `>`, `&`, U+2028 and U+2029 also written as `\u` escapes, so the
+    /// text is safe to embed anywhere in a web page (the escapes mean the same characters).
+    public var htmlSafeText: String {
+        var out = ""
+        JSONWriter.write(self, into: &out, htmlSafe: true)
+        return out
+    }
+
     /// The same text indented by two spaces a level, for people to read.
     public var prettyText: String {
         var out = ""
@@ -146,22 +154,22 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 enum JSONWriter {
-    static func write(_ value: JSONValue, into out: inout String) {
+    static func write(_ value: JSONValue, into out: inout String, htmlSafe: Bool = false) {
         switch value {
         case .null: out += "null"
         case .bool(let flag): out += flag ? "true" : "false"
         case .integer(let int): out += String(int)
         case .number(let double): writeNumber(double, into: &out)
-        case .string(let string): writeString(string, into: &out)
+        case .string(let string): writeString(string, into: &out, htmlSafe: htmlSafe)
         case .array(let elements):
             out += "["
             for (index, element) in elements.enumerated() {
                 if index > 0 { out += "," }
-                write(element, into: &out)
+                write(element, into: &out, htmlSafe: htmlSafe)
             }
             out += "]"
         case .object(let fields):
-            writeObject(fields.sorted { $0.key < $1.key }, into: &out)
+            writeObject(fields.sorted { $0.key < $1.key }, into: &out, htmlSafe: htmlSafe)
         }
     }
 
@@ -193,13 +201,13 @@ enum JSONWriter {
     }
 
     /// Writes an object with its keys in the given order.
-    static func writeObject(_ fields: [(key: String, value: JSONValue)], into out: inout String) {
+    static func writeObject(_ fields: [(key: String, value: JSONValue)], into out: inout String, htmlSafe: Bool = false) {
         out += "{"
         for (index, field) in fields.enumerated() {
             if index > 0 { out += "," }
-            writeString(field.key, into: &out)
+            writeString(field.key, into: &out, htmlSafe: htmlSafe)
             out += ":"
-            write(field.value, into: &out)
+            write(field.value, into: &out, htmlSafe: htmlSafe)
         }
         out += "}"
     }
@@ -217,10 +225,15 @@ enum JSONWriter {
         }
     }
 
-    static func writeString(_ string: String, into out: inout String) {
+    static func writeString(_ string: String, into out: inout String, htmlSafe: Bool = false) {
         out += "\""
         for scalar in string.unicodeScalars {
             switch scalar {
+            case "<" where htmlSafe: out += "\\u003c"
+            case ">" where htmlSafe: out += "\\u003e"
+            case "&" where htmlSafe: out += "\\u0026"
+            case "\u{2028}" where htmlSafe: out += "\\u2028"
+            case "\u{2029}" where htmlSafe: out += "\\u2029"
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case "\n": out += "\\n"
