@@ -65,7 +65,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.embedInCode("Lua/prelude.lua")],
+            resources: [.embedInCode("Lua/prelude.lua")] + ["DefaultRules/00-operator.lua", "DefaultRules/10-starting.lua", "DefaultRules/20-crash.lua", "DefaultRules/30-health.lua", "DefaultRules/40-resources.lua"].map { .embedInCode($0) },
             swiftSettings: swiftSettings
         ),
 

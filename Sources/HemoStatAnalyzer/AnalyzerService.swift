@@ -39,7 +39,7 @@ public struct AnalyzerService: Service {
     public init(context: AgentContext, engine: RulesEngine? = nil, llmTransport: (any LLMTransport)? = nil) throws {
         var logger = context.logger
         logger[metadataKey: "agent"] = .string(Self.agent)
-        let engine = try engine ?? RulesEngine(configuration: context.configuration.analyzer.rules, logger: logger)
+        let engine = try engine ?? Self.rulesEngine(context.configuration.analyzer, logger: logger)
         let llm = context.configuration.analyzer.llm
         let made: (client: (any LLMClient)?, reason: String) =
             llmTransport.map { LLMClients.make(configuration: llm, transport: $0) } ?? (nil, "no LLM configured")
@@ -160,6 +160,15 @@ public struct AnalyzerService: Service {
         Metrics.Timer(label: MetricNames.analyzerDecisionSeconds, dimensions: [("method", decision.method.rawValue)])
             .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
         return .ack
+    }
+
+    /// The rules of `configuration.rulesLocation`: a directory, watched for edits, or the rules
+    /// built in.
+    static func rulesEngine(_ configuration: AnalyzerConfiguration, logger: Logger) throws(RuleError) -> RulesEngine {
+        switch configuration.rulesLocation {
+        case .directory: try RulesEngine(configuration: configuration.rules, logger: logger)
+        case .builtIn: RulesEngine(sources: DefaultRules.sources, configuration: configuration.rules, logger: logger)
+        }
     }
 
     /// How often incidents waiting for their verdict are looked at (a new sample is needed

@@ -13,12 +13,21 @@ public enum RulesLinter {
         directory: String, configuration: RulesConfiguration = RulesConfiguration()
     ) throws(RuleError) -> [RuleError] {
         let (sources, readErrors) = try RuleFiles.readAll(directory)
+        return lint(sources: sources, readErrors: readErrors, testDirectory: directory, configuration: configuration)
+    }
+
+    /// Problems in rule files already read (the rules built in), checked the same way; the
+    /// alerts of `testDirectory/tests` are used when one is given.
+    public static func lint(
+        sources: [RuleSource], readErrors: [RuleError] = [], testDirectory: String? = nil,
+        configuration: RulesConfiguration = RulesConfiguration()
+    ) -> [RuleError] {
         let runtime = RuleRuntime(
             sources: sources, thresholds: configuration.effectiveThresholds,
             instructionLimit: configuration.instructionLimit, memoryLimit: configuration.memoryLimit)
         var problems = readErrors + runtime.loadErrors
         var seen = Set(problems.map(\.description))
-        for alert in sampleAlerts + RuleTestRunner.alerts(directory: directory) {
+        for alert in sampleAlerts + (testDirectory.map { RuleTestRunner.alerts(directory: $0) } ?? []) {
             for error in runtime.evaluate(alert).errors where seen.insert(error.description).inserted {
                 problems.append(error)
             }

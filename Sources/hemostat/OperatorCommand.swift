@@ -11,7 +11,7 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show per container: cooldown, actions this hour, breaker, hold, last action and result, and what a sick container waits for."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
     var config: String?
 
     @Flag(name: .long, help: "Print JSON (an array, one object per container).")
@@ -81,7 +81,7 @@ struct BreakerResetCommand: AsyncParsableCommand {
         abstract: "Close a container's breaker after a person fixed the cause (written to the audit stream)."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
     var config: String?
 
     @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
@@ -105,7 +105,7 @@ struct HoldCommand: AsyncParsableCommand {
         abstract: "Put a container on hold: no action on it until the hold ends (written to the audit stream)."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
     var config: String?
 
     @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
@@ -140,7 +140,7 @@ struct ReleaseCommand: AsyncParsableCommand {
         abstract: "End a container's hold (written to the audit stream)."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml if present).")
+    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
     var config: String?
 
     @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")

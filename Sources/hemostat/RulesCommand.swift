@@ -1,6 +1,7 @@
-public import HemoStatModel
 import ArgumentParser
 import Foundation
+import HemoStatCore
+import HemoStatModel
 import HemoStatRules
 import Logging
 
@@ -51,16 +52,36 @@ struct RulesLint: ParsableCommand {
         abstract: "Report syntax and API errors in rule files as file:line: message (exit 1 on any)."
     )
 
-    @Argument(help: "The rules directory.") var directory = "rules"
+    @Argument(help: "The rules directory (default: the one the analyzer would use, see `hemostat --version`).")
+    var directory: String?
     @OptionGroup var options: RulesOptions
 
     func run() throws {
-        let problems = try options.withConfiguration(directory: directory) { configuration in
-            try RulesLinter.lint(directory: directory, configuration: configuration)
+        let location = rulesLocation(directory)
+        printError("rules: \(location)")
+        let problems: [RuleError]
+        switch location {
+        case .directory(let path, _):
+            problems = try options.withConfiguration(directory: path) { configuration in
+                try RulesLinter.lint(directory: path, configuration: configuration)
+            }
+        case .builtIn:
+            problems = try options.withConfiguration(directory: "") { configuration in
+                RulesLinter.lint(sources: DefaultRules.sources, configuration: configuration)
+            }
         }
         for problem in problems { print(problem) }
         if !problems.isEmpty { throw ExitCode(1) }
     }
+}
+
+/// The rules a command works on: the directory given, else the one the analyzer would use
+/// (``FileLocations``: `analyzer.rules_directory` or `HEMOSTAT_RULES_DIRECTORY`, `rules/`,
+/// `/etc/hemostat/rules`, or the rules built in).
+func rulesLocation(_ directory: String?) -> FileLocations.Rules {
+    if let directory { return .directory(directory, .argument) }
+    let report = try? HemoStatConfiguration.inspect(environment: ProcessInfo.processInfo.environment)
+    return report?.configuration.analyzer.rulesLocation ?? FileLocations.rules(configured: nil)
 }
 
 struct RulesTest: ParsableCommand {
@@ -69,10 +90,17 @@ struct RulesTest: ParsableCommand {
         abstract: "Run the rule test files in DIR/tests/*.yaml (exit 1 on any failure)."
     )
 
-    @Argument(help: "The rules directory.") var directory = "rules"
+    @Argument(help: "The rules directory (default: the one the analyzer would use, see `hemostat --version`).")
+    var directory: String?
     @OptionGroup var options: RulesOptions
 
     func run() throws {
+        let location = rulesLocation(directory)
+        printError("rules: \(location)")
+        guard case .directory(let directory, _) = location else {
+            printError("the default rules built in carry no test files; name a rules directory with its tests/")
+            throw ExitCode(1)
+        }
         let outcome = try options.withConfiguration(directory: directory) { configuration in
             try RuleTestRunner.run(directory: directory, configuration: configuration)
         }
@@ -103,7 +131,8 @@ struct RulesEval: ParsableCommand {
     )
 
     @Option(help: "The alert JSON file, or - for stdin.") var alert: String
-    @Option(help: "The rules directory.") var rules = "rules"
+    @Option(help: "The rules directory (default: the one the analyzer would use, see `hemostat --version`).")
+    var rules: String?
     @Flag(help: "Print the evaluation as JSON.") var json = false
     @OptionGroup var options: RulesOptions
 
@@ -126,9 +155,13 @@ struct RulesEval: ParsableCommand {
             } catch {
                 throw RuleError(code: .invalidInput, message: "not valid JSON: \(error.reason)")
             }
-            engine = try RulesEngine(
-                configuration: options.configuration(directory: rules),
-                logger: Logger(label: "hemostat.rules", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let quiet = Logger(label: "hemostat.rules", factory: { _ in SwiftLogNoOpLogHandler() })
+            switch rulesLocation(rules) {
+            case .directory(let path, _):
+                engine = try RulesEngine(configuration: options.configuration(directory: path), logger: quiet)
+            case .builtIn:
+                engine = RulesEngine(sources: DefaultRules.sources, configuration: try options.configuration(directory: ""), logger: quiet)
+            }
         } catch let error as RuleError {
             printError(alert == "-" ? "\(error)" : "\(alert): \(error)")
             throw ExitCode(1)
@@ -141,7 +174,7 @@ struct RulesEval: ParsableCommand {
             print(evaluation.jsonValue.prettyText)
             return
         }
-        print("\(status.rules.count) rules from \(rules)\(status.loadErrors.isEmpty ? "" : ", \(status.loadErrors.count) load errors")")
+        print("\(status.rules.count) rules from \(rulesLocation(rules))\(status.loadErrors.isEmpty ? "" : ", \(status.loadErrors.count) load errors")")
         if evaluation.matches.isEmpty {
             print("no rule matched")
         } else {

@@ -16,9 +16,17 @@ func problems(yaml: String, environment: [String: String] = [:]) -> [String] {
 }
 
 @Suite struct ConfigurationTests {
+    /// The defaults, with the rules a loaded configuration finds in the package root (where
+    /// the tests run): `rules/` in the working directory.
+    static var loadedDefaults: HemoStatConfiguration {
+        var defaults = HemoStatConfiguration()
+        defaults.analyzer.rulesLocation = .directory("rules", .workingDirectory)
+        return defaults
+    }
+
     @Test func defaults() throws {
         let configuration = try HemoStatConfiguration.inspect(yaml: nil, path: "", environment: [:]).configuration
-        #expect(configuration == HemoStatConfiguration())
+        #expect(configuration == Self.loadedDefaults)
         #expect(configuration.monitor.pollInterval == .seconds(30))
         #expect(configuration.monitor.cpuThresholdPercent == 85)
         #expect(configuration.monitor.memoryThresholdPercent == 80)
@@ -41,7 +49,7 @@ func problems(yaml: String, environment: [String: String] = [:]) -> [String] {
     @Test func shippedFileLoadsCleanlyAndEqualsDefaults() throws {
         let file = packageRoot.appendingPathComponent("config/hemostat.yaml").path
         let report = try HemoStatConfiguration.inspect(file: file, environment: [:])
-        #expect(report.configuration == HemoStatConfiguration())
+        #expect(report.configuration == Self.loadedDefaults)
         #expect(report.file == file)
         // The file sets most keys explicitly.
         #expect(report.values.filter { if case .file = $0.source { true } else { false } }.count > 50)

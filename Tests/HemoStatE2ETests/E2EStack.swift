@@ -125,8 +125,12 @@ final class E2EStack: @unchecked Sendable {
 
     /// Starts `hemostat <arguments>`.
     @discardableResult
-    func start(_ name: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> HemoStatProcess {
-        let process = try HemoStatProcess(name: name, arguments: arguments, environment: try environment(extra), logDirectory: directory)
+    func start(
+        _ name: String, _ arguments: [String], environment extra: [String: String] = [:],
+        workingDirectory: String = HemoStatProcess.packageRoot
+    ) throws -> HemoStatProcess {
+        let process = try HemoStatProcess(
+            name: name, arguments: arguments, environment: try environment(extra), logDirectory: directory, workingDirectory: workingDirectory)
         lock.withLock { processes.append(process) }
         return process
     }

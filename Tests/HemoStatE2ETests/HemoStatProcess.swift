@@ -31,9 +31,12 @@ final class HemoStatProcess: @unchecked Sendable {
         throw TestEnvironmentError(message: "the hemostat binary was not found (tried \(candidates.joined(separator: ", "))); run `swift build --build-tests`")
     }
 
-    /// Starts `hemostat <arguments>` in the package root (so `config/hemostat.yaml` and the
-    /// `rules` directory are found) with exactly `environment`.
-    init(name: String, arguments: [String], environment: [String: String], logDirectory: String) throws {
+    /// Starts `hemostat <arguments>` in `workingDirectory`, by default the package root (so
+    /// `config/hemostat.yaml` and the `rules` directory are found), with exactly `environment`.
+    init(
+        name: String, arguments: [String], environment: [String: String], logDirectory: String,
+        workingDirectory: String = HemoStatProcess.packageRoot
+    ) throws {
         self.name = name
         self.arguments = arguments
         logPath = "\(logDirectory)/\(name)-\(UUID().uuidString.prefix(4).lowercased()).log"
@@ -43,7 +46,7 @@ final class HemoStatProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: try Self.binary())
         process.arguments = arguments
         process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: Self.packageRoot)
+        process.currentDirectoryURL = URL(fileURLWithPath: workingDirectory)
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = log
         process.standardError = log

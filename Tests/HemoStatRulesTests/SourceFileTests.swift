@@ -1,4 +1,5 @@
 import Foundation
+import HemoStatRules
 import HemoStatTestSupport
 import Testing
 
@@ -37,5 +38,16 @@ import Testing
         #expect(files.count >= 8, "\(files)")
         let result = try await TestProcess.run(["python3", "-c", "import ast, sys\nfor f in sys.argv[1:]: ast.parse(open(f).read(), f)"] + files)
         #expect(result.succeeded, "\(result.stderr)")
+    }
+
+    /// The rules built into the binary are the source tree's `rules/*.lua`, every one of them
+    /// (a new file needs its link in `Sources/HemoStatRules/DefaultRules/` and its entry in
+    /// `DefaultRules.sources`).
+    @Test func theBuiltInRulesAreTheRulesDirectory() throws {
+        let files = Self.files(["rules"], suffix: ".lua")
+        #expect(DefaultRules.sources.map { ($0.path as NSString).lastPathComponent } == files.map { ($0 as NSString).lastPathComponent })
+        for (source, file) in zip(DefaultRules.sources, files) {
+            #expect(source.text == (try String(contentsOfFile: file, encoding: .utf8)), "\(file)")
+        }
     }
 }

@@ -18,12 +18,17 @@ public struct ConfigurationReport: Sendable, Hashable {
     public var configuration: HemoStatConfiguration
     /// The file that was read, nil when none was.
     public var file: String?
+    /// Why that file (or none) is the one read (``FileLocations``).
+    public var fileReason: FileLocations.Reason = .option
     /// Every key in file order.
     public var values: [EffectiveValue]
 
     /// A table, one key per line: `key = value  (source)`. Secrets are masked.
     public var text: String {
-        var lines = ["# configuration file: \(file ?? "(none, defaults)")"]
+        var lines = [
+            "# configuration file: \(file.map { "\($0) (\(fileReason))" } ?? "none: the defaults built in")",
+            "# rules: \(configuration.analyzer.rulesLocation)",
+        ]
         let width = values.map(\.key.count).max() ?? 0
         for entry in values {
             let padded = entry.key + String(repeating: " ", count: width - entry.key.count)
@@ -36,6 +41,8 @@ public struct ConfigurationReport: Sendable, Hashable {
     public var json: JSONValue {
         .object([
             "file": file.map(JSONValue.string) ?? .null,
+            "file_reason": .string(fileReason.rawValue),
+            "rules": .string(configuration.analyzer.rulesLocation.description),
             "values": .array(values.map { entry in
                 var fields: [String: JSONValue] = [
                     "key": .string(entry.key), "value": .string(entry.value), "source": .string(entry.source.description),
@@ -55,15 +62,12 @@ extension HemoStatConfiguration: CustomStringConvertible {
 }
 
 extension HemoStatConfiguration {
-    /// The file read when none is named and `HEMOSTAT_CONFIG` is not set, relative to the
-    /// working directory.
-    public static let defaultFile = "config/hemostat.yaml"
-
     /// Loads the configuration: defaults, then the file, then the environment.
     ///
     /// - Parameters:
-    ///   - file: The YAML file. When nil: `HEMOSTAT_CONFIG` from `environment` if set, else
-    ///     `config/hemostat.yaml` if it exists, else defaults only.
+    ///   - file: The YAML file. When nil, the search order of ``FileLocations``: `HEMOSTAT_CONFIG`,
+    ///     `config/hemostat.yaml`, `/etc/hemostat/hemostat.yaml`, else defaults only. The rules
+    ///     are found the same way (``AnalyzerConfiguration/rulesLocation``).
     ///   - environment: Usually `ProcessInfo.processInfo.environment`; an empty value counts as unset.
     /// - Throws: `ConfigurationError` listing every problem found (`file:line: problem`).
     public static func load(file: String? = nil, environment: [String: String]) throws(ConfigurationError) -> HemoStatConfiguration {
@@ -72,14 +76,7 @@ extension HemoStatConfiguration {
 
     /// Loads like `load(file:environment:)` and also tells where each value came from.
     public static func inspect(file: String? = nil, environment: [String: String]) throws(ConfigurationError) -> ConfigurationReport {
-        let path: String?
-        if let file {
-            path = file
-        } else if let named = environment["HEMOSTAT_CONFIG"], !named.isEmpty {
-            path = named
-        } else {
-            path = FileManager.default.fileExists(atPath: defaultFile) ? defaultFile : nil
-        }
+        let (path, reason) = FileLocations.configFile(option: file, environment: environment)
         var yaml: String?
         if let path {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -94,7 +91,9 @@ extension HemoStatConfiguration {
             }
             yaml = text
         }
-        return try inspect(yaml: yaml, path: path ?? "", environment: environment)
+        var report = try inspect(yaml: yaml, path: path ?? "", environment: environment)
+        report.fileReason = reason
+        return report
     }
 
     /// Loads from YAML text already in memory; `path` is used in messages only.
@@ -109,7 +108,10 @@ extension HemoStatConfiguration {
         let values = loader.fields.map { field in
             EffectiveValue(key: field.key, value: field.render(loader.configuration), source: loader.sources[field.key] ?? .default, environment: field.environment)
         }
-        return ConfigurationReport(configuration: loader.configuration, file: yaml == nil ? nil : path, values: values)
+        var configuration = loader.configuration
+        let rulesSet = (loader.sources["analyzer.rules_directory"] ?? .default) != .default
+        configuration.analyzer.rulesLocation = FileLocations.rules(configured: rulesSet ? configuration.analyzer.rulesDirectory : nil)
+        return ConfigurationReport(configuration: configuration, file: yaml == nil ? nil : path, values: values)
     }
 }
 

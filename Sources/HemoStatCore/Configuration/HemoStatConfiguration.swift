@@ -278,8 +278,17 @@ public struct LLMConfiguration: Sendable, Hashable {
 
 /// The rules engine and its limits.
 public struct AnalyzerConfiguration: Sendable, Hashable {
-    /// Directory of `*.lua` rule files, default `rules`.
+    /// Directory of `*.lua` rule files as configured (`analyzer.rules_directory`), default
+    /// `rules`.
     public var rulesDirectory: String
+    /// The rules the analyzer runs: found when the configuration is loaded, by the search order
+    /// of ``FileLocations`` (the configured directory, `rules/`, `/etc/hemostat/rules`, or the
+    /// rules built in); ``rulesDirectory`` when the configuration is made in code.
+    public var rulesLocation: FileLocations.Rules {
+        get { foundRules ?? .directory(rulesDirectory, .configured) }
+        set { foundRules = newValue }
+    }
+    private var foundRules: FileLocations.Rules?
     /// Named numbers handed to the rules (`thresholds.<name>` in Lua).
     public var ruleThresholds: [String: Double]
     /// Lua instructions one rule evaluation may run, default 1 000 000.
@@ -313,10 +322,15 @@ public struct AnalyzerConfiguration: Sendable, Hashable {
         self.llm = llm
     }
 
-    /// The rules engine's configuration: directory, thresholds and limits.
+    /// The rules engine's configuration: directory (the one in ``rulesLocation``; none for the
+    /// rules built in), thresholds and limits.
     public var rules: RulesConfiguration {
-        RulesConfiguration(
-            directory: rulesDirectory, thresholds: ruleThresholds, instructionLimit: instructionLimit,
+        let directory: String = switch rulesLocation {
+        case .directory(let path, _): path
+        case .builtIn: ""
+        }
+        return RulesConfiguration(
+            directory: directory, thresholds: ruleThresholds, instructionLimit: instructionLimit,
             memoryLimit: memoryLimitBytes)
     }
 }

@@ -1,0 +1,1 @@
+../../../rules/10-starting.lua

@@ -1,0 +1,1 @@
+../../../rules/20-crash.lua

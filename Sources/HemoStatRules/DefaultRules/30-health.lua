@@ -1,0 +1,1 @@
+../../../rules/30-health.lua

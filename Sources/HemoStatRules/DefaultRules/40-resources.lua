@@ -1,0 +1,1 @@
+../../../rules/40-resources.lua
