@@ -156,6 +156,7 @@ let package = Package(
                 "HemoStatModel", "HemoStatCore", "HemoStatResponder", "HemoStatRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

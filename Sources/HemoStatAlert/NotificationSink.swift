@@ -89,7 +89,7 @@ public final class NotificationSink: Sendable {
             }
         }
         defer { ticker.cancel() }
-        _ = try? await cancelWhenGracefulShutdown { [self] in
+        await cancelWhenGracefulShutdown { [self] in
             await withTaskCancellationHandler {
                 await self.deliverLoop()
             } onCancel: { [continuation] in

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// The names of every Redis key and channel HemoStat uses, under one configurable prefix
 /// (`redis.key_prefix`, default `hemostat:`). `docs/redis-keys.md` describes what each holds.
 ///
@@ -56,6 +58,16 @@ public struct KeySpace: Sendable, Hashable {
     public var rulesStatus: String { "\(prefix)rules:status" }
     /// LLM calls made in one hour (`yyyyMMddHH`, UTC).
     public func llmBudget(hour: String) -> String { "\(prefix)llm:budget:\(hour)" }
+    /// The LLM budget counter of the UTC hour `date` falls in.
+    public func llmBudget(at date: Date) -> String { llmBudget(hour: Self.hour(date)) }
+
+    /// `yyyyMMddHH` in UTC: the hour of an LLM budget counter.
+    public static func hour(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour], from: date)
+        return String(format: "%04d%02d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0)
+    }
     /// Notifications one alert agent accepted and has not yet delivered (hash of
     /// `<sink>|<message id>`), so a stop or a crash loses none.
     public func alertOutbox(consumer: String) -> String { "\(prefix)alert:outbox:\(consumer)" }

@@ -56,4 +56,17 @@ public enum MetricNames {
     // Bus
     /// Counter: messages moved to the dead-letter stream (label `channel`).
     public static let deadLetters = "hemostat_dead_letters_total"
+
+    // The dashboard's view of the whole installation, read from Redis at each scrape.
+
+    /// Gauge `agent`, `host`: 1 while the agent's heartbeat is in Redis, 0 once one seen by this
+    /// dashboard has stopped.
+    public static let agentUp = "hemostat_agent_up"
+    /// Gauge: containers whose circuit breaker is open (the live gate, or the dry-run one in
+    /// dry-run mode).
+    public static let breakersOpen = "hemostat_breakers_open"
+    /// Gauge: entries in `hemostat:dead_letter`.
+    public static let deadLetterEntries = "hemostat_dead_letter_entries"
+    /// Gauge: LLM calls left in this hour's budget; only when an LLM is configured.
+    public static let llmBudgetLeft = "hemostat_llm_budget_left"
 }

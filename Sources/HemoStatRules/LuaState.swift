@@ -1,4 +1,4 @@
-public import HemoStatModel
+import HemoStatModel
 import CLua
 
 /// Owns one `lua_State` and the limits struct its allocator, count hook and message handler

@@ -1,4 +1,4 @@
-public import HemoStatModel
+import HemoStatModel
 import Foundation
 import Yams
 

@@ -1,4 +1,4 @@
-public import HemoStatModel
+import HemoStatModel
 /// Checks a rules directory without running anything else: syntax errors, `rule{…}`
 /// definition errors, and errors the rules raise on sample alerts (unknown globals, helpers
 /// or config keys, bad verdicts).

@@ -250,9 +250,9 @@ struct AnalyzerIntegrationTests {
         } else {
             Issue.record("expected the rules' fallback once the budget is spent")
         }
-        let used = try await redis.send(["GET", keys.llmBudget(hour: LLMAdvisor.hour(Date()))]).integer
+        let used = try await redis.send(["GET", keys.llmBudget(at: Date())]).integer
         #expect(used == 2)
-        #expect(try await redis.send(["TTL", keys.llmBudget(hour: LLMAdvisor.hour(Date()))]).integer ?? 0 > 0)
+        #expect(try await redis.send(["TTL", keys.llmBudget(at: Date())]).integer ?? 0 > 0)
     }
 
     @Test func aDisallowedAnswerFallsBackToTheRules() async throws {

@@ -196,6 +196,6 @@ import Testing
     }
 
     @Test func budgetHoursAreUTC() {
-        #expect(LLMAdvisor.hour(Date(timeIntervalSince1970: 1_800_000_000)) == "2027011508")
+        #expect(KeySpace.hour(Date(timeIntervalSince1970: 1_800_000_000)) == "2027011508")
     }
 }

@@ -25,4 +25,85 @@ struct DeployTests {
             #expect(score.map { $0 <= 2.5 } == true, "\(unit): \(level ?? "no rating") \(security.stderr)")
         }
     }
+
+    /// `promtool check rules` and `promtool test rules` on the alerting rules.
+    @Test func prometheusRulesCheckAndPass() async throws {
+        let directory = Self.deploy + "/prometheus"
+        let check = try await TestProcess.run(["promtool", "check", "rules", "hemostat-alerts.yml"], currentDirectory: directory)
+        #expect(check.succeeded, "\(check.stdout)\(check.stderr)")
+        let test = try await TestProcess.run(["promtool", "test", "rules", "hemostat-alerts.test.yml"], currentDirectory: directory)
+        #expect(test.succeeded, "\(test.stdout)\(test.stderr)")
+    }
+
+    /// Every series the alerting rules and the Grafana dashboard query is one the binary
+    /// exports: read from the `/metrics` of a `hemostat run` that handled a crash (alert,
+    /// restart, notification) and asked an LLM (that did not answer) about an ambiguous alert.
+    /// Two need events this run does not make (an engine error, a gate refusal); they are
+    /// checked against the names the code declares.
+    @Test func dashboardsAndAlertsQuerySeriesTheBinaryExports() async throws {
+        let stack = try await E2EStack(label: "e2e-series")
+        do {
+            let port = try RedisServerProcess.freePort()
+            let closed = try RedisServerProcess.freePort()
+            try await stack.startPipeline(.oneProcess, runArguments: [], environment: [
+                "HEMOSTAT_DASHBOARD_PORT": String(port),
+                "HEMOSTAT_LLM_PROVIDER": "openai_compatible", "HEMOSTAT_LLM_BASE_URL": "http://127.0.0.1:\(closed)/v1",
+                "HEMOSTAT_LLM_API_KEY": "test-key", "HEMOSTAT_LLM_MODEL": "test-model",
+            ])
+            let container = try await stack.startCrashOnce()
+            _ = try await stack.waitForMessages("remediation_complete", container: container.name, "the restart's result") { !$0.isEmpty }
+            let now = ISO8601DateFormatter().string(from: Date())
+            let alert = #"{"event_type":"health_alert","timestamp":"\#(now)","agent":"monitor","host":"\#(stack.hostID)","id":"series-1","data":{"container_id":"c0ffee","container_name":"\#(stack.prefix)-api","image":"busybox","status":"running","health_status":"none","exit_code":0,"oom_killed":false,"restart_count":0,"metrics":{"cpu_percent":97,"memory_percent":10,"memory_usage":1000,"memory_limit":10000,"network_rx_bytes":0,"network_tx_bytes":0,"blkio_read_bytes":0,"blkio_write_bytes":0},"anomalies":[{"type":"high_cpu","severity":"warning","value":97,"threshold":85}],"source":"poll"}}"#
+            _ = try await stack.redis.send(["XADD", stack.keyPrefix + "health_alert", "*", "message", alert])
+            var exported: Set<String> = []
+            let found = await holds {
+                let text = (try? await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(port)/metrics"]))?.stdout ?? ""
+                exported = Set(text.split(separator: "\n").compactMap { line -> String? in
+                    guard line.hasPrefix("hemostat_") else { return nil }
+                    return String(line.prefix { $0 != "{" && $0 != " " })
+                })
+                return exported.contains("hemostat_llm_calls_total") && exported.contains("hemostat_notifications_total")
+            }
+            #expect(found, "\(exported.sorted())\n\(stack.diagnostics())")
+
+            let queried = try Self.queriedSeries()
+            let declared = try Self.declaredNames()
+            let needOtherEvents: Set<String> = ["hemostat_docker_errors_total", "hemostat_gate_rejections_total"]
+            #expect(queried.count >= 15, "\(queried.sorted())")
+            for name in queried.sorted() {
+                let families = [name, name + "_sum", name + "_count", name + "_bucket"]
+                if needOtherEvents.contains(name) {
+                    #expect(declared.contains(name), "\(name) is not a metric HemoStat declares")
+                } else {
+                    #expect(families.contains { exported.contains($0) }, "\(name) is queried but not exported: \(exported.sorted())")
+                }
+            }
+        } catch {
+            Issue.record("\(error)\n\(stack.diagnostics())")
+        }
+        await stack.cleanup()
+    }
+
+    /// The `hemostat_*` series named in the alerting rules and the Grafana dashboard.
+    static func queriedSeries() throws -> Set<String> {
+        var names: Set<String> = []
+        for file in ["prometheus/hemostat-alerts.yml", "grafana/hemostat-dashboard.json"] {
+            let text = try String(contentsOfFile: "\(deploy)/\(file)", encoding: .utf8)
+            let pattern = try NSRegularExpression(pattern: "hemostat_[a-z_]+")
+            for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                var name = String(text[Range(match.range, in: text)!])
+                for suffix in ["_sum", "_count", "_bucket"] where name.hasSuffix(suffix) { name = String(name.dropLast(suffix.count)) }
+                names.insert(name)
+            }
+        }
+        names.remove("hemostat_dashboard_token")
+        return names
+    }
+
+    /// The metric names in `MetricNames`.
+    static func declaredNames() throws -> Set<String> {
+        let text = try String(contentsOfFile: HemoStatProcess.packageRoot + "/Sources/HemoStatModel/MetricNames.swift", encoding: .utf8)
+        let pattern = try NSRegularExpression(pattern: "\"(hemostat_[a-z_]+)\"")
+        return Set(pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) })
+    }
 }

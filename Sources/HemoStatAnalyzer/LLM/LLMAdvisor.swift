@@ -107,21 +107,13 @@ public struct LLMAdvisor: Sendable {
         guard budget > 0 else {
             throw LLMError(code: .budgetSpent, message: "the hourly LLM call budget is 0")
         }
-        let key = keys.llmBudget(hour: Self.hour(clock.now))
+        let key = keys.llmBudget(at: clock.now)
         let replies = try await redis.pipeline([["INCR", key], ["EXPIRE", key, "7200"]])
         if let error = replies[0].redisError { throw error }
         let used = replies[0].integer ?? 0
         if used > Int64(budget) {
             throw LLMError(code: .budgetSpent, message: "the hourly LLM call budget (\(budget)) is spent")
         }
-    }
-
-    /// `yyyyMMddHH` in UTC.
-    static func hour(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour], from: date)
-        return String(format: "%04d%02d%02d%02d", c.year ?? 0, c.month ?? 0, c.day ?? 0, c.hour ?? 0)
     }
 
     private func count(_ provider: String, _ outcome: String) {

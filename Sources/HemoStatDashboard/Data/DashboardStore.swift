@@ -4,6 +4,7 @@ import HemoStatModel
 import HemoStatRedis
 import HemoStatResponder
 import Logging
+import Metrics
 import Synchronization
 
 /// Reads what the agents keep in Redis and shapes it for the page. Every read is bounded:
@@ -19,6 +20,8 @@ final class DashboardStore: Sendable {
     private let containerRead = Mutex<(at: ContinuousClock.Instant, task: Task<[ContainerRow], any Error>)?>(nil)
     private let statsCache = Mutex<[ContainerRef: (text: String, value: JSONValue?)]>([:])
     private let agentCache = Mutex<(at: ContinuousClock.Instant, agents: [AgentHeartbeat])?>(nil)
+    /// Every `agent\0host` seen up since this dashboard started.
+    private let seenAgents = Mutex<Set<String>>([])
 
     /// Entries one history or audit query may examine before it answers with a cursor.
     static let scanBudget = 10_000
@@ -248,6 +251,37 @@ final class DashboardStore: Sendable {
         ])
     }
 
+    // MARK: - Gauges
+
+    /// Sets the installation-wide gauges of `/metrics` from Redis: agents up, open breakers,
+    /// dead letters, the LLM budget left. Called at each scrape.
+    func updateGauges() async {
+        do {
+            let agents = try await agents()
+            let up = Set(agents.map { "\($0.agent)\u{0}\($0.host)" })
+            let known = seenAgents.withLock { seen in
+                seen.formUnion(up)
+                return seen
+            }
+            for key in known {
+                let parts = key.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)
+                Gauge(label: MetricNames.agentUp, dimensions: [("agent", parts[0]), ("host", parts.count > 1 ? parts[1] : "")])
+                    .record(up.contains(key) ? 1 : 0)
+            }
+            let rows = try await loadContainers()
+            let statuses = (try? await gate(dryRun: isDryRun(agents)).statuses(containers: rows.map(\.container))) ?? []
+            Gauge(label: MetricNames.breakersOpen).record(statuses.filter { $0.breakerState == .open }.count)
+            let letters = try await redis.send(["XLEN", keys.channel(.deadLetter)]).integer ?? 0
+            Gauge(label: MetricNames.deadLetterEntries).record(letters)
+            if let budget = configuration.llmHourlyBudget {
+                let used = try await redis.send(["GET", keys.llmBudget(at: Date())]).string.flatMap { Int($0) } ?? 0
+                Gauge(label: MetricNames.llmBudgetLeft).record(max(0, budget - used))
+            }
+        } catch {
+            logger.warning("gauges not updated", metadata: ["error": "\(error)"])
+        }
+    }
+
     // MARK: - Overview
 
     func overview() async throws -> JSONValue {
@@ -266,14 +300,9 @@ final class DashboardStore: Sendable {
         let falseAlarms = try await falseAlarmWindow.refresh(redis: redis, since: since).count
 
         // LLM calls: one counter per UTC hour.
-        var hours: [String] = []
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMddHH"
         let now = Date()
-        for h in 0..<24 { hours.append(formatter.string(from: now.addingTimeInterval(Double(-3600 * h)))) }
-        let counts = try await redis.send(["MGET"] + hours.map { keys.llmBudget(hour: $0) }).array ?? []
+        let hours = (0..<24).map { now.addingTimeInterval(Double(-3600 * $0)) }
+        let counts = try await redis.send(["MGET"] + hours.map { keys.llmBudget(at: $0) }).array ?? []
         let perHour = counts.map { Int($0.integer ?? 0) }
         let callsThisHour = perHour.first ?? 0
         let calls24h = perHour.reduce(0, +)

@@ -38,6 +38,7 @@ struct DashboardRoutes: Sendable {
             return Self.json(.object(["ready": .bool(ready), "checks": .object(checks)]), status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/metrics") { _, _ in
+            await service.store.updateGauges()
             let text = service.registry.emitToBuffer()
             return Response(
                 status: .ok,
