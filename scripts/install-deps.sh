@@ -34,4 +34,10 @@ if [[ "${1:-}" == "--test" ]] && ! python3 -c "import playwright.sync_api" 2>/de
     PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check playwright >/dev/null
 fi
 
+# The Kubernetes manifests are validated offline against the API's schemas.
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import kubernetes_validate" 2>/dev/null; then
+    hs_log "installing kubernetes-validate (pip)"
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate >/dev/null
+fi
+
 command -v swift >/dev/null || [[ -x /opt/swift/usr/bin/swift ]] || hs_die "no Swift toolchain found (expected swift on PATH or /opt/swift)"

@@ -26,6 +26,27 @@ struct DeployTests {
         }
     }
 
+    /// The Kubernetes manifests against the API's schemas (`kubernetes-validate --strict`,
+    /// offline), and what they must say: the node agents named after their node, the socket
+    /// read-write only for the responder, the dashboard's Service announcing /metrics.
+    @Test func kubernetesManifestsValidate() async throws {
+        let directory = Self.deploy + "/kubernetes"
+        let files = ["namespace.yaml", "configuration.yaml", "node-agents.yaml", "cluster-agents.yaml"]
+        let validate = try await TestProcess.run(
+            ["python3", "-m", "kubernetes_validate", "--strict"] + files, currentDirectory: directory)
+        #expect(validate.succeeded, "\(validate.stdout)\(validate.stderr)")
+        #expect(validate.stdout.components(separatedBy: " passed for resource ").count - 1 == 7, "\(validate.stdout)")
+        let node = try String(contentsOfFile: directory + "/node-agents.yaml", encoding: .utf8)
+        #expect(node.contains("fieldPath: spec.nodeName"))
+        #expect(node.contains("{name: docker-socket, mountPath: /var/run/docker.sock, readOnly: true}"), "the monitor's socket is read-only")
+        #expect(node.contains("{name: docker-socket, mountPath: /var/run/docker.sock}"), "the responder's is not")
+        let cluster = try String(contentsOfFile: directory + "/cluster-agents.yaml", encoding: .utf8)
+        #expect(cluster.contains("prometheus.io/path: /metrics"))
+        #expect(!cluster.contains("docker.sock"), "the cluster-wide agents have no socket")
+        let kustomization = try String(contentsOfFile: directory + "/kustomization.yaml", encoding: .utf8)
+        for file in files { #expect(kustomization.contains("- \(file)")) }
+    }
+
     /// `promtool check rules` and `promtool test rules` on the alerting rules.
     @Test func prometheusRulesCheckAndPass() async throws {
         let directory = Self.deploy + "/prometheus"
