@@ -2,13 +2,16 @@
 # Builds HemoStat's image from deploy/Dockerfile on the engine in DOCKER_HOST, on a machine
 # with no image registry: the two base images the Dockerfile names are made here first.
 #
-#   scripts/image.sh [--tag hemostat:latest] [--with-redis]
+#   scripts/image.sh [--tag hemostat:latest] [--with-redis] [--redis-image]
 #
 # - debian:bookworm-slim: a minimal bookworm rootfs from Debian's debootstrap, from the mirror
 #   apt uses, imported with `docker import`;
 # - swift:6.3-bookworm: a bookworm rootfs with the Swift toolchain's system packages, the
 #   toolchain of this machine (/opt/swift) and its Swift package mirror (/opt/swift-packages,
 #   which git reads every github.com address from, as it does on this machine).
+#
+# With --redis-image it also makes redis:7.0-bookworm, the Redis that deploy/compose.yaml names
+# (Debian's redis-server on the same slim base), unless the engine has it.
 #
 # The rootfs trees are cached in $HEMOSTAT_IMAGE_CACHE (default /var/cache/hemostat-image), so a
 # second build skips debootstrap; an image already on the engine is not made again. Then
@@ -21,11 +24,13 @@ cd "$root"
 
 tag=hemostat:latest
 with_redis=false
+redis_image=false
 while (($#)); do
     case "$1" in
         --tag) tag=$2; shift 2 ;;
         --with-redis) with_redis=true; shift ;;
-        *) hs_die "unknown option: $1 (expected --tag NAME or --with-redis)" ;;
+        --redis-image) redis_image=true; shift ;;
+        *) hs_die "unknown option: $1 (expected --tag NAME, --with-redis or --redis-image)" ;;
     esac
 done
 [[ -n "${DOCKER_HOST:-}" ]] || hs_die "DOCKER_HOST is not set: the engine to build on"
@@ -87,6 +92,19 @@ if ! docker image inspect swift:6.3-bookworm >/dev/null 2>&1; then
     fi
     import "$dir" swift:6.3-bookworm --change 'ENV PATH=/opt/swift/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'CMD ["bash"]'
+fi
+
+if [[ "$redis_image" == true ]] && ! docker image inspect redis:7.0-bookworm >/dev/null 2>&1; then
+    hs_log "docker build redis:7.0-bookworm (Debian's redis-server)"
+    docker build --network host -t redis:7.0-bookworm - >/dev/null <<'DOCKERFILE'
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends redis-server \
+    && rm -rf /var/lib/apt/lists/* && mkdir -p /data && chown redis:redis /data
+WORKDIR /data
+USER redis
+EXPOSE 6379
+CMD ["redis-server", "--protected-mode", "no"]
+DOCKERFILE
 fi
 
 hs_log "docker build $tag"

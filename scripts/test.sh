@@ -15,4 +15,13 @@ scripts/test-env.sh start
 source "$(hs_state_dir)/test.env"
 
 swift build --build-tests
+
+# HemoStat's image, from deploy/Dockerfile, on the private engine (scripts/image.sh makes the
+# base images it names first), for the image and compose tests. HEMOSTAT_TEST_IMAGES=0 skips it
+# (and those tests).
+if [[ "${HEMOSTAT_TEST_IMAGES:-1}" != 0 ]]; then
+    DOCKER_HOST="$HEMOSTAT_TEST_DOCKER_HOST" scripts/image.sh --tag hemostat:test --redis-image
+    export HEMOSTAT_TEST_APP_IMAGE=hemostat:test
+fi
+
 swift test --skip-build "$@"
