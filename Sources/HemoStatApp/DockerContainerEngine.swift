@@ -56,7 +56,7 @@ public struct DockerContainerEngine: ContainerEngine {
     }
 
     public func events(since: Date?) -> AsyncThrowingStream<EngineEvent, any Error> {
-        let source = client.events(filters: ["type": ["container"], "event": EngineEvent.followedActions], since: since)
+        let source = client.events(filters: ["type": ["container"], "event": EngineEvent.requestedActions], since: since)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: EngineEvent.self)
         let task = Task {
             do {
@@ -113,8 +113,9 @@ public struct DockerContainerEngine: ContainerEngine {
     }
 
     static func event(_ e: DockerEvent) -> EngineEvent {
+        // Podman's Docker-compatible API says `remove` where Docker says `destroy`.
         EngineEvent(
-            action: e.action, containerID: e.actor.id, containerName: e.name ?? String(e.actor.id.prefix(12)),
+            action: e.action == "remove" ? "destroy" : e.action, containerID: e.actor.id, containerName: e.name ?? String(e.actor.id.prefix(12)),
             attributes: e.actor.attributes, time: Date(timeIntervalSince1970: Double(e.timeNano) / 1e9))
     }
 

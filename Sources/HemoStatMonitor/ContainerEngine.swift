@@ -136,6 +136,10 @@ public struct EngineEvent: Sendable, Hashable {
         "die", "oom", "kill", "stop", "health_status", "start", "restart", "destroy", "pause", "unpause",
     ]
 
+    /// What the engine is asked to send: ``followedActions``, and `remove`, Podman's name for
+    /// `destroy` (the adapter reads it as `destroy`).
+    public static let requestedActions: [String] = followedActions + ["remove"]
+
     /// `die`, `oom`, `kill`, `stop`, `start`, `restart`, `destroy`, `pause`, `unpause`, or
     /// `health_status` (Docker sends `health_status: unhealthy`; ``healthStatus`` holds the part
     /// after the colon).

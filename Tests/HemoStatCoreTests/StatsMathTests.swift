@@ -82,4 +82,12 @@ import Testing
         let (m, cpuKnown) = metrics(s)
         #expect(m.memoryUsage == 0 && m.memoryPercent == 0 && !cpuKnown)
     }
+
+    @Test func podmansRemoveIsReadAsDestroy() throws {
+        let json = #"{"Type":"container","Action":"remove","Actor":{"ID":"b1bc5d0c83b2","Attributes":{"name":"pmtest"}},"time":1796508535,"timeNano":1796508535606222341}"#
+        let event = DockerContainerEngine.event(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
+        #expect(event.action == "destroy")
+        #expect(event.containerName == "pmtest")
+        #expect(EngineEvent.requestedActions.contains("remove") && !EngineEvent.followedActions.contains("remove"))
+    }
 }
