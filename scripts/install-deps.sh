@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 packages=(libhiredis-dev liblua5.4-dev libcurl4-openssl-dev redis-server ca-certificates pkg-config)
 case "${1:-}" in
-    --test) packages+=(docker.io busybox-static openssl python3 python3-pip chromium lua5.4 systemd prometheus debootstrap docker-compose) ;;
+    --test) packages+=(docker.io busybox-static openssl python3 python3-pip chromium lua5.4 systemd prometheus debootstrap docker-compose podman) ;;
     --docker) packages+=(docker.io) ;;
     "") ;;
     *) hs_die "unknown option: $1 (expected --test or --docker)" ;;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops the private Redis and Docker engine the integration tests talk to.
 #
-#   scripts/test-env.sh start   start Redis and two engines (idempotent), build the busybox test image,
-#                               and write the environment file
+#   scripts/test-env.sh start   start Redis, two engines and Podman's API service (idempotent), build
+#                               the busybox test image, and write the environment file
 #   scripts/test-env.sh stop    stop them and remove their state
 #   scripts/test-env.sh env     print the environment file (source it to use the services)
 #
@@ -43,6 +43,38 @@ start_docker() {
     for engine in "${engines[@]}"; do hs_start_dockerd "$state/$engine"; done
 }
 
+# Podman's Docker-compatible API service, with a root, run root, storage and configuration of
+# its own (runc, cgroupfs, vfs, no default ulimits), on a socket of its own.
+start_podman() {
+    local dir="$state/podman"
+    if [[ -f "$dir/podman.pid" ]] && kill -0 "$(cat "$dir/podman.pid")" 2>/dev/null; then
+        return
+    fi
+    command -v podman >/dev/null || { hs_log "podman is not installed: no Podman tests"; return; }
+    mkdir -p "$dir/root" "$dir/runroot"
+    printf '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nruntime = "runc"\nevents_logger = "file"\n' > "$dir/containers.conf"
+    printf '[storage]\ndriver = "vfs"\nrunroot = "%s"\ngraphroot = "%s"\n' "$dir/runroot" "$dir/root" > "$dir/storage.conf"
+    CONTAINERS_CONF="$dir/containers.conf" CONTAINERS_STORAGE_CONF="$dir/storage.conf" setsid podman \
+        --root "$dir/root" --runroot "$dir/runroot" --storage-driver vfs --runtime runc --cgroup-manager cgroupfs \
+        system service --time 0 "unix://$dir/podman.sock" >"$dir/podman.log" 2>&1 < /dev/null &
+    echo $! > "$dir/podman.pid"
+    for _ in $(seq 100); do
+        curl -sf --unix-socket "$dir/podman.sock" http://localhost/_ping >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    curl -sf --unix-socket "$dir/podman.sock" http://localhost/_ping >/dev/null || hs_die "podman system service did not start; see $dir/podman.log"
+    (export DOCKER_HOST="unix://$dir/podman.sock" DOCKER_API_VERSION=1.41; hs_busybox_image "$image")
+}
+
+stop_podman() {
+    local dir="$state/podman"
+    [[ -S "$dir/podman.sock" ]] || return 0
+    DOCKER_HOST="unix://$dir/podman.sock" DOCKER_API_VERSION=1.41 docker ps -aq 2>/dev/null \
+        | xargs -r env DOCKER_HOST="unix://$dir/podman.sock" DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
+    hs_stop_pidfile "$dir/podman.pid"
+    grep -o "$dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+}
+
 build_image() {
     for engine in "${engines[@]}"; do
         (export DOCKER_HOST="unix://$state/$engine/docker.sock" DOCKER_API_VERSION=1.41; hs_busybox_image "$image")
@@ -58,9 +90,13 @@ export HEMOSTAT_TEST_DOCKER_HOST_B=unix://$state/docker-b/docker.sock
 export HEMOSTAT_TEST_IMAGE=$image
 export HEMOSTAT_TEST_STATE=$state
 ENV
+    if [[ -S "$state/podman/podman.sock" ]]; then
+        echo "export HEMOSTAT_TEST_PODMAN_HOST=unix://$state/podman/podman.sock" >> "$envfile"
+    fi
 }
 
 stop_all() {
+    stop_podman
     for engine in "${engines[@]}"; do hs_stop_dockerd "$state/$engine"; done
     hs_stop_pidfile "$state/redis/redis.pid"
     # vfs layers and container state are large; keep nothing between runs.
@@ -73,6 +109,7 @@ case "${1:-}" in
         start_redis
         start_docker
         build_image
+        start_podman
         write_env
         hs_log "test services up; environment in $envfile"
         ;;
