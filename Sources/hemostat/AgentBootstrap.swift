@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
 import HemoStatCore
+import HemoStatDashboard
 import HemoStatRedis
 import Logging
+import Metrics
+import Prometheus
 
 /// Loads the configuration (`--config FILE`) and builds what a command needs to talk to Redis.
 /// Configuration problems are printed as `file:line: problem` and end the command with exit 1.
@@ -40,4 +43,17 @@ func parseDuration(_ text: String) -> Duration? {
     }
     if let number = Double(raw), number.isFinite, number > 0 { return .milliseconds(Int64((number * 1000).rounded())) }
     return nil
+}
+
+/// `/metrics` and `/healthz` for an agent run as a process of its own, when
+/// `dashboard.metrics_port` is set: bootstraps the metrics system with a Prometheus registry
+/// (call it before any agent is made, as agents make their metrics when they start) and returns
+/// the endpoint to run beside the agent; none otherwise.
+func agentMetrics(_ configuration: HemoStatConfiguration, logger: Logger) -> [NamedService] {
+    guard configuration.dashboard.metricsPort > 0 else { return [] }
+    let registry = PrometheusCollectorRegistry()
+    MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+    let endpoint = MetricsEndpoint(
+        host: configuration.dashboard.bindAddress, port: configuration.dashboard.metricsPort, registry: registry, logger: logger)
+    return [NamedService(name: "metrics", service: endpoint)]
 }

@@ -23,6 +23,7 @@ struct AlertCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try CommandEnvironment(configFile: config, label: "hemostat.alert", bootstrapLogging: true)
         let context = environment.context
+        let metrics = agentMetrics(environment.configuration, logger: context.logger)
         let http = HTTPClient(logger: context.logger)
         defer { http.shutdown() }
         let alert = AlertService(context: context, transport: HTTPNotificationTransport(client: http))
@@ -30,7 +31,7 @@ struct AlertCommand: AsyncParsableCommand {
             [
                 NamedService(name: "alert", service: alert),
                 NamedService(name: "alert heartbeat", service: AgentHeartbeat(agent: AlertService.agentName, context: context)),
-            ],
+            ] + metrics,
             timeout: environment.configuration.shutdownTimeout, logger: context.logger, afterwards: { context.redis.close() })
     }
 }

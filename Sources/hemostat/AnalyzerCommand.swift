@@ -42,6 +42,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "hemostat.analyzer")
+        let metrics = agentMetrics(configuration, logger: logger)
         let redis = RedisClient(configuration: configuration.redis.clientConfiguration(clientName: "hemostat-analyzer"), logger: logger)
         let context = AgentContext(configuration: configuration, redis: redis, logger: logger)
         let analyzer: AnalyzerService
@@ -55,7 +56,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
             [
                 NamedService(name: "analyzer", service: analyzer),
                 NamedService(name: "analyzer heartbeat", service: AgentHeartbeat(agent: AnalyzerService.agent, context: context)),
-            ],
+            ] + metrics,
             timeout: configuration.shutdownTimeout, logger: logger, afterwards: { redis.close() })
     }
 

@@ -65,13 +65,14 @@ struct MonitorCommand: AsyncParsableCommand {
             return
         }
         if json { logger.warning("--json applies to --once only; ignored") }
+        let metrics = agentMetrics(configuration, logger: logger)
         let redis = RedisClient(configuration: configuration.redis.clientConfiguration(clientName: "hemostat-monitor"), logger: logger)
         let context = AgentContext(configuration: configuration, redis: redis, logger: logger)
         let monitor = MonitorService(context: context, engine: engine)
         let heartbeat = AgentHeartbeat(agent: MonitorService.agent, context: context)
         logger.info("watching docker", metadata: ["docker.host": "\(engine.hostDescription)", "docker.reachable": "\(reachable)"])
         try await ProcessLifecycle.run(
-            [NamedService(name: "monitor", service: monitor), NamedService(name: "monitor heartbeat", service: heartbeat)],
+            [NamedService(name: "monitor", service: monitor), NamedService(name: "monitor heartbeat", service: heartbeat)] + metrics,
             timeout: configuration.shutdownTimeout, logger: logger, afterwards: { redis.close() })
     }
 

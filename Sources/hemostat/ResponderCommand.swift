@@ -25,13 +25,14 @@ struct ResponderCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = try CommandEnvironment(configFile: config, label: "hemostat.responder", bootstrapLogging: true)
         let context = environment.context
+        let metrics = agentMetrics(environment.configuration, logger: context.logger)
         let engine = try makeRemediationEngine(configuration: environment.configuration, logger: context.logger)
         let responder = ResponderService(context: context, engine: engine, dryRun: dryRun ? true : nil)
         try await ProcessLifecycle.run(
             [
                 NamedService(name: "responder", service: responder),
                 NamedService(name: "responder heartbeat", service: responder.heartbeat()),
-            ],
+            ] + metrics,
             timeout: environment.configuration.shutdownTimeout, logger: context.logger, afterwards: { context.redis.close() })
     }
 }

@@ -47,6 +47,32 @@ struct DeployTests {
         for file in files { #expect(kustomization.contains("- \(file)")) }
     }
 
+    /// An agent run as a process of its own serves `/metrics` and `/healthz` on
+    /// `dashboard.metrics_port`.
+    @Test func separateAgentsServeMetrics() async throws {
+        let stack = try await E2EStack(label: "e2e-metrics")
+        do {
+            let monitorPort = try RedisServerProcess.freePort()
+            let responderPort = try RedisServerProcess.freePort()
+            try stack.start("monitor", ["monitor"], environment: ["HEMOSTAT_METRICS_PORT": String(monitorPort)])
+            try stack.start("responder", ["responder"], environment: ["HEMOSTAT_METRICS_PORT": String(responderPort)])
+            try await stack.waitForAgents(["monitor", "responder"])
+            var text = ""
+            let cycled = await holds {
+                text = (try? await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(monitorPort)/metrics"]))?.stdout ?? ""
+                return text.contains("hemostat_monitor_cycle_seconds_count")
+            }
+            #expect(cycled, "the monitor's /metrics: \(text.prefix(2000))\n\(stack.diagnostics())")
+            let health = try await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(responderPort)/healthz"])
+            #expect(health.succeeded && health.stdout.contains("ok"), "\(health.stdout)\(health.stderr)")
+            let responder = try await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(responderPort)/metrics"])
+            #expect(responder.succeeded, "\(responder.stderr)")
+        } catch {
+            Issue.record("\(error)\n\(stack.diagnostics())")
+        }
+        await stack.cleanup()
+    }
+
     /// `promtool check rules` and `promtool test rules` on the alerting rules.
     @Test func prometheusRulesCheckAndPass() async throws {
         let directory = Self.deploy + "/prometheus"

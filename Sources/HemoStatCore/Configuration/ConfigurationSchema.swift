@@ -154,6 +154,7 @@ enum ConfigurationSchema {
             ConfigField("dashboard.bind_address", \.dashboard.bindAddress, p.string(), env: "HEMOSTAT_DASHBOARD_BIND_ADDRESS"),
             ConfigField("dashboard.port", \.dashboard.port, p.integer(1...65535), env: "HEMOSTAT_DASHBOARD_PORT"),
             ConfigField("dashboard.access_token", \.dashboard.accessToken, p.secret().optional, env: "HEMOSTAT_DASHBOARD_TOKEN", secret: true, fileAllowed: false),
+            ConfigField("dashboard.metrics_port", \.dashboard.metricsPort, p.integer(0...65535), env: "HEMOSTAT_METRICS_PORT"),
         ]
         // Keys without a legacy variable get HEMOSTAT_<KEY>.
         for index in fields.indices where fields[index].environment == nil && fields[index].key != "redis.url" {

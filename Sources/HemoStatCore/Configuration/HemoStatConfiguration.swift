@@ -497,6 +497,10 @@ public struct DashboardSettings: Sendable, Hashable {
     public var port: Int
     /// When set, the dashboard asks for it (from `HEMOSTAT_DASHBOARD_TOKEN` only).
     public var accessToken: Secret?
+    /// The port on which an agent run as a process of its own (`hemostat monitor`, `analyzer`,
+    /// `responder`, `alert`) serves `/metrics` and `/healthz` on ``bindAddress``; 0 (the
+    /// default) for none. `hemostat run` and `hemostat dashboard` serve them with the dashboard.
+    public var metricsPort: Int = 0
 
     public init(bindAddress: String = "127.0.0.1", port: Int = 8080, accessToken: Secret? = nil) {
         self.bindAddress = bindAddress
