@@ -347,14 +347,14 @@ final class DashboardStore: Sendable {
     func incidents() async throws -> JSONValue {
         let nowMs = Int(Date().timeIntervalSince1970 * 1000)
         let start = String(nowMs - 6 * 3_600_000)
-        var envelopes: [Envelope] = []
+        var envelopes: [MessageView] = []
         for channel in KeySpace.incidentChannels {
             let entries = try await redis.xrevrange(keys.channel(channel), end: "+", start: start, count: 300)
             for entry in entries {
-                if let text = entry[field: "message"], let env = Envelope(text, streamID: entry.id) { envelopes.append(env) }
+                if let text = entry[field: "message"], let env = MessageView(text, streamID: entry.id) { envelopes.append(env) }
             }
         }
-        var groups: [String: [Envelope]] = [:]
+        var groups: [String: [MessageView]] = [:]
         for env in envelopes {
             let key = env.incidentID ?? env.id ?? env.streamID ?? UUID().uuidString
             groups[key, default: []].append(env)
@@ -362,8 +362,8 @@ final class DashboardStore: Sendable {
         let rows = try await loadContainers()
         let rowsByName = Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         // Per container, only its latest incident counts: a newer one supersedes the older.
-        var latestPerContainer: [String: (id: String, events: [Envelope])] = [:]
-        var orphans: [(id: String, events: [Envelope])] = []
+        var latestPerContainer: [String: (id: String, events: [MessageView])] = [:]
+        var orphans: [(id: String, events: [MessageView])] = []
         for (incidentID, events) in groups {
             let sorted = events.sorted { $0.milliseconds < $1.milliseconds }
             guard let container = sorted.first(where: { $0.container != nil })?.container else {
@@ -415,7 +415,7 @@ final class DashboardStore: Sendable {
         // Unhealthy now, and no incident yet.
         var detected: [JSONValue] = []
         for row in rows where row.isUnhealthy && !row.excluded && !incidentContainers.contains(row.name) {
-            let problem = Envelope(raw: .object(["event_type": "health_alert", "data": row.stats ?? .object([:])])).summary
+            let problem = MessageView(raw: .object(["event_type": "health_alert", "data": row.stats ?? .object([:])])).summary
             detected.append(.object([
                 "incident_id": .null,
                 "container": .string(row.name),
@@ -430,7 +430,7 @@ final class DashboardStore: Sendable {
         return .object(["items": .array(active.prefix(200).map(\.1) + detected)])
     }
 
-    static func incidentState(_ latest: Envelope) -> (active: Bool, state: String, doing: String) {
+    static func incidentState(_ latest: MessageView) -> (active: Bool, state: String, doing: String) {
         switch latest.eventType {
         case "health_alert":
             return (true, "detected", "analyzing the alert")
@@ -492,7 +492,7 @@ final class DashboardStore: Sendable {
                 // Cheap test on the raw text before parsing.
                 if let c = filter.container, !text.contains(c) { continue }
                 if let s = filter.status, !text.contains(s) { continue }
-                guard let env = Envelope(text, streamID: entry.id) else { continue }
+                guard let env = MessageView(text, streamID: entry.id) else { continue }
                 if let c = filter.container, env.container != c { continue }
                 if let s = filter.status, env.status != s { continue }
                 items.append(historyItem(env))
@@ -514,7 +514,7 @@ final class DashboardStore: Sendable {
         ])
     }
 
-    private func historyItem(_ env: Envelope) -> JSONValue {
+    private func historyItem(_ env: MessageView) -> JSONValue {
         let d = env.data
         return .object([
             "stream_id": .from(env.streamID),
@@ -583,7 +583,7 @@ final class DashboardStore: Sendable {
             ["LRANGE", key, String(offset), String(offset + limit - 1)],
             ["LLEN", key],
         ])
-        let items = (replies[0].array ?? []).compactMap { $0.string.flatMap { Envelope($0) }?.listItem }
+        let items = (replies[0].array ?? []).compactMap { $0.string.flatMap { MessageView($0) }?.listItem }
         return .object([
             "items": .array(items),
             "total": .integer(Int(replies[1].integer ?? 0)),
@@ -664,7 +664,7 @@ final class StreamWindow: Sendable {
     }
 
     private static func entry(_ e: RedisStreamEntry) -> Entry {
-        let env = e[field: "message"].flatMap { Envelope($0, streamID: e.id) }
+        let env = e[field: "message"].flatMap { MessageView($0, streamID: e.id) }
         return Entry(ms: StreamID.milliseconds(e.id) ?? 0, status: env?.status ?? "unknown")
     }
 }

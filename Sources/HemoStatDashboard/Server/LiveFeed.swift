@@ -99,7 +99,7 @@ final class LiveFeed: Sendable {
     static func messageFrame(_ message: RedisPubSubMessage, keys: KeySpace) -> String {
         let channel = keys.shortChannel(message.channel)
         var body: [String: JSONValue] = ["channel": .string(channel)]
-        if let env = Envelope(message.string) {
+        if let env = MessageView(message.string) {
             body["event"] = env.listItem
         }
         return frame(event: "message", data: JSONValue.object(body).htmlSafeText)

@@ -1,9 +1,11 @@
 import Foundation
 import HemoStatModel
 
-/// One message of the contract as the dashboard reads it: `{event_type, timestamp, agent, data,
-/// id, host}`. Unknown fields are kept in ``raw``.
-struct Envelope: Sendable {
+/// One message as the dashboard shows it: a lenient view over its JSON (`{event_type,
+/// timestamp, agent, data, id, host}`), so that a message of an unknown kind, or one an agent
+/// would refuse, is still listed. The contract's typed message is HemoStatModel's `Envelope`;
+/// this view decodes nothing. Unknown fields are kept in ``raw``.
+struct MessageView: Sendable {
     var raw: JSONValue
     /// Stream entry id when read from a stream.
     var streamID: String?
