@@ -51,7 +51,8 @@ public struct ContainerWatch: Sendable {
     }
 
     /// What the watch waits for, after an event that does not tell the whole story yet. Each
-    /// is held for a grace period (``MonitorPolicy/oomGrace``, ``MonitorPolicy/ownStopGrace``);
+    /// is held for a grace period (``MonitorPolicy/oomGrace``, ``MonitorPolicy/killGrace``,
+    /// ``MonitorPolicy/ownStopGrace``);
     /// ``tick(now:)`` announces what was seen when the awaited event has not come by then.
     enum Pending: Sendable, Hashable {
         /// The kernel's `oom` came; its `die` (the engine sends the two in either order) has not.
@@ -240,7 +241,7 @@ public struct ContainerWatch: Sendable {
         recordDeath(at: event.time)
         if oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
             pending = .oomAfterKill(diedAt: event.time)
-            return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
+            return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.killGrace))]
         }
         return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
     }
@@ -254,8 +255,11 @@ public struct ContainerWatch: Sendable {
     /// come, or a stop by HemoStat's own action whose `start` did not come, is alerted now.
     public mutating func tick(now: Date) -> [WatchAction] {
         guard let waiting = pending else { return [] }
-        let grace: TimeInterval
-        if case .startAfterOwnStop = waiting { grace = policy.ownStopGrace } else { grace = policy.oomGrace }
+        let grace: TimeInterval = switch waiting {
+        case .startAfterOwnStop: policy.ownStopGrace
+        case .oomAfterKill: policy.killGrace
+        case .dieAfterOOM: policy.oomGrace
+        }
         guard now.timeIntervalSince(waiting.since) >= grace - 0.001 else {
             return [.checkAgain(containerID: containerID, at: waiting.since.addingTimeInterval(grace))]
         }

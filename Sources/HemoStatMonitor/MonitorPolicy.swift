@@ -22,6 +22,10 @@ public struct MonitorPolicy: Sendable, Hashable {
     /// After an `oom` event, how long to wait for the container's `die` so one alert carries
     /// both; when no `die` comes, the OOM is alerted alone.
     public var oomGrace: TimeInterval
+    /// After a `die` with exit code 137 (SIGKILL) not through the API, how long to wait for the
+    /// engine's `oom` event that would explain it before the exit is announced as a crash. The
+    /// event comes late from a loaded engine; an OOM kill is alerted at once when it comes.
+    public var killGrace: TimeInterval
     /// After a `die` caused by HemoStat's own action (a restart that had to stop the container),
     /// how long to wait for its `start` before the stop is announced.
     public var ownStopGrace: TimeInterval
@@ -31,7 +35,7 @@ public struct MonitorPolicy: Sendable, Hashable {
         sustainedSamples: Int = 3, restartLoopCount: Int = 3, restartLoopWindow: TimeInterval = 300,
         memoryGrowthHorizon: TimeInterval = 900, memoryGrowthMinimumSamples: Int = 4, memoryGrowthMinimumFit: Double = 0.8,
         reminderInterval: TimeInterval = 900, historyLength: Int = 20, operatorStopWindow: TimeInterval = 120, oomGrace: TimeInterval = 0.3,
-        ownStopGrace: TimeInterval = 15
+        killGrace: TimeInterval = 2, ownStopGrace: TimeInterval = 15
     ) {
         self.cpuThresholdPercent = cpuThresholdPercent
         self.memoryThresholdPercent = memoryThresholdPercent
@@ -46,6 +50,7 @@ public struct MonitorPolicy: Sendable, Hashable {
         self.historyLength = historyLength
         self.operatorStopWindow = operatorStopWindow
         self.oomGrace = oomGrace
+        self.killGrace = killGrace
         self.ownStopGrace = ownStopGrace
     }
 

@@ -284,20 +284,20 @@ import Testing
     @Test func dieBeforeOOMIsOneAlertWithBoth() throws {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         let first = watch.observe(event: event("die", 10, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(10.01))
-        #expect(first == [.checkAgain(containerID: "c1", at: at(10.31))])
+        #expect(first == [.checkAgain(containerID: "c1", at: at(12.01))])
         let a = alerts(watch.observe(event: event("oom", 10.02), inspection: nil, now: at(10.03)))
         try #require(a.count == 1)
         #expect(Set(a[0].0.anomalies.map(\.type)) == [.nonZeroExit, .oomKilled])
         #expect(a[0].0.oomKilled)
         #expect(a[0].0.detectedAt == at(10))
-        #expect(watch.tick(now: at(10.31)).isEmpty)
+        #expect(watch.tick(now: at(12.01)).isEmpty)
     }
 
     @Test func sigkillExitWithoutOOMIsAlertedAfterTheGrace() throws {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         #expect(alerts(watch.observe(event: event("die", 10, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(10))).isEmpty)
-        #expect(watch.tick(now: at(10.1)) == [.checkAgain(containerID: "c1", at: at(10.3))])
-        let a = alerts(watch.tick(now: at(10.3)))
+        #expect(watch.tick(now: at(10.5)) == [.checkAgain(containerID: "c1", at: at(12))])
+        let a = alerts(watch.tick(now: at(12)))
         try #require(a.count == 1)
         #expect(a[0].0.anomalies.map(\.type) == [.nonZeroExit])
         #expect(!a[0].0.oomKilled)
