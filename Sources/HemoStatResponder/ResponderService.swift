@@ -175,19 +175,10 @@ public struct ResponderService: Service {
     func handle(_ delivery: BusDelivery, spawn: AsyncStream<Job>.Continuation) async throws -> BusDisposition {
         let readAt = ContinuousClock.now
         let receivedAt = context.clock.now
-        guard let text = delivery.message else { return .deadLetter(reason: "entry has no `message` field") }
-        let envelope: Envelope<RemediationNeeded>
-        do {
-            envelope = try Envelope<RemediationNeeded>.decode(text)
-        } catch {
-            if error.path == "data.action" {
-                try await auditUnknownAction(text: text, reason: error.reason, receivedAt: receivedAt)
-            }
-            return .deadLetter(reason: error.reason)
-        }
-        guard envelope.container.host == context.hostID else {
-            // The router hands a host only its own requests; this one was put here by hand.
-            return .deadLetter(reason: "data.host: \(envelope.container.host) is not this responder's host (\(context.hostID))")
+        let (envelope, text): (Envelope<RemediationNeeded>, String)
+        switch try await read(delivery, receivedAt: receivedAt) {
+        case .request(let request, let message): (envelope, text) = (request, message)
+        case .done(let disposition): return disposition
         }
         let request = envelope.data
         var draft = makeDraft(envelope, dryRun: dryRun || request.dryRun, receivedAt: receivedAt, readAt: readAt)
@@ -232,13 +223,51 @@ public struct ResponderService: Service {
             return .ack
         }
 
-        // 3. The gate. An allowed live action is recorded as in flight in the same step.
+        // 3. to 5.
+        try await passGateAndAct(&draft, message: text, command: command, snapshot: snapshot, spawn: spawn)
+        return .ack
+    }
+
+    /// What a stream entry holds: a request of this host, or what to do with the entry.
+    enum ReadRequest {
+        case request(Envelope<RemediationNeeded>, message: String)
+        case done(BusDisposition)
+    }
+
+    /// Decodes a request; a malformed one, or one of another host, goes to the dead letters
+    /// (an unknown action is audited first).
+    private func read(_ delivery: BusDelivery, receivedAt: Date) async throws -> ReadRequest {
+        guard let text = delivery.message else { return .done(.deadLetter(reason: "entry has no `message` field")) }
+        let envelope: Envelope<RemediationNeeded>
+        do {
+            envelope = try Envelope<RemediationNeeded>.decode(text)
+        } catch {
+            if error.path == "data.action" {
+                try await auditUnknownAction(text: text, reason: error.reason, receivedAt: receivedAt)
+            }
+            return .done(.deadLetter(reason: error.reason))
+        }
+        guard envelope.container.host == context.hostID else {
+            // The router hands a host only its own requests; this one was put here by hand.
+            return .done(.deadLetter(reason: "data.host: \(envelope.container.host) is not this responder's host (\(context.hostID))"))
+        }
+        return .request(envelope, message: text)
+    }
+
+    /// 3. The gate: an allowed live action is recorded as in flight in the same step. Then a dry
+    /// run concludes at once, and a live action (4.) and its verification (5.) run in the
+    /// background, holding a slot and the lock's lease until the result is published.
+    private func passGateAndAct(
+        _ draft: inout Draft, message: String, command: EngineCommand, snapshot: ContainerSnapshot?,
+        spawn: AsyncStream<Job>.Continuation
+    ) async throws {
+        let request = draft.request
         await limit.acquire()
         var slotHeld = true
         defer { if slotHeld { limit.release() } }
         let gate = draft.dryRun ? dryRunGate : liveGate
         let record = InFlightAction(
-            message: text, container: request.container, phase: .decided, decidedAt: context.clock.now, holder: consumerName)
+            message: message, container: request.container, phase: .decided, decidedAt: context.clock.now, holder: consumerName)
         let decision = try await gate.acquire(
             container: draft.target, requestID: draft.requestID, action: request.action.rawValue, incidentID: request.incidentID,
             inFlight: draft.dryRun ? nil : (inFlightKey, record.json))
@@ -247,10 +276,10 @@ public struct ResponderService: Service {
         switch decision.verdict {
         case .duplicate(let previous):
             try await finishQuietly(&draft, gateDecision: "duplicate", reason: "request already decided (\(previous))")
-            return .ack
+            return
         case .rejected(let reason):
             try await gateRejected(&draft, reason: reason, decision: decision, down: snapshot.map { !$0.isRunning } ?? false)
-            return .ack
+            return
         case .allowed:
             break
         }
@@ -265,11 +294,9 @@ public struct ResponderService: Service {
             }
             let result = RemediationResult(status: .skipped, reason: "dry run: would \(command)")
             await conclude(&draft, result: result, issuedAt: nil)
-            return .ack
+            return
         }
 
-        // 4. The action, then 5. its verification in the background, holding the slot and
-        // the lock's lease until the result is published.
         let finalDraft = draft
         slotHeld = false
         let job = Job { [self] in
@@ -281,7 +308,6 @@ public struct ResponderService: Service {
         if case .terminated = spawn.yield(job) {
             await job.run()
         }
-        return .ack
     }
 
     /// Sends `command` to the engine, moving its in-flight record to `sent` before and to
