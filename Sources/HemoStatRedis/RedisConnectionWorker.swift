@@ -106,12 +106,20 @@ final class RedisConnectionWorker: @unchecked Sendable {
         do {
             try connection.setSocketTimeout(timeout ?? configuration.commandTimeout)
             guard control.attach(fileDescriptor: connection.fileDescriptor) else { throw CancellationError() }
-            defer { control.detach() }
-            let result = try body(connection)
-            if connection.isBroken { drop(connection, reason: nil) }
+            let result: T
+            do {
+                result = try body(connection)
+            } catch {
+                _ = control.detach()
+                throw error
+            }
+            // A cancellation that came as the call finished has shut the socket down: the
+            // connection is not used again (its next write would fail with EPIPE).
+            if control.detach() || connection.isBroken { drop(connection, reason: nil) }
             return result
         } catch {
-            if connection.isBroken || !(error is RedisError) {
+            // A cancelled call may have shut the socket down, whatever the error says.
+            if connection.isBroken || !(error is RedisError) || control.isCancelled {
                 drop(connection, reason: error as? RedisError)
             }
             if control.isCancelled { throw CancellationError() }
@@ -212,9 +220,12 @@ final class JobControl: @unchecked Sendable {
         return true
     }
 
-    func detach() {
+    /// Returns whether the job was cancelled while attached (its socket is then shut down).
+    @discardableResult
+    func detach() -> Bool {
         lock.lock()
         defer { lock.unlock() }
         fileDescriptor = -1
+        return cancelled
     }
 }

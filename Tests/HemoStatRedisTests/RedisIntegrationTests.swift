@@ -34,6 +34,24 @@ struct RedisCommandTests {
         await cleanUp(client, prefix: prefix)
     }
 
+    /// A call cancelled as it finishes shuts its socket down; the client must not use that
+    /// connection again (its next write would fail with "Broken pipe").
+    @Test func callsCancelledAsTheyFinishLeaveTheClientUsable() async throws {
+        let client = try testClient()
+        defer { client.close() }
+        let key = TestEnvironment.uniquePrefix("cancel")
+        for round in 0..<300 {
+            let call = Task { try await client.send(["INCR", key]) }
+            // Cancel at a different moment each round, around the time the call completes.
+            if round % 3 != 0 { try await Task.sleep(for: .microseconds(round % 7 * 40)) }
+            call.cancel()
+            _ = try? await call.value
+            let pong = try await client.send(["PING"])
+            #expect(pong.string == "PONG", "round \(round)")
+        }
+        _ = try await client.send(["DEL", key])
+    }
+
     @Test func serverErrorThrowsWithItsCode() async throws {
         let client = try testClient()
         let prefix = TestEnvironment.uniquePrefix("redis")
