@@ -10,7 +10,7 @@
 #
 # Docker: DOCKER_HOST, else /var/run/docker.sock; when no engine answers there, a private one
 # is started under /tmp (own socket, data root, exec root and pidfile; --bridge=none
-# --iptables=false --storage-driver=vfs) and removed at the end. The containers run busybox
+# --iptables=false, overlay2 storage or vfs) and removed at the end. The containers run busybox
 # with --network none, are named demo-*, and are labelled hemostat.demo=1.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

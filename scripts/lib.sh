@@ -25,24 +25,47 @@ PY
 }
 
 # Starts a private dockerd with its state under DIR (socket DIR/docker.sock, data root, exec root,
-# pidfile, log), isolated from any other engine: no bridge, no iptables, vfs storage. Returns
-# at once when one is already running there; dies when it does not answer within 30 s.
+# pidfile, log), isolated from any other engine: no bridge, no iptables. Storage is overlay2 where
+# the kernel mounts it there (image layers are differences, a few GB for HemoStat's image build),
+# otherwise vfs (every layer a full copy, tens of GB for that build); HEMOSTAT_DOCKER_STORAGE
+# chooses one. Returns at once when one is already running there; dies when it does not answer
+# within 30 s.
 hs_start_dockerd() {
-    local dir=$1
+    local dir=$1 driver
     if [[ -f "$dir/docker.pid" ]] && kill -0 "$(cat "$dir/docker.pid")" 2>/dev/null; then
         return
     fi
+    for driver in ${HEMOSTAT_DOCKER_STORAGE:-overlay2 vfs}; do
+        hs_launch_dockerd "$dir" "$driver" && return
+        hs_log "dockerd did not start with $driver storage; see $dir/dockerd.$driver.log"
+        grep -o "$dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+        rm -rf "$dir/data" "$dir/exec"
+    done
+    hs_die "dockerd did not start under $dir"
+}
+
+# hs_launch_dockerd DIR DRIVER: true once it answers, false when it exits or is silent for 30 s.
+hs_launch_dockerd() {
+    local dir=$1 driver=$2 pid
     mkdir -p "$dir/data" "$dir/exec"
     rm -f "$dir/docker.sock"
-    setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+    setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver="$driver" \
         -H "unix://$dir/docker.sock" --data-root "$dir/data" --exec-root "$dir/exec" \
-        --pidfile "$dir/docker.pid" >"$dir/dockerd.log" 2>&1 < /dev/null &
+        --pidfile "$dir/docker.pid" >"$dir/dockerd.$driver.log" 2>&1 < /dev/null &
+    pid=$!
+    ln -sf "dockerd.$driver.log" "$dir/dockerd.log"
     for _ in $(seq 150); do
-        curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && break
+        curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null 2>&1 && return 0
+        kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.2
     done
-    curl -sf --unix-socket "$dir/docker.sock" http://localhost/_ping >/dev/null \
-        || hs_die "dockerd did not start; see $dir/dockerd.log"
+    kill "$pid" 2>/dev/null || true
+    return 1
+}
+
+# The storage driver of the engine at DOCKER_HOST.
+hs_docker_storage() {
+    DOCKER_API_VERSION=1.41 docker info --format '{{.Driver}}' 2>/dev/null
 }
 
 # Stops the private dockerd under DIR (started by hs_start_dockerd) after removing its

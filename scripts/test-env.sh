@@ -7,8 +7,8 @@
 #   scripts/test-env.sh env     print the environment file (source it to use the services)
 #
 # Each private dockerd has its own socket, data root, exec root and pidfile, and runs with
-# --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs, so tests never touch
-# another engine's containers. Redis listens on a unix socket and a free loopback port, with no
+# --iptables=false --ip6tables=false --bridge=none and overlay2 storage (vfs where overlay2 does
+# not mount), so tests never touch another engine's containers. Redis listens on a unix socket and a free loopback port, with no
 # persistence.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -99,7 +99,7 @@ stop_all() {
     stop_podman
     for engine in "${engines[@]}"; do hs_stop_dockerd "$state/$engine"; done
     hs_stop_pidfile "$state/redis/redis.pid"
-    # vfs layers and container state are large; keep nothing between runs.
+    # Image layers and container state are large; keep nothing between runs.
     rm -rf "$state"
 }
 
