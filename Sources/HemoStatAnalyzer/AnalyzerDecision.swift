@@ -138,7 +138,7 @@ public struct AnalyzerDecision: Sendable, Hashable {
                 container: data.containerName, containerID: data.containerID, action: verdict.action,
                 parameters: ActionParameters(verdict.parameters), reason: reason, confidence: clamp(verdict.confidence),
                 rule: verdict.rule, analysisMethod: method, dryRun: verdict.dryRun, incidentID: data.incidentID,
-                alertID: alert.id, detectedAt: data.detectedAt, host: alert.container.host))
+                alertID: alert.id, detectedAt: data.detectedAt, stoppedByOperator: data.stoppedByOperator, host: alert.container.host))
         case .falseAlarm, .recheck:
             return .falseAlarm(FalseAlarm(
                 container: data.containerName, containerID: data.containerID, reason: reason,

@@ -55,13 +55,22 @@ public struct DockerContainerEngine: ContainerEngine {
         return Self.reading(stats)
     }
 
+    /// Podman's names for ``EngineEvent/followedActions`` in its own event stream.
+    static let podmanActions: [String] = EngineEvent.followedActions.map { podmanNames[$0] ?? $0 }
+    private static let podmanNames = ["die": "died", "destroy": "remove"]
+
     public func events(since: Date?) -> AsyncThrowingStream<EngineEvent, any Error> {
-        let source = client.events(filters: ["type": ["container"], "event": EngineEvent.requestedActions], since: since)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: EngineEvent.self)
         let task = Task {
             do {
+                // Podman 4's Docker-compatible stream leaves out `stop` and `kill`, so an
+                // operator's stop would look like a crash; its own stream has them.
+                let podman = try await client.isPodman()
+                let source = podman
+                    ? client.podmanEvents(filters: ["type": ["container"], "event": Self.podmanActions], since: since)
+                    : client.events(filters: ["type": ["container"], "event": EngineEvent.followedActions], since: since)
                 for try await event in source where event.type == "container" {
-                    continuation.yield(Self.event(event))
+                    continuation.yield(podman ? Self.podmanEvent(event) : Self.event(event))
                 }
                 continuation.finish()
             } catch {
@@ -112,11 +121,31 @@ public struct DockerContainerEngine: ContainerEngine {
             networkRxBytes: rx, networkTxBytes: tx, blkioReadBytes: read, blkioWriteBytes: write, pids: s.pidsStats?.current ?? 0)
     }
 
+    /// Podman says `remove` where Docker says `destroy`, and its own stream says `died` where
+    /// Docker says `die`, with the exit code in `containerExitCode`.
     static func event(_ e: DockerEvent) -> EngineEvent {
-        // Podman's Docker-compatible API says `remove` where Docker says `destroy`.
-        EngineEvent(
-            action: e.action == "remove" ? "destroy" : e.action, containerID: e.actor.id, containerName: e.name ?? String(e.actor.id.prefix(12)),
-            attributes: e.actor.attributes, time: Date(timeIntervalSince1970: Double(e.timeNano) / 1e9))
+        var action = e.action
+        var attributes = e.actor.attributes
+        switch action {
+        case "remove": action = "destroy"
+        case "died":
+            action = "die"
+            if attributes["exitCode"] == nil { attributes["exitCode"] = attributes["containerExitCode"] }
+        default: break
+        }
+        return EngineEvent(
+            action: action, containerID: e.actor.id, containerName: e.name ?? String(e.actor.id.prefix(12)),
+            attributes: attributes, time: Date(timeIntervalSince1970: Double(e.timeNano) / 1e9))
+    }
+
+    /// An event of Podman's own stream. Podman sends `restart` before it stops the container
+    /// (Docker sends it after the new start), and now and then leaves out the `stop` that
+    /// follows: the `restart` is read as that `stop`.
+    static func podmanEvent(_ e: DockerEvent) -> EngineEvent {
+        var event = Self.event(e)
+        if event.action == "restart" { event.action = "stop" }
+        event.stopsMayBeMissing = true
+        return event
     }
 
     static func engineError(_ error: any Error) -> any Error {

@@ -239,10 +239,23 @@ public struct DockerVersionInfo: Decodable, Sendable, Hashable {
     public var os: String?
     public var arch: String?
     public var kernelVersion: String?
+    /// The parts of the engine (`Engine`, `containerd`, ... for Docker; `Podman Engine`,
+    /// `Conmon`, ... for Podman).
+    public var components: [Component]?
+
+    public struct Component: Decodable, Sendable, Hashable {
+        public var name: String
+        public var version: String?
+
+        enum CodingKeys: String, CodingKey { case name = "Name", version = "Version" }
+    }
+
+    /// Whether the engine is Podman's Docker-compatible API service.
+    public var isPodman: Bool { components?.contains { $0.name == "Podman Engine" } ?? false }
 
     enum CodingKeys: String, CodingKey {
         case version = "Version", apiVersion = "ApiVersion", minAPIVersion = "MinAPIVersion", os = "Os"
-        case arch = "Arch", kernelVersion = "KernelVersion"
+        case arch = "Arch", kernelVersion = "KernelVersion", components = "Components"
     }
 }
 

@@ -43,14 +43,25 @@ public final class DockerClient: Sendable {
 
     /// The API version used in request paths, negotiating it on first call.
     public func apiVersion() async throws -> DockerAPIVersion {
+        try await negotiate().version
+    }
+
+    /// Whether the engine is Podman's Docker-compatible service (read with the version).
+    public func isPodman() async throws -> Bool {
+        try await negotiate().podman
+    }
+
+    private func negotiate() async throws -> NegotiatedVersion.Engine {
         if let known = negotiated.value { return known }
         let info = try await version()
         guard let engine = DockerAPIVersion(info.apiVersion) else {
             throw DockerError(code: .decoding, message: "the engine reported an unreadable API version")
         }
-        let chosen = min(engine, maxAPIVersion)
+        let chosen = NegotiatedVersion.Engine(version: min(engine, maxAPIVersion), podman: info.isPodman)
         negotiated.value = chosen
-        logger.debug("Docker API version negotiated", metadata: ["docker.api_version": "\(chosen)", "docker.engine_api_version": "\(engine)"])
+        logger.debug("Docker API version negotiated", metadata: [
+            "docker.api_version": "\(chosen.version)", "docker.engine_api_version": "\(engine)", "docker.podman": "\(chosen.podman)",
+        ])
         return chosen
     }
 
@@ -109,6 +120,23 @@ public final class DockerClient: Sendable {
             query.append(("filters", json))
         }
         return jsonLines(DockerEvent.self, "events", "/events", query: query)
+    }
+
+    /// Podman's own event stream (`GET /libpod/events`), for a Podman engine: the same shape as
+    /// ``events(filters:since:until:)`` with Podman's event names (`died`, `remove`, ...), and
+    /// it includes the `stop` and `kill` that Podman 4's Docker-compatible stream leaves out.
+    public func podmanEvents(filters: [String: [String]] = [:], since: Date? = nil, until: Date? = nil) -> AsyncThrowingStream<DockerEvent, any Error> {
+        var query: [(String, String)] = [("stream", "true")]
+        if let since {
+            query.append(("since", String(format: "%.9f", since.timeIntervalSince1970)))
+        }
+        if let until {
+            query.append(("until", String(format: "%.9f", until.timeIntervalSince1970)))
+        }
+        if !filters.isEmpty, let json = try? filtersJSON(filters) {
+            query.append(("filters", json))
+        }
+        return jsonLines(DockerEvent.self, "events", "/libpod/events", query: query)
     }
 
     // MARK: Actions
@@ -356,10 +384,15 @@ public final class DockerClient: Sendable {
 /// The negotiated API version, shared by concurrent callers.
 /// `@unchecked Sendable`: `stored` is only read or written while holding `lock`.
 private final class NegotiatedVersion: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: DockerAPIVersion?
+    struct Engine {
+        var version: DockerAPIVersion
+        var podman: Bool
+    }
 
-    var value: DockerAPIVersion? {
+    private let lock = NSLock()
+    private var stored: Engine?
+
+    var value: Engine? {
         get { lock.withLock { stored } }
         set { lock.withLock { stored = newValue } }
     }

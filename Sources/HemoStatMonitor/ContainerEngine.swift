@@ -136,10 +136,6 @@ public struct EngineEvent: Sendable, Hashable {
         "die", "oom", "kill", "stop", "health_status", "start", "restart", "destroy", "pause", "unpause",
     ]
 
-    /// What the engine is asked to send: ``followedActions``, and `remove`, Podman's name for
-    /// `destroy` (the adapter reads it as `destroy`).
-    public static let requestedActions: [String] = followedActions + ["remove"]
-
     /// `die`, `oom`, `kill`, `stop`, `start`, `restart`, `destroy`, `pause`, `unpause`, or
     /// `health_status` (Docker sends `health_status: unhealthy`; ``healthStatus`` holds the part
     /// after the colon).
@@ -153,6 +149,9 @@ public struct EngineEvent: Sendable, Hashable {
     public var time: Date
     /// For `health_status` events: `healthy`, `unhealthy` or `starting`.
     public var healthStatus: String?
+    /// The engine's stream may leave out the `stop` or `kill` before a `die` (Podman 4 does,
+    /// now and then), so a `die` by a signal with neither before it may still be an operator's.
+    public var stopsMayBeMissing = false
 
     public init(action: String, containerID: String, containerName: String, attributes: [String: String] = [:], time: Date, healthStatus: String? = nil) {
         if action.hasPrefix("health_status"), healthStatus == nil {

@@ -102,13 +102,18 @@ public struct ContainerWatch: Sendable {
     /// stream: a crash loop is seen on the death that completes it, whatever the poll interval.
     private var deaths: [Date] = []
     private var firstObservation = true
+    /// A `die` event explained the container's last exit.
+    private var deathSeen = false
     /// When the last engine event was applied (the monitor's clock).
     private var lastEventAppliedAt: Date?
 
-    /// True when the last exit was caused by a stop or kill through the API.
-    public var stoppedByOperator: Bool {
+    /// Whether the last exit was caused by a stop or kill through the API; nil when the
+    /// container is down and no `die` event told how it went down (it was down when first seen,
+    /// or the event stream was away).
+    public var stoppedByOperator: Bool? {
         if case .stopped = exit { return true }
-        return false
+        let down = latest.container.status == "exited" || latest.container.status == "dead"
+        return down && !deathSeen ? nil : false
     }
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {
@@ -176,7 +181,8 @@ public struct ContainerWatch: Sendable {
         firstObservation = false
         switch event.action {
         case "kill", "stop":
-            // `docker stop` sends `kill` before `die` and `stop` after it; `docker kill` sends `kill`.
+            // `docker stop` sends `kill` before `die` and `stop` after it (Podman: `stop` before
+            // `died`); `docker kill` sends `kill`.
             var request = stopRequest
             if event.action == "kill" || request == nil {
                 request = StopRequest(at: event.time, action: event.action, signal: event.attributes["signal"], byHemoStatAt: request?.byHemoStatAt)
@@ -216,6 +222,7 @@ public struct ContainerWatch: Sendable {
     /// A `die`: how the container went down decides what to wait for and what to announce.
     private mutating func died(_ event: EngineEvent, inspection: EngineInspection?, now: Date) -> [WatchAction] {
         if case .dieAfterOOM? = pending { pending = nil }
+        deathSeen = true
         if inspection == nil {
             latest.container.status = "exited"
             if let code = event.exitCode { latest.container.exitCode = code }
@@ -238,6 +245,9 @@ public struct ContainerWatch: Sendable {
             return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
         }
         exit = .own
+        // Exit codes of SIGINT, SIGKILL and SIGTERM with no stop or kill before them: the
+        // container's own when the engine reports every stop, unknown when it may not.
+        deathSeen = !(event.stopsMayBeMissing && [130, 137, 143].contains(latest.container.exitCode))
         recordDeath(at: event.time)
         if oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
             pending = .oomAfterKill(diedAt: event.time)
@@ -290,7 +300,7 @@ public struct ContainerWatch: Sendable {
                 type: .nonZeroExit, severity: before ? .warning : .critical, value: Double(c.exitCode), threshold: 0,
                 message: before ? "exited with code \(c.exitCode) before the monitor started watching; cause unknown" : "exited with code \(c.exitCode)"))
         }
-        if !stoppedByOperator, (c.oomKilled && down) || (oomSeen != nil && !awaitingDie) {
+        if stoppedByOperator != true, (c.oomKilled && down) || (oomSeen != nil && !awaitingDie) {
             found.append(Anomaly(type: .oomKilled, severity: .critical, value: 1, threshold: 0, message: "killed by the kernel for exceeding its memory limit"))
         }
         if c.healthStatus == "unhealthy", !down {
@@ -365,6 +375,7 @@ public struct ContainerWatch: Sendable {
     /// A new run of the container began: what the last one ended with no longer applies.
     private mutating func startedAgain() {
         exit = .own
+        deathSeen = false
         stopRequest = nil
         pending = nil
         oomSeen = nil

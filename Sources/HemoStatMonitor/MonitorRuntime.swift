@@ -262,7 +262,7 @@ actor MonitorRuntime {
                 logger.notice(reminder ? "incident continues" : "health alert", metadata: [
                     "container.name": "\(alert.containerName)", "incident.id": "\(alert.incidentID)",
                     "alert.anomalies": "\(alert.anomalies.map(\.type.rawValue).joined(separator: ","))", "alert.source": "\(alert.source.rawValue)",
-                    "alert.stopped_by_operator": "\(alert.stoppedByOperator)",
+                    "alert.stopped_by_operator": "\(alert.stoppedByOperator.map { "\($0)" } ?? "unknown")",
                 ])
             case .recovered(var recovered):
                 recovered.host = context.hostID

@@ -1,3 +1,4 @@
+public import Foundation
 public import HemoStatCore
 public import HemoStatModel
 
@@ -156,7 +157,12 @@ public struct ResponderPolicy: Sendable, Hashable {
     }
 
     /// Step 2: a fresh inspect (nil: the container is gone). Nil when the action may go ahead.
-    public func check(_ snapshot: ContainerSnapshot?, command: EngineCommand, name: String) -> Refusal? {
+    ///
+    /// `ownExit`: the monitor saw the container's exit before this time happen on its own (no
+    /// stop or kill through the API), so an exit code that looks like an operator's stop is not
+    /// taken for one: a SIGKILL that no API call sent, or an OOM kill on an engine that does not
+    /// report them (Podman 4). A later exit is judged by its code again.
+    public func check(_ snapshot: ContainerSnapshot?, command: EngineCommand, name: String, ownExit: Date? = nil) -> Refusal? {
         guard let snapshot else {
             return Refusal(.skipped, "container_gone", "the container no longer exists")
         }
@@ -172,7 +178,7 @@ public struct ResponderPolicy: Sendable, Hashable {
         if let pattern = protectedPatterns.first(where: { Glob.matches($0, snapshot.name) }) {
             return Refusal(.rejected, "protected_name", "the container name matches the protected pattern \(pattern)")
         }
-        if Self.looksStoppedByOperator(snapshot) {
+        if Self.looksStoppedByOperator(snapshot), !Self.exitSeen(snapshot, before: ownExit) {
             return Refusal(.skipped, "stopped_by_operator", "the container was stopped (exit \(snapshot.exitCode)) and is not healed")
         }
         let notApplicable: String?
@@ -198,6 +204,13 @@ public struct ResponderPolicy: Sendable, Hashable {
     public static func looksStoppedByOperator(_ snapshot: ContainerSnapshot) -> Bool {
         guard snapshot.status == "exited", !snapshot.oomKilled else { return false }
         return [130, 137, 143].contains(snapshot.exitCode)
+    }
+
+    /// Whether the snapshot's exit is the one the monitor saw by `seenBy` (allowing a second
+    /// between the engine's clock and the monitor's).
+    static func exitSeen(_ snapshot: ContainerSnapshot, before seenBy: Date?) -> Bool {
+        guard let seenBy, let finished = snapshot.finishedAt else { return false }
+        return finished <= seenBy.addingTimeInterval(1)
     }
 
     static func isValidSignal(_ signal: String) -> Bool {

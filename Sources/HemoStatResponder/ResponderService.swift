@@ -218,7 +218,7 @@ public struct ResponderService: Service {
         if draft.envelope.data.containerID.isEmpty, let id = snapshot?.id {
             draft.envelope.data.containerID = id  // a request written by hand may name the container only
         }
-        if let refusal = policy.check(snapshot, command: command, name: request.container) {
+        if let refusal = policy.check(snapshot, command: command, name: request.container, ownExit: request.ownExitSeenBy) {
             try await refuse(&draft, refusal)
             return .ack
         }
@@ -605,7 +605,7 @@ public struct ResponderService: Service {
                 await finish(.rejected, "held: an operator put the container on hold (\(Verification.seconds(heldFor)) left) before the action was carried out")
                 return
             }
-            if let refusal = policy.check(snapshot, command: command, name: request.container) {
+            if let refusal = policy.check(snapshot, command: command, name: request.container, ownExit: request.ownExitSeenBy) {
                 await finish(refusal.status, "\(refusal.code): \(refusal.reason)")
                 return
             }

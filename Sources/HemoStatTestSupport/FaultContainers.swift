@@ -28,6 +28,9 @@ public enum FaultKind: Sendable, Hashable {
     case unhealthy
     /// Sleeps; its health check always passes (interval 1 s).
     case healthy
+    /// Runs `script` with `sh -c`; `arguments` to ``FaultContainers/start(_:labels:arguments:)``
+    /// add whatever else it needs (limits, a health check).
+    case script(String)
 }
 
 /// Starts misbehaving containers on the private test engine through the `docker` CLI, and
@@ -80,6 +83,8 @@ public final class FaultContainers: Sendable {
         case .healthy:
             run += ["--health-cmd", "true", "--health-interval", "1s"]
             script = "sleep 3600"
+        case .script(let text):
+            script = text
         }
         created.add(name)
         let output = try await docker(run + arguments + [image, "sh", "-c", script])

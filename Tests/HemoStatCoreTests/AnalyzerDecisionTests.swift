@@ -26,6 +26,7 @@ import Testing
         #expect(request.container == "web")
         #expect(request.confidence == 0.85)
         #expect(request.dryRun == false)
+        #expect(request.stoppedByOperator == envelope.data.stoppedByOperator)
         #expect(decision.outcomeLabel == "remediate")
     }
 

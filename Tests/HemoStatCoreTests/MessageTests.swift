@@ -219,7 +219,7 @@ import Testing
         let alert = try Envelope<HealthAlert>.decode(Self.originalAlert)
         #expect(alert.data.incidentID == "orig-1", "an incident named after the message")
         #expect(alert.data.detectedAt == Timestamp.parse("2025-11-03T10:30:45Z"))
-        #expect(alert.data.stoppedByOperator == false && alert.data.labels.isEmpty)
+        #expect(alert.data.stoppedByOperator == nil && alert.data.labels.isEmpty, "not said: how it went down is unknown")
         #expect(alert.data.metrics?.pids == 0)
         #expect(alert.data.anomalies.map(\.severity) == [.warning, .critical, .info])
         #expect(alert.data.anomalies[1].value == 0 && alert.data.anomalies[1].threshold == 0)

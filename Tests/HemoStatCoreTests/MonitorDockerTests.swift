@@ -124,7 +124,7 @@ struct MonitorDockerTests {
             #expect(alert.anomalies.first?.severity == .critical)
             #expect(alert.anomalies.first?.value == 3)
             #expect(alert.exitCode == 3)
-            #expect(!alert.stoppedByOperator)
+            #expect(alert.stoppedByOperator == false)
 
             for _ in 0..<3 { try await h.cycle() }
             #expect(try await h.alerts(name).count == 1)
@@ -171,7 +171,7 @@ struct MonitorDockerTests {
             let alert = try await h.alert(container.name) { $0.anomalies.contains { $0.type == .oomKilled } }
             #expect(alert.source == .event)
             #expect(alert.oomKilled)
-            #expect(!alert.stoppedByOperator)
+            #expect(alert.stoppedByOperator == false)
             #expect(alert.anomalies.first { $0.type == .oomKilled }?.severity == .critical)
             #expect(try await h.alerts(container.name).count == 1)
         }
@@ -197,7 +197,7 @@ struct MonitorDockerTests {
             // sh as PID 1 ignores SIGTERM, so the engine kills it after the timeout: exit 137.
             try await h.faults.docker(["stop", "-t", "1", container.name])
             let alert = try await h.alert(container.name)
-            #expect(alert.stoppedByOperator)
+            #expect(alert.stoppedByOperator == true)
             #expect(alert.anomalies.map(\.type) == [.containerStopped])
             #expect(alert.anomalies.first?.severity == .info)
             #expect(alert.source == .event)
@@ -225,7 +225,7 @@ struct MonitorDockerTests {
             _ = try await h.context.redis.send(["DEL", lock])
             try await h.faults.docker(["stop", "-t", "1", container.name])
             let alert = try await h.alert(container.name)
-            #expect(alert.stoppedByOperator)
+            #expect(alert.stoppedByOperator == true)
             #expect(alert.anomalies.first?.message?.contains("HemoStat") == false)
         }
     }

@@ -130,7 +130,7 @@ struct MonitorServiceTests {
         #expect(alert.data.containerName == "web")
         #expect(alert.data.source == .event)
         #expect(alert.data.anomalies.map(\.type) == [.nonZeroExit])
-        #expect(!alert.data.stoppedByOperator)
+        #expect(alert.data.stoppedByOperator == false)
         #expect(alert.host == "test-host")
         // Several more cycles of the same crash: still one alert.
         for _ in 0..<3 { try #require(await service.runCycle()) }
@@ -194,7 +194,7 @@ struct MonitorServiceTests {
         engine.emit(EngineEvent(action: "die", containerID: "c1", containerName: "api", attributes: ["exitCode": "137"], time: Date()))
         try await eventually("alert") { try await !alerts(context).isEmpty }
         let alert = try #require(try await alerts(context).first)
-        #expect(alert.data.stoppedByOperator)
+        #expect(alert.data.stoppedByOperator == true)
         #expect(alert.data.anomalies.map(\.type) == [.containerStopped])
         #expect(alert.data.source == .event)
     }

@@ -233,7 +233,7 @@ import Testing
         #expect(watch.tick(now: at(15)) == [.checkAgain(containerID: "c1", at: at(10.1 + policy.ownStopGrace))])
         let a = alerts(watch.tick(now: at(10.1 + policy.ownStopGrace)))
         try #require(a.count == 1)
-        #expect(a[0].0.stoppedByOperator)
+        #expect(a[0].0.stoppedByOperator == true)
         #expect(a[0].0.anomalies.map(\.type) == [.containerStopped])
         #expect(a[0].0.anomalies[0].message == "stopped by HemoStat's remediation (kill, signal 9)")
     }
@@ -243,7 +243,7 @@ import Testing
         #expect(watch.observe(event: event("kill", 10, ["signal": "15"]), inspection: nil, now: at(10)).isEmpty)
         let a = alerts(watch.observe(event: event("die", 20, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(20)))
         try #require(a.count == 1)
-        #expect(a[0].0.stoppedByOperator)
+        #expect(a[0].0.stoppedByOperator == true)
         #expect(a[0].0.anomalies.map(\.type) == [.containerStopped])
         #expect(a[0].0.anomalies[0].severity == .info)
         #expect(a[0].0.anomalies[0].message?.contains("signal 15") == true)
@@ -256,7 +256,7 @@ import Testing
         _ = watch.observe(sample: sample(container(), at: 2020), now: at(2020))
         let crash = alerts(watch.observe(event: event("die", 2030, ["exitCode": "1"]), inspection: container(status: "exited", exit: 1), now: at(2030)))
         try #require(crash.count == 1)
-        #expect(!crash[0].0.stoppedByOperator)
+        #expect(crash[0].0.stoppedByOperator == false)
         #expect(crash[0].0.anomalies.map(\.type) == [.nonZeroExit])
     }
 
@@ -264,7 +264,7 @@ import Testing
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         _ = watch.observe(event: event("kill", 10, ["signal": "1"]), inspection: nil, now: at(10))
         let a = alerts(watch.observe(event: event("die", 500, ["exitCode": "2"]), inspection: container(status: "exited", exit: 2), now: at(500)))
-        #expect(a.count == 1 && !a[0].0.stoppedByOperator)
+        #expect(a.count == 1 && a[0].0.stoppedByOperator == false)
     }
 
     @Test func oomThenDieIsOneAlertWithBoth() throws {
@@ -302,6 +302,26 @@ import Testing
         #expect(a[0].0.anomalies.map(\.type) == [.nonZeroExit])
         #expect(!a[0].0.oomKilled)
         #expect(a[0].0.detectedAt == at(10))
+        // No stop or kill through the API came before it: the exit was its own, whatever its code.
+        #expect(a[0].0.stoppedByOperator == false)
+    }
+
+    /// Podman's stream leaves out a `stop` now and then: a signal's exit code with no stop or
+    /// kill before it may be an operator's, so the alert does not say it was not.
+    @Test func aSignalExitOnAnEngineThatMayMissStopsIsOfUnknownCause() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        var died = event("die", 10, ["exitCode": "143"])
+        died.stopsMayBeMissing = true
+        let a = alerts(watch.observe(event: died, inspection: container(status: "exited", exit: 143), now: at(10)))
+        try #require(a.count == 1)
+        #expect(a[0].0.stoppedByOperator == nil)
+        // A crash's own exit code is the container's own, on any engine.
+        watch = ContainerWatch(sample: sample(container(), at: 20), policy: policy)
+        var crashed = event("die", 30, ["exitCode": "3"])
+        crashed.stopsMayBeMissing = true
+        let b = alerts(watch.observe(event: crashed, inspection: container(status: "exited", exit: 3), now: at(30)))
+        try #require(b.count == 1)
+        #expect(b[0].0.stoppedByOperator == false)
     }
 
     @Test func oomWithoutDieIsAlertedAfterTheGrace() throws {
@@ -409,6 +429,9 @@ import Testing
         try #require(a.count == 1)
         #expect(a[0].0.anomalies[0].severity == .warning)
         #expect(a[0].0.source == .poll)
+        // Nobody saw how it went down.
+        #expect(a[0].0.stoppedByOperator == nil)
+        #expect(a[0].0.json["stopped_by_operator"] == nil)
     }
 
     @Test func historyIsCapped() {

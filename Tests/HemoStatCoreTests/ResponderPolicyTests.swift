@@ -88,6 +88,24 @@ import Testing
         #expect(policy.check(snapshot("exited", exitCode: 1), command: .start, name: "web") == nil)
     }
 
+    /// The monitor saw the exit happen with no stop or kill through the API (a SIGKILL nobody
+    /// sent through the API, an OOM kill Podman does not report): its code is not an operator's.
+    @Test func anExitTheMonitorSawHappenOnItsOwnIsHealedWhateverItsCode() {
+        let finished = Date(timeIntervalSince1970: 1_000)
+        let killed = ContainerSnapshot(id: "ffffffffffff0000", name: "web", status: "exited", exitCode: 137, finishedAt: finished)
+        #expect(policy.check(killed, command: .start, name: "web", ownExit: finished.addingTimeInterval(2)) == nil)
+        #expect(policy.check(killed, command: .start, name: "web", ownExit: finished.addingTimeInterval(-0.5)) == nil)
+        // A later exit than the one the monitor saw is judged by its code again.
+        #expect(policy.check(killed, command: .start, name: "web", ownExit: finished.addingTimeInterval(-30))?.code == "stopped_by_operator")
+        #expect(policy.check(killed, command: .start, name: "web")?.code == "stopped_by_operator")
+        var request = RemediationNeeded(
+            container: "web", containerID: "", action: .restart, reason: "crash", confidence: 1, rule: "r", analysisMethod: .rules,
+            dryRun: false, incidentID: "i", alertID: "a", detectedAt: finished, stoppedByOperator: false)
+        #expect(request.ownExitSeenBy == finished)
+        request.stoppedByOperator = nil
+        #expect(request.ownExitSeenBy == nil)
+    }
+
     @Test func actionsThatDoNotApplyToTheStateAreSkipped() {
         #expect(policy.check(snapshot("running"), command: .start, name: "web")?.code == "not_applicable")
         #expect(policy.check(snapshot("exited", exitCode: 1), command: .stop(timeout: .zero), name: "web")?.code == "not_applicable")

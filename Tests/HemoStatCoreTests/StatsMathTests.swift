@@ -88,6 +88,25 @@ import Testing
         let event = DockerContainerEngine.event(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
         #expect(event.action == "destroy")
         #expect(event.containerName == "pmtest")
-        #expect(EngineEvent.requestedActions.contains("remove") && !EngineEvent.followedActions.contains("remove"))
+    }
+
+    /// A `died` from Podman's own stream (`GET /libpod/events`, Podman 4.3), as it was sent.
+    @Test func podmansDiedIsReadAsDieWithItsExitCode() throws {
+        let json = #"{"status":"died","id":"ae8ceb351fd0","from":"docker.io/library/bb:1","Type":"container","Action":"died","Actor":{"ID":"ae8ceb351fd0","Attributes":{"containerExitCode":"137","image":"docker.io/library/bb:1","name":"s1","podId":""}},"scope":"local","time":1796514504,"timeNano":1796514504644736362}"#
+        let event = DockerContainerEngine.event(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
+        #expect(event.action == "die")
+        #expect(event.exitCode == 137)
+        #expect(event.containerName == "s1")
+        #expect(DockerContainerEngine.podmanActions.contains("died") && DockerContainerEngine.podmanActions.contains("remove"))
+        #expect(DockerContainerEngine.podmanActions.contains("stop") && !DockerContainerEngine.podmanActions.contains("die"))
+        #expect(DockerContainerEngine.podmanEvent(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8))).stopsMayBeMissing)
+    }
+
+    /// Podman's `restart` comes before the container stops: it is the stop's request.
+    @Test func podmansRestartIsReadAsTheStopItBeginsWith() throws {
+        let json = #"{"status":"restart","id":"ae8ceb351fd0","Type":"container","Action":"restart","Actor":{"ID":"ae8ceb351fd0","Attributes":{"name":"rs1"}},"time":1796516023,"timeNano":1796516023056293290}"#
+        let decoded = try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8))
+        #expect(DockerContainerEngine.podmanEvent(decoded).action == "stop")
+        #expect(DockerContainerEngine.event(decoded).action == "restart", "Docker's restart comes after the start")
     }
 }

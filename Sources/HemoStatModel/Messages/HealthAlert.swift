@@ -141,9 +141,11 @@ public struct HealthAlert: ContainerPayload {
     public var oomKilled: Bool
     public var restartCount: Int
     public var labels: [String: String]
-    /// True when an operator stopped the container (docker stop / kill by a user): such a
-    /// container is not to be healed.
-    public var stoppedByOperator: Bool
+    /// True when an operator stopped the container (docker stop / kill through the API): such
+    /// a container is not to be healed. False when the monitor saw it go down on its own (or it
+    /// is not down); nil when it was down and the monitor did not see how (down when first
+    /// seen, or the event stream was away).
+    public var stoppedByOperator: Bool?
     public var startedAt: Date?
     public var finishedAt: Date?
     /// Absent for containers that are not running.
@@ -157,7 +159,7 @@ public struct HealthAlert: ContainerPayload {
     public init(
         containerID: String, containerName: String, image: String, status: String, healthStatus: String,
         exitCode: Int = 0, oomKilled: Bool = false, restartCount: Int = 0, labels: [String: String] = [:],
-        stoppedByOperator: Bool = false, startedAt: Date? = nil, finishedAt: Date? = nil, metrics: ContainerMetrics? = nil,
+        stoppedByOperator: Bool? = false, startedAt: Date? = nil, finishedAt: Date? = nil, metrics: ContainerMetrics? = nil,
         anomalies: [Anomaly], source: AlertSource, incidentID: String = UUID().uuidString.lowercased(), detectedAt: Date = Date(), host: String? = nil
     ) {
         self.host = host
@@ -207,7 +209,7 @@ public struct HealthAlert: ContainerPayload {
         oomKilled = try reader.bool("oom_killed")
         restartCount = try reader.int("restart_count", minimum: 0)
         labels = reader.optionalValue("labels") == nil ? [:] : try reader.stringMap("labels")
-        stoppedByOperator = try reader.optionalBool("stopped_by_operator") ?? false
+        stoppedByOperator = try reader.optionalBool("stopped_by_operator")
         startedAt = try reader.optionalDate("started_at")
         finishedAt = try reader.optionalDate("finished_at")
         if let m = try reader.optionalObject("metrics") {

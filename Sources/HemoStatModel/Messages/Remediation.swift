@@ -75,7 +75,9 @@ public struct RemediationNeeded: ContainerPayload {
     public var alertID: String
     /// When the monitor first saw the problem (the alert's `detected_at`), for time-to-fix.
     public var detectedAt: Date?
-    /// The alert said an operator stopped the container: the responder leaves it alone.
+    /// The alert's `stopped_by_operator`: true, the responder leaves the container alone; false,
+    /// the monitor saw the exit before ``detectedAt`` happen on its own, so its exit code is
+    /// not taken for an operator's stop.
     public var stoppedByOperator: Bool?
 
     public init(
@@ -97,6 +99,11 @@ public struct RemediationNeeded: ContainerPayload {
         self.alertID = alertID
         self.detectedAt = detectedAt.map(Timestamp.normalized)
         self.stoppedByOperator = stoppedByOperator
+    }
+
+    /// When the alert said the monitor saw the container go down on its own: its `detected_at`.
+    public var ownExitSeenBy: Date? {
+        stoppedByOperator == false ? detectedAt : nil
     }
 
     public init(json: JSONValue, path: String) throws(MessageDecodingError) {
