@@ -52,20 +52,28 @@ public struct ContainerWatch: Sendable {
 
     /// What the watch waits for, after an event that does not tell the whole story yet. Each
     /// is held for a grace period (``MonitorPolicy/oomGrace``, ``MonitorPolicy/killGrace``,
-    /// ``MonitorPolicy/ownStopGrace``);
+    /// ``MonitorPolicy/ownStopGrace``) from `heldAt`, when the watch applied the event (a loaded
+    /// engine delivers events late, the awaited one as late as the first);
     /// ``tick(now:)`` announces what was seen when the awaited event has not come by then.
     enum Pending: Sendable, Hashable {
         /// The kernel's `oom` came; its `die` (the engine sends the two in either order) has not.
-        case dieAfterOOM(oomAt: Date)
+        case dieAfterOOM(oomAt: Date, heldAt: Date)
         /// A `die` with exit code 137 (SIGKILL) not from the API: the `oom` that would explain it
         /// has not come yet.
-        case oomAfterKill(diedAt: Date)
+        case oomAfterKill(diedAt: Date, heldAt: Date)
         /// HemoStat's own stop ended the container: the `start` of its restart has not come yet.
-        case startAfterOwnStop(stoppedAt: Date)
+        case startAfterOwnStop(stoppedAt: Date, heldAt: Date)
 
+        /// When the engine recorded the event that is waiting.
         var since: Date {
             switch self {
-            case .dieAfterOOM(let at), .oomAfterKill(let at), .startAfterOwnStop(let at): at
+            case .dieAfterOOM(let at, _), .oomAfterKill(let at, _), .startAfterOwnStop(let at, _): at
+            }
+        }
+
+        var heldAt: Date {
+            switch self {
+            case .dieAfterOOM(_, let held), .oomAfterKill(_, let held), .startAfterOwnStop(_, let held): held
             }
         }
     }
@@ -194,12 +202,12 @@ public struct ContainerWatch: Sendable {
             return died(event, inspection: inspection, now: now)
         case "oom":
             oomSeen = event.time
-            if case .oomAfterKill(let killed)? = pending {
+            if case .oomAfterKill(let killed, _)? = pending {
                 pending = nil
                 latest.container.oomKilled = true
                 return reconcile(now: now, source: .event, faultAt: killed, closing: false)
             }
-            pending = .dieAfterOOM(oomAt: event.time)
+            pending = .dieAfterOOM(oomAt: event.time, heldAt: now)
             return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.oomGrace))]
         case "health_status":
             if let status = event.healthStatus { latest.container.healthStatus = status }
@@ -238,7 +246,7 @@ public struct ContainerWatch: Sendable {
                 // or kill remediation): wait for the restart's `start`; announced as a stop
                 // through the API only when none comes.
                 exit = .stopped(detail: "stopped by HemoStat's remediation (\(request.how))")
-                pending = .startAfterOwnStop(stoppedAt: event.time)
+                pending = .startAfterOwnStop(stoppedAt: event.time, heldAt: now)
                 return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.ownStopGrace))]
             }
             exit = .stopped(detail: "stopped through the API (\(request.how))")
@@ -250,7 +258,7 @@ public struct ContainerWatch: Sendable {
         deathSeen = !(event.stopsMayBeMissing && [130, 137, 143].contains(latest.container.exitCode))
         recordDeath(at: event.time)
         if oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
-            pending = .oomAfterKill(diedAt: event.time)
+            pending = .oomAfterKill(diedAt: event.time, heldAt: now)
             return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.killGrace))]
         }
         return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
@@ -270,8 +278,8 @@ public struct ContainerWatch: Sendable {
         case .oomAfterKill: policy.killGrace
         case .dieAfterOOM: policy.oomGrace
         }
-        guard now.timeIntervalSince(waiting.since) >= grace - 0.001 else {
-            return [.checkAgain(containerID: containerID, at: waiting.since.addingTimeInterval(grace))]
+        guard now.timeIntervalSince(waiting.heldAt) >= grace - 0.001 else {
+            return [.checkAgain(containerID: containerID, at: waiting.heldAt.addingTimeInterval(grace))]
         }
         pending = nil
         return reconcile(now: now, source: .event, faultAt: waiting.since, closing: false)

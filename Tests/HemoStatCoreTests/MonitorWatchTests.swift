@@ -306,6 +306,18 @@ import Testing
         #expect(a[0].0.stoppedByOperator == false)
     }
 
+    /// A loaded engine delivers the `die` late, and its `oom` as late: the grace runs from when
+    /// the watch applied the `die`, so the `oom` still makes one alert with both.
+    @Test func theGraceForALateDieRunsFromWhenItArrived() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        #expect(alerts(watch.observe(event: event("die", 10, ["exitCode": "137"]), inspection: container(status: "exited", exit: 137), now: at(11.5))).isEmpty)
+        #expect(watch.tick(now: at(12.2)) == [.checkAgain(containerID: "c1", at: at(11.5 + policy.killGrace))])
+        let a = alerts(watch.observe(event: event("oom", 10.1), inspection: nil, now: at(13)))
+        try #require(a.count == 1)
+        #expect(Set(a[0].0.anomalies.map(\.type)) == [.nonZeroExit, .oomKilled])
+        #expect(a[0].0.detectedAt == at(10), "the fault's time is the engine's")
+    }
+
     /// Podman's stream leaves out a `stop` now and then: a signal's exit code with no stop or
     /// kill before it may be an operator's, so the alert does not say it was not.
     @Test func aSignalExitOnAnEngineThatMayMissStopsIsOfUnknownCause() throws {
