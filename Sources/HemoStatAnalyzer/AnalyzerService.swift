@@ -25,36 +25,36 @@ public struct AnalyzerService: Service {
     public static let group = "analyzer"
 
     public let context: AgentContext
-    public let engine: RulesEngine
+    public let rules: RuleSet
     public let advisor: LLMAdvisor
     private let rechecks: Rechecks
     private let audit: AuditLog
     private let logger: Logger
 
     /// - Parameters:
-    ///   - engine: the rules; by default loaded from `analyzer.rules_directory`.
+    ///   - rules: by default loaded from `analyzer.rules_directory`.
     ///   - llmTransport: how LLM requests are sent; nil means no LLM is used whatever the
     ///     configuration says.
     /// - Throws: `RuleError` when the rules directory cannot be read.
-    public init(context: AgentContext, engine: RulesEngine? = nil, llmTransport: (any LLMTransport)? = nil) throws {
+    public init(context: AgentContext, rules: RuleSet? = nil, llmTransport: (any LLMTransport)? = nil) throws {
         var logger = context.logger
         logger[metadataKey: "agent"] = .string(Self.agent)
-        let engine = try engine ?? Self.rulesEngine(context.configuration.analyzer, logger: logger)
+        let rules = try rules ?? Self.loadRules(context.configuration.analyzer, logger: logger)
         let llm = context.configuration.analyzer.llm
         let made: (client: (any LLMClient)?, reason: String) =
             llmTransport.map { LLMClients.make(configuration: llm, transport: $0) } ?? (nil, "no LLM configured")
         let advisor = LLMAdvisor(
             client: made.client, unconfiguredReason: made.reason, configuration: llm, redis: context.redis, keys: context.keys,
             clock: context.clock, logger: logger)
-        self.init(context: context, engine: engine, advisor: advisor)
+        self.init(context: context, rules: rules, advisor: advisor)
     }
 
     /// An analyzer with a given LLM advisor (tests, benchmarks).
-    public init(context: AgentContext, engine: RulesEngine, advisor: LLMAdvisor) {
+    public init(context: AgentContext, rules: RuleSet, advisor: LLMAdvisor) {
         var logger = context.logger
         logger[metadataKey: "agent"] = .string(Self.agent)
         self.context = context
-        self.engine = engine
+        self.rules = rules
         self.advisor = advisor
         self.rechecks = Rechecks(redis: context.redis, keys: context.keys)
         self.audit = AuditLog(redis: context.redis, keys: context.keys, file: nil, stateDirectory: context.configuration.stateDirectory, logger: logger)
@@ -72,7 +72,7 @@ public struct AnalyzerService: Service {
         let router = RequestRouter(context: context, role: Self.agent)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                await engine.watch(every: context.configuration.analyzer.reloadInterval) { _ in
+                await rules.watch(every: context.configuration.analyzer.reloadInterval) { _ in
                     await self.writeStatus()
                 }
             }
@@ -164,10 +164,10 @@ public struct AnalyzerService: Service {
 
     /// The rules of `configuration.rulesLocation`: a directory, watched for edits, or the rules
     /// built in.
-    static func rulesEngine(_ configuration: AnalyzerConfiguration, logger: Logger) throws(RuleError) -> RulesEngine {
+    static func loadRules(_ configuration: AnalyzerConfiguration, logger: Logger) throws(RuleError) -> RuleSet {
         switch configuration.rulesLocation {
-        case .directory: try RulesEngine(configuration: configuration.rules, logger: logger)
-        case .builtIn: RulesEngine(sources: DefaultRules.sources, configuration: configuration.rules, logger: logger)
+        case .directory: try RuleSet(configuration: configuration.rules, logger: logger)
+        case .builtIn: RuleSet(sources: DefaultRules.sources, configuration: configuration.rules, logger: logger)
         }
     }
 
@@ -318,7 +318,7 @@ public struct AnalyzerService: Service {
     public func decide(_ alert: Envelope<HealthAlert>, logger: Logger? = nil) async throws -> AnalyzerDecision {
         let logger = logger ?? self.logger
         let stats = try await context.redis.send(["GET", context.keys.stats(alert.container)]).string
-        let evaluation = await engine.evaluate(AlertInput.ruleInput(alert: alert.data, statsDocument: stats))
+        let evaluation = await rules.evaluate(AlertInput.ruleInput(alert: alert.data, statsDocument: stats))
         for error in evaluation.errors {
             Counter(label: MetricNames.ruleErrors, dimensions: [("kind", error.code.rawValue)]).increment()
             logger.warning("rule failed and was skipped", metadata: [
@@ -353,7 +353,7 @@ public struct AnalyzerService: Service {
 
     /// Writes `hemostat:rules:status`; failures are logged.
     public func writeStatus() async {
-        let document = engine.status.document(host: context.hostID, now: context.clock.now)
+        let document = rules.status.document(host: context.hostID, now: context.clock.now)
         do {
             try await context.redis.send(["SET", context.keys.rulesStatus, document.jsonText])
         } catch {

@@ -15,7 +15,7 @@ public struct RuleSource: Sendable, Hashable {
 
 /// One Lua state with a rule set loaded into it: evaluates alerts one at a time.
 ///
-/// Not thread-safe; `RulesEngine` pools these. Every call into Lua is a `lua_pcall` with the
+/// Not thread-safe; `RuleSet` pools these. Every call into Lua is a `lua_pcall` with the
 /// limits armed; Swift frames are never unwound by a Lua error.
 final class RuleRuntime {
     struct LoadedRule {

@@ -1,4 +1,4 @@
-/// Configuration of the rules engine.
+/// Configuration of the rule set.
 public struct RulesConfiguration: Sendable, Hashable {
     /// The directory holding `*.lua` rule files (not recursive). Default `rules`.
     public var directory: String

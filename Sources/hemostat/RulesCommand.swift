@@ -147,7 +147,7 @@ struct RulesEval: ParsableCommand {
             }
             data = contents
         }
-        let engine: RulesEngine
+        let ruleSet: RuleSet
         var value: JSONValue
         do {
             do {
@@ -158,18 +158,18 @@ struct RulesEval: ParsableCommand {
             let quiet = Logger(label: "hemostat.rules", factory: { _ in SwiftLogNoOpLogHandler() })
             switch rulesLocation(rules) {
             case .directory(let path, _):
-                engine = try RulesEngine(configuration: options.configuration(directory: path), logger: quiet)
+                ruleSet = try RuleSet(configuration: options.configuration(directory: path), logger: quiet)
             case .builtIn:
-                engine = RulesEngine(sources: DefaultRules.sources, configuration: try options.configuration(directory: ""), logger: quiet)
+                ruleSet = RuleSet(sources: DefaultRules.sources, configuration: try options.configuration(directory: ""), logger: quiet)
             }
         } catch let error as RuleError {
             printError(alert == "-" ? "\(error)" : "\(alert): \(error)")
             throw ExitCode(1)
         }
         if value["event_type"] != nil, let inner = value["data"] { value = inner }
-        let status = engine.status
+        let status = ruleSet.status
         for error in status.loadErrors { printError("\(error)") }
-        let evaluation = engine.evaluateSync(value)
+        let evaluation = ruleSet.evaluateSync(value)
         if json {
             print(evaluation.jsonValue.prettyText)
             return

@@ -7,11 +7,11 @@ import HemoStatRules
 import Testing
 
 @Suite struct AnalyzerDecisionTests {
-    let engine = try! RulesEngine(configuration: RulesConfiguration(directory: repositoryRulesDirectory), logger: analyzerQuietLogger)
+    let rules = try! RuleSet(configuration: RulesConfiguration(directory: repositoryRulesDirectory), logger: analyzerQuietLogger)
 
     func decide(_ alert: HealthAlert, history: [JSONValue] = [], llm: LLMAdvisor.Outcome? = nil) -> (AnalyzerDecision, Envelope<HealthAlert>) {
         let envelope = AnalyzerFixtures.envelope(alert)
-        let evaluation = engine.evaluateSync(AlertInput.ruleValue(alert: alert, history: history))
+        let evaluation = rules.evaluateSync(AlertInput.ruleValue(alert: alert, history: history))
         return (AnalyzerDecision.make(alert: envelope, verdict: evaluation.decisive, llm: llm, llmLabel: "anthropic claude-test"), envelope)
     }
 
@@ -71,11 +71,11 @@ import Testing
     }
 
     @Test func aRecheckIsNotYetDecidedAndSaysWhenToLookAgain() throws {
-        let engine = RulesEngine(
+        let rules = RuleSet(
             sources: [RuleSource(path: "a.lua", text: #"rule { name = "wait", when = function(a, h) return recheck { after = 45, reason = "too early" } end }"#)],
             logger: analyzerQuietLogger)
         let envelope = AnalyzerFixtures.envelope(AnalyzerFixtures.alert())
-        let evaluation = engine.evaluateSync(AlertInput.ruleValue(alert: envelope.data, history: []))
+        let evaluation = rules.evaluateSync(AlertInput.ruleValue(alert: envelope.data, history: []))
         let decision = AnalyzerDecision.make(alert: envelope, verdict: evaluation.decisive, llm: nil)
         guard case .falseAlarm(let alarm) = decision.outcome else { Issue.record("expected a false alarm told once: \(decision)"); return }
         #expect(alarm.reason == "not decided yet: too early")
@@ -115,11 +115,11 @@ import Testing
     }
 
     @Test func ambiguousWithoutAFallbackAsksAHuman() {
-        let engine = RulesEngine(
+        let rules = RuleSet(
             sources: [RuleSource(path: "a.lua", text: #"rule { name = "unsure", when = function(a, h) return ambiguous { reason = "no idea" } end }"#)],
             logger: analyzerQuietLogger)
         let alert = AnalyzerFixtures.alert()
-        let evaluation = engine.evaluateSync(AlertInput.ruleValue(alert: alert, history: []))
+        let evaluation = rules.evaluateSync(AlertInput.ruleValue(alert: alert, history: []))
         let decision = AnalyzerDecision.make(
             alert: AnalyzerFixtures.envelope(alert), verdict: evaluation.decisive,
             llm: .unavailable(LLMError(code: .timeout, message: "timed out")))
@@ -129,11 +129,11 @@ import Testing
     }
 
     @Test func ruleParametersAndDryRunReachTheRequest() {
-        let engine = RulesEngine(
+        let rules = RuleSet(
             sources: [RuleSource(path: "a.lua", text: #"rule { name = "k", dry_run = true, when = function(a, h) return kill { reason = "stuck", params = { signal = "SIGTERM" } } end }"#)],
             logger: analyzerQuietLogger)
         let alert = AnalyzerFixtures.alert()
-        let evaluation = engine.evaluateSync(AlertInput.ruleValue(alert: alert, history: []))
+        let evaluation = rules.evaluateSync(AlertInput.ruleValue(alert: alert, history: []))
         let decision = AnalyzerDecision.make(alert: AnalyzerFixtures.envelope(alert), verdict: evaluation.decisive, llm: nil)
         guard case .remediate(let request) = decision.outcome else { Issue.record("expected a remediation"); return }
         #expect(request.action == .kill)

@@ -174,9 +174,9 @@ import Testing
             "DB_PASSWORD": "hunter2",
             "conn": "redis://app:pa55word@redis:6379",
         ]
-        let engine = try RulesEngine(configuration: RulesConfiguration(directory: repositoryRulesDirectory), logger: analyzerQuietLogger)
+        let rules = try RuleSet(configuration: RulesConfiguration(directory: repositoryRulesDirectory), logger: analyzerQuietLogger)
         let history = AnalyzerFixtures.cpuHistory([90, 97])
-        let verdict = try #require(engine.evaluateSync(AlertInput.ruleValue(alert: alert, history: history)).decisive)
+        let verdict = try #require(rules.evaluateSync(AlertInput.ruleValue(alert: alert, history: history)).decisive)
         let prompt = LLMPrompt(alert: alert, verdict: verdict, history: history, allowed: [.restart, .notify])
         #expect(prompt.system.contains("Allowed actions for this container: notify, restart."))
         #expect(!prompt.system.contains("Ignore previous"))

@@ -3,10 +3,10 @@ import Testing
 @testable import HemoStatRules
 
 @Suite struct DefaultRulesTests {
-    let rules: RulesEngine
+    let rules: RuleSet
 
     init() throws {
-        rules = try RulesEngine(configuration: RulesConfiguration(directory: defaultRulesDirectory), logger: quietLogger)
+        rules = try RuleSet(configuration: RulesConfiguration(directory: defaultRulesDirectory), logger: quietLogger)
         #expect(rules.status.loadErrors.isEmpty)
     }
 
@@ -86,7 +86,7 @@ import Testing
     }
 
     @Test func thresholdsComeFromConfiguration() throws {
-        let strict = try RulesEngine(
+        let strict = try RuleSet(
             configuration: RulesConfiguration(directory: defaultRulesDirectory, thresholds: ["cpu_percent": 99]),
             logger: quietLogger)
         let a = alert(["anomalies": [["type": "high_cpu", "severity": "medium"]]], history: series("cpu_percent", [90, 91, 95, 96, 97, 97]))

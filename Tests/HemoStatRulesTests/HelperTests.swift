@@ -5,7 +5,7 @@ import Testing
 /// Each helper, called through a rule that reports the result as its reason.
 @Suite struct HelperTests {
     func run(_ expression: String, _ a: JSONValue) -> String? {
-        let e = engine(["r/h.lua": "rule { name = 'h', when = function(a, h) return restart { reason = tostring(\(expression)) } end }"])
+        let e = ruleSet(["r/h.lua": "rule { name = 'h', when = function(a, h) return restart { reason = tostring(\(expression)) } end }"])
         let r = e.evaluateSync(a)
         #expect(r.errors.isEmpty, "\(r.errors)")
         return r.decisive?.reason
@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func badArgumentsPointAtTheRule() {
-        let e = engine(["r/h.lua": "rule { name = 'h', when = function(a, h)\n  local n = h.count('cpu_percent', '=>', 1)\nend }"])
+        let e = ruleSet(["r/h.lua": "rule { name = 'h', when = function(a, h)\n  local n = h.count('cpu_percent', '=>', 1)\nend }"])
         let error = e.evaluateSync(cpu).errors.first
         #expect(error?.location == SourceLocation(file: "r/h.lua", line: 2))
         #expect(error?.message.contains("unknown comparison") == true)

@@ -5,10 +5,10 @@ import Testing
 
 /// Alerts given as JSON text, decoded in C straight into Lua tables, as a rule sees them.
 @Suite struct JSONInputTests {
-    /// An engine with one rule that returns `expression` (over the alert `a` and the helpers
+    /// A rule set with one rule that returns `expression` (over the alert `a` and the helpers
     /// `h`) as the parameter `v`, and `"v=" .. tostring(expression)` as the reason.
-    func probe(_ expression: String) -> RulesEngine {
-        engine(["r/p.lua": """
+    func probe(_ expression: String) -> RuleSet {
+        ruleSet(["r/p.lua": """
             rule { name = 'p', when = function(a, h)
               local v = \(expression)
               return notify { reason = 'v=' .. tostring(v), params = { v = v } }
@@ -45,7 +45,7 @@ import Testing
 
     /// The single error an input gives; records an issue when it gives something else.
     func failure(
-        _ e: RulesEngine, _ json: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
+        _ e: RuleSet, _ json: String, sourceLocation: Testing.SourceLocation = #_sourceLocation
     ) -> RuleError? {
         let r = e.evaluateSync(RuleInput(alertJSON: json, history: .alert))
         #expect(r.decisive == nil, sourceLocation: sourceLocation)

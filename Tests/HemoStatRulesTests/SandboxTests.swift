@@ -4,7 +4,7 @@ import Testing
 @Suite struct SandboxTests {
     /// A rule file whose single rule runs `body`, followed by a rule that always decides.
     func evaluate(_ body: String, configuration: RulesConfiguration = RulesConfiguration()) -> RuleEvaluation {
-        let e = engine([
+        let e = ruleSet([
             "r/a.lua": """
             rule { name = "probe", priority = 10, when = function(a, h)
             \(body)
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func bytecodeIsRefused() {
-        let e = engine(["r/bc.lua": "\u{1B}Lua\u{54}\u{00}garbage"])
+        let e = ruleSet(["r/bc.lua": "\u{1B}Lua\u{54}\u{00}garbage"])
         #expect(e.status.loadErrors.first?.code == .syntax)
         #expect(e.status.loadErrors.first?.message.contains("binary") == true)
         #expect(e.status.rules.isEmpty)
@@ -78,8 +78,8 @@ import Testing
         #expect(runtime.isWatched)
     }
 
-    @Test func runawayRuleOnTheEngineQueueIsStopped() async {
-        let e = engine([
+    @Test func runawayRuleOnTheRuleSetQueueIsStopped() async {
+        let e = ruleSet([
             "r/a.lua": "rule { name = 'spin', priority = 1, when = function(a, h) while true do end end }",
             "r/b.lua": "rule { name = 'ok', when = function(a) return restart { reason = 'fine' } end }",
         ], configuration: RulesConfiguration(instructionLimit: 200_000))
@@ -94,7 +94,7 @@ import Testing
     }
 
     @Test func runawayFileIsStoppedWhileLoading() {
-        let e = engine([
+        let e = ruleSet([
             "r/a.lua": "while true do end",
             "r/b.lua": "rule { name = 'ok', when = function(a) return restart { reason = 'fine' } end }",
         ], configuration: RulesConfiguration(instructionLimit: 200_000))
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func stateSurvivesLimitsAcrossEvaluations() {
-        let e = engine([
+        let e = ruleSet([
             "r/a.lua": "rule { name = 'bomb', priority = 1, when = function(a) local s = string.rep('x', 1 << 30) end }",
             "r/b.lua": "rule { name = 'ok', when = function(a) return restart { reason = 'fine' } end }",
         ], configuration: RulesConfiguration(memoryLimit: 1 << 20))
@@ -146,7 +146,7 @@ import Testing
         "a.labels.x = 'y'", "a.history[1].cpu_percent = 0", "h.samples()[1].cpu_percent = 0", "h.anomaly('non_zero_exit').value = 0",
     ])
     func theAlertIsReadOnly(_ code: String) {
-        let e = engine([
+        let e = ruleSet([
             "r/a.lua": """
             rule { name = "meddler", priority = 10, when = function(a, h)
               \(code)

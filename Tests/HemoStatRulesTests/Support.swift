@@ -12,8 +12,8 @@ let defaultRulesDirectory: String = {
     return url.appendingPathComponent("rules").path
 }()
 
-func engine(_ files: [String: String], configuration: RulesConfiguration = RulesConfiguration()) -> RulesEngine {
-    RulesEngine(
+func ruleSet(_ files: [String: String], configuration: RulesConfiguration = RulesConfiguration()) -> RuleSet {
+    RuleSet(
         sources: files.map { RuleSource(path: $0.key, text: $0.value) }, configuration: configuration, logger: quietLogger)
 }
 

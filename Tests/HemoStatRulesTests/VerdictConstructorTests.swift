@@ -5,7 +5,7 @@ import Testing
 /// The verdict constructors rules call: what they accept, what they refuse and the message.
 @Suite struct VerdictConstructorTests {
     func evaluate(_ expression: String) -> RuleEvaluation {
-        let e = engine(["r/v.lua": "rule { name = 'v', when = function(a, h)\n  return \(expression)\nend }"])
+        let e = ruleSet(["r/v.lua": "rule { name = 'v', when = function(a, h)\n  return \(expression)\nend }"])
         #expect(e.status.loadErrors.isEmpty)
         return e.evaluateSync(alert())
     }

@@ -51,7 +51,7 @@ do {
 } catch {
     fail("rules did not load: \(error)")
 }
-guard analyzer.engine.status.loadErrors.isEmpty else { fail("rule files failed to load: \(analyzer.engine.status.loadErrors)") }
+guard analyzer.rules.status.loadErrors.isEmpty else { fail("rule files failed to load: \(analyzer.rules.status.loadErrors)") }
 
 func cpuHistory(_ values: [Double]) -> JSONValue {
     let now = Date().timeIntervalSince1970

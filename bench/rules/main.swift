@@ -15,7 +15,7 @@ let directory = arguments.count > 1 ? arguments[1] : "rules"
 let perRun = arguments.count > 2 ? Int(arguments[2]) ?? 200_000 : 200_000
 let runs = arguments.count > 3 ? Int(arguments[3]) ?? 5 : 5
 
-// What the analyzer hands the engine: the alert's `data` as JSON text and the container's
+// What the analyzer hands the rule set: the alert's `data` as JSON text and the container's
 // `hemostat:stats:<container>` document (whose `history` the rules read), both as Redis
 // returns them. Each evaluation decodes both.
 func input(_ fields: [String: JSONValue], cpu: [Double]) -> RuleInput {
@@ -67,16 +67,16 @@ let inputs: [RuleInput] = [
           cpu: [10, 12, 11, 13, 12, 10, 11, 12, 13, 0]),
 ]
 
-let engine: RulesEngine
+let rules: RuleSet
 do {
-    engine = try RulesEngine(
+    rules = try RuleSet(
         configuration: RulesConfiguration(directory: directory),
         logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
 } catch {
     print("\(error)")
     exit(1)
 }
-let status = engine.status
+let status = rules.status
 guard status.loadErrors.isEmpty, !status.rules.isEmpty else {
     print("rules did not load: \(status.loadErrors.map(\.description))")
     exit(1)
@@ -84,13 +84,13 @@ guard status.loadErrors.isEmpty, !status.rules.isEmpty else {
 
 // Warm up the state and the caches.
 var decided = 0
-for i in 0..<10_000 where engine.evaluateSync(inputs[i % inputs.count]).decisive != nil { decided += 1 }
+for i in 0..<10_000 where rules.evaluateSync(inputs[i % inputs.count]).decisive != nil { decided += 1 }
 
 var rates: [Double] = []
 for _ in 0..<runs {
     let clock = ContinuousClock()
     let start = clock.now
-    for i in 0..<perRun where engine.evaluateSync(inputs[i % inputs.count]).decisive != nil { decided += 1 }
+    for i in 0..<perRun where rules.evaluateSync(inputs[i % inputs.count]).decisive != nil { decided += 1 }
     let elapsed = clock.now - start
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     rates.append(Double(perRun) / seconds)

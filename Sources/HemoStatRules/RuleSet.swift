@@ -2,7 +2,7 @@ public import HemoStatModel
 public import Foundation
 public import Logging
 
-/// How often each rule matched, decided and failed since the engine started.
+/// How often each rule matched, decided and failed since the rule set was loaded.
 public struct RuleCounters: Sendable, Hashable {
     /// Evaluations in which the rule returned a verdict.
     public var matched: Int = 0
@@ -18,7 +18,7 @@ public struct RuleCounters: Sendable, Hashable {
     }
 }
 
-/// A snapshot of the engine for the dashboard's rules panel.
+/// A snapshot of the rule set for the dashboard's rules panel.
 public struct RulesStatus: Sendable {
     /// The rules in evaluation order.
     public var rules: [RuleInfo]
@@ -38,12 +38,12 @@ public struct RulesStatus: Sendable {
 /// Evaluates alerts against the Lua rules of a directory, reloading edited files.
 ///
 /// Thread-safe. Each evaluation borrows one Lua state from a small pool (states are
-/// single-threaded); `evaluate(_:)` runs it on the engine's own dispatch queue, never on the
+/// single-threaded); `evaluate(_:)` runs it on the rule set's own dispatch queue, never on the
 /// cooperative pool, and `evaluateSync(_:)` on the calling thread (CLI, benchmarks).
 ///
 /// Reloading is per file: an edited file that fails to load keeps its last good version
 /// running and its error appears in `status.loadErrors` until the file is fixed.
-public final class RulesEngine: Sendable {
+public final class RuleSet: Sendable {
     private struct Pooled: @unchecked Sendable {
         // A runtime is used by one thread at a time: it is taken out of the pool under the
         // lock, used only by the thread that took it, and put back under the lock.
@@ -63,7 +63,7 @@ public final class RulesEngine: Sendable {
         var counters: [String: RuleCounters] = [:]
     }
 
-    /// The configuration the engine was created with.
+    /// The configuration the rule set was created with.
     public let configuration: RulesConfiguration
     private let directory: String?
     private let logger: Logger
@@ -72,7 +72,7 @@ public final class RulesEngine: Sendable {
 
     /// Loads every `*.lua` file of `configuration.directory`.
     ///
-    /// Files that fail to load are reported in `status.loadErrors` and skipped; the engine
+    /// Files that fail to load are reported in `status.loadErrors` and skipped; the rule set
     /// still starts.
     /// - Throws: `RuleError` with code `.io` when the directory cannot be read.
     public init(configuration: RulesConfiguration, logger: Logger) throws(RuleError) {
@@ -83,7 +83,7 @@ public final class RulesEngine: Sendable {
         _ = try reload(force: true)
     }
 
-    /// An engine over fixed sources, with no directory to watch (tests, `rules eval`).
+    /// A rule set over fixed sources, with no directory to watch (tests, `rules eval`).
     public init(sources: [RuleSource], configuration: RulesConfiguration = RulesConfiguration(), logger: Logger) {
         self.configuration = configuration
         self.directory = nil
@@ -99,12 +99,12 @@ public final class RulesEngine: Sendable {
         for error in runtime.loadErrors { log(error) }
     }
 
-    /// Evaluates `alert` (its history in its `history` member) on the engine's queue.
+    /// Evaluates `alert` (its history in its `history` member) on the rule set's queue.
     public func evaluate(_ alert: JSONValue) async -> RuleEvaluation {
         await evaluate(RuleInput(alert))
     }
 
-    /// Evaluates `input` on the engine's queue.
+    /// Evaluates `input` on the rule set's queue.
     public func evaluate(_ input: RuleInput) async -> RuleEvaluation {
         await withCheckedContinuation { continuation in
             queue.async {

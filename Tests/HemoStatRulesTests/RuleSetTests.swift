@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct EngineTests {
     @Test func priorityOrdersRulesAndFirstDecisiveWins() {
-        let e = engine([
+        let e = ruleSet([
             "r/a.lua": """
             rule { name = "low", priority = 1, when = function(a) return restart { reason = "low" } end }
             rule { name = "silent", priority = 50, when = function(a) end }
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func verdictFieldsReachSwift() throws {
-        let e = engine(["r/a.lua": """
+        let e = ruleSet(["r/a.lua": """
             rule { name = "amb", dry_run = true, when = function(a, h)
               return ambiguous { reason = "unsure", confidence = 0.3,
                 fallback = kill { reason = "fallback", params = { signal = "SIGTERM" } } }
@@ -48,7 +48,7 @@ import Testing
     }
 
     @Test func loadErrorsAreReportedWithFileAndLine() {
-        let e = engine([
+        let e = ruleSet([
             "r/syntax.lua": "rule { name = 'x', when = function(a) return end\n",
             "r/api.lua": "rule { name = 'y' }\n",
             "r/typo.lua": "\n\nrule { name = 'z', priorty = 3, when = function() end }",
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func duplicateNamesAcrossFilesAreRejected() {
-        let e = engine([
+        let e = ruleSet([
             "r/a.lua": "rule { name = 'same', when = function() end }",
             "r/b.lua": "rule { name = 'same', when = function() end }",
         ])
@@ -72,7 +72,7 @@ import Testing
     }
 
     @Test func asyncEvaluateMatchesSync() async {
-        let e = engine(["r/a.lua": "rule { name = 'r', when = function(a) return restart { reason = a.container_name } end }"])
+        let e = ruleSet(["r/a.lua": "rule { name = 'r', when = function(a) return restart { reason = a.container_name } end }"])
         async let one = e.evaluate(alert(["container_name": "one"]))
         async let two = e.evaluate(alert(["container_name": "two"]))
         let (a, b) = await (one, two)
@@ -95,7 +95,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         try dir.write("a.lua", "rule { name = 'r', when = function() return restart { reason = 'v1' } end }")
-        let e = try RulesEngine(configuration: RulesConfiguration(directory: dir.path), logger: quietLogger)
+        let e = try RuleSet(configuration: RulesConfiguration(directory: dir.path), logger: quietLogger)
         #expect(e.evaluateSync(alert()).decisive?.reason == "v1")
         let firstGeneration = e.status.generation
 
@@ -130,7 +130,7 @@ import Testing
         let dir = try TemporaryDirectory()
         defer { dir.cleanup() }
         try dir.write("a.lua", "rule { name = 'r', when = function() return restart { reason = 'v1' } end }")
-        let e = try RulesEngine(configuration: RulesConfiguration(directory: dir.path), logger: quietLogger)
+        let e = try RuleSet(configuration: RulesConfiguration(directory: dir.path), logger: quietLogger)
         let watcher = Task { await e.watch(every: .milliseconds(20)) }
         defer { watcher.cancel() }
         try dir.write("a.lua", "rule { name = 'r', when = function() return restart { reason = 'v2' } end }")
