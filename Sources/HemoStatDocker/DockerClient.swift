@@ -109,6 +109,18 @@ public final class DockerClient: Sendable {
     /// With `until` the engine sends the events up to that time and ends the stream.
     /// `filters` e.g. `["type": ["container"], "event": ["die", "oom", "health_status"]]`.
     public func events(filters: [String: [String]] = [:], since: Date? = nil, until: Date? = nil) -> AsyncThrowingStream<DockerEvent, any Error> {
+        jsonLines(DockerEvent.self, "events", "/events", query: eventsQuery(filters: filters, since: since, until: until))
+    }
+
+    /// Podman's own event stream (`GET /libpod/events`), for a Podman engine: the same shape as
+    /// ``events(filters:since:until:)`` with Podman's event names (`died`, `remove`, ...), and
+    /// it includes the `stop` and `kill` that Podman 4's Docker-compatible stream leaves out.
+    public func podmanEvents(filters: [String: [String]] = [:], since: Date? = nil, until: Date? = nil) -> AsyncThrowingStream<DockerEvent, any Error> {
+        jsonLines(DockerEvent.self, "events", "/libpod/events",
+                  query: [("stream", "true")] + eventsQuery(filters: filters, since: since, until: until))
+    }
+
+    private func eventsQuery(filters: [String: [String]], since: Date?, until: Date?) -> [(String, String)] {
         var query: [(String, String)] = []
         if let since {
             query.append(("since", String(format: "%.9f", since.timeIntervalSince1970)))
@@ -119,24 +131,7 @@ public final class DockerClient: Sendable {
         if !filters.isEmpty, let json = try? filtersJSON(filters) {
             query.append(("filters", json))
         }
-        return jsonLines(DockerEvent.self, "events", "/events", query: query)
-    }
-
-    /// Podman's own event stream (`GET /libpod/events`), for a Podman engine: the same shape as
-    /// ``events(filters:since:until:)`` with Podman's event names (`died`, `remove`, ...), and
-    /// it includes the `stop` and `kill` that Podman 4's Docker-compatible stream leaves out.
-    public func podmanEvents(filters: [String: [String]] = [:], since: Date? = nil, until: Date? = nil) -> AsyncThrowingStream<DockerEvent, any Error> {
-        var query: [(String, String)] = [("stream", "true")]
-        if let since {
-            query.append(("since", String(format: "%.9f", since.timeIntervalSince1970)))
-        }
-        if let until {
-            query.append(("until", String(format: "%.9f", until.timeIntervalSince1970)))
-        }
-        if !filters.isEmpty, let json = try? filtersJSON(filters) {
-            query.append(("filters", json))
-        }
-        return jsonLines(DockerEvent.self, "events", "/libpod/events", query: query)
+        return query
     }
 
     // MARK: Actions
