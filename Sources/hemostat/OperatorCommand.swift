@@ -81,20 +81,14 @@ struct BreakerResetCommand: AsyncParsableCommand {
         abstract: "Close a container's breaker after a person fixed the cause (written to the audit stream)."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
-    var config: String?
-
-    @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
-    var container: String
+    @OptionGroup var target: OperatorTarget
 
     func run() async throws {
         let who = operatorIdentity()
-        let target = try await withOperatorCommands(config: config, command: "hemostat breaker reset") { commands in
-            let target = try await commands.resolve(container)
-            try await commands.resetBreaker(container: target, who: who)
-            return target
+        let container = try await target.run("hemostat breaker reset") { commands, container in
+            try await commands.resetBreaker(container: container, who: who)
         }
-        print("breaker of \(target) closed (by \(who))")
+        print("breaker of \(container) closed (by \(who))")
     }
 }
 
@@ -105,11 +99,7 @@ struct HoldCommand: AsyncParsableCommand {
         abstract: "Put a container on hold: no action on it until the hold ends (written to the audit stream)."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
-    var config: String?
-
-    @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
-    var container: String
+    @OptionGroup var target: OperatorTarget
 
     @Option(name: .customLong("for"), help: "How long: 90s, 30m, 2h, 1d.")
     var duration: String
@@ -125,11 +115,10 @@ struct HoldCommand: AsyncParsableCommand {
 
     func run() async throws {
         let who = operatorIdentity()
-        let (target, until) = try await withOperatorCommands(config: config, command: "hemostat hold") { commands in
-            let target = try await commands.resolve(container)
-            return (target, try await commands.hold(container: target, for: parseDuration(duration)!, reason: reason, who: who))
+        let (container, until) = try await target.run("hemostat hold") { commands, container in
+            try await commands.hold(container: container, for: parseDuration(duration)!, reason: reason, who: who)
         }
-        print("\(target) held until \(Timestamp.format(until)) (by \(who))")
+        print("\(container) held until \(Timestamp.format(until)) (by \(who))")
     }
 }
 
@@ -140,20 +129,38 @@ struct ReleaseCommand: AsyncParsableCommand {
         abstract: "End a container's hold (written to the audit stream)."
     )
 
+    @OptionGroup var target: OperatorTarget
+
+    func run() async throws {
+        let who = operatorIdentity()
+        let container = try await target.run("hemostat release") { commands, container in
+            try await commands.release(container: container, who: who)
+        }
+        print("hold on \(container) released (by \(who))")
+    }
+}
+
+/// The configuration file and the container an operator command acts on.
+struct OperatorTarget: ParsableArguments {
     @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
     var config: String?
 
     @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")
     var container: String
 
-    func run() async throws {
-        let who = operatorIdentity()
-        let target = try await withOperatorCommands(config: config, command: "hemostat release") { commands in
-            let target = try await commands.resolve(container)
-            try await commands.release(container: target, who: who)
-            return target
+    /// Resolves the container to its host and name, then runs `body` on it; returns the
+    /// container with what `body` returned.
+    func run<T>(_ command: String, _ body: (OperatorCommands, ContainerRef) async throws -> T) async throws -> (ContainerRef, T) {
+        try await withOperatorCommands(config: config, command: command) { commands in
+            let resolved = try await commands.resolve(container)
+            return (resolved, try await body(commands, resolved))
         }
-        print("hold on \(target) released (by \(who))")
+    }
+
+    /// The same for a `body` that returns nothing: the resolved container.
+    func run(_ command: String, _ body: (OperatorCommands, ContainerRef) async throws -> Void) async throws -> ContainerRef {
+        let (resolved, _) = try await run(command) { commands, container -> Void in try await body(commands, container) }
+        return resolved
     }
 }
 
