@@ -152,7 +152,9 @@ public struct ContainerWatch: Sendable {
         let previous = latest
         latest = sample
         let sameRun = previous.container.restartCount == sample.container.restartCount && previous.container.startedAt == sample.container.startedAt
-        if !sameRun, sample.container.isRunning { startedAgain() }
+        // Another run than the watch knows (no events told of it): what the watch knew of how
+        // the last run ended is not this one's; a run that already ended ended unseen.
+        if !sameRun { startedAgain() }
         if sample.metrics == nil, sample.container.isRunning, previous.container.isRunning, sameRun {
             // The engine did not give this sample's stats (a loaded engine times out): it says
             // nothing about resource use, so the last known metrics stand rather than the

@@ -306,6 +306,21 @@ import Testing
         #expect(a[0].0.stoppedByOperator == false)
     }
 
+    /// The event stream was away while the container ran again and stopped: how the earlier
+    /// run ended says nothing of this one, so the alert does not say it was its own exit.
+    @Test func aRunThePollAloneSawEndsOfUnknownCause() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(sample: sample(container(), at: 0), now: at(0))
+        let crash = alerts(watch.observe(event: event("die", 10, ["exitCode": "3"]), inspection: container(status: "exited", exit: 3), now: at(10)))
+        try #require(crash.count == 1)
+        #expect(crash[0].0.stoppedByOperator == false)
+        #expect(watch.stoppedByOperator == false)
+        // Restarted by its policy and stopped while the stream was away: one incident still,
+        // whose next alert no longer says the exit was the container's own.
+        _ = watch.observe(sample: sample(container(status: "exited", exit: 143, restarts: 1), at: 100), now: at(100))
+        #expect(watch.stoppedByOperator == nil)
+    }
+
     /// A loaded engine delivers the `die` late, and its `oom` as late: the grace runs from when
     /// the watch applied the `die`, so the `oom` still makes one alert with both.
     @Test func theGraceForALateDieRunsFromWhenItArrived() throws {
