@@ -45,7 +45,7 @@ public struct DockerContainerEngine: ContainerEngine {
         }
     }
 
-    public func inspect(_ id: String) async throws -> EngineInspection {
+    public func inspect(_ id: String) async throws -> ContainerInspection {
         let inspected = try await mapped { try await client.inspect(id) }
         return Self.inspection(inspected)
     }
@@ -83,12 +83,17 @@ public struct DockerContainerEngine: ContainerEngine {
 
     // MARK: Mapping
 
-    static func inspection(_ c: ContainerInspect) -> EngineInspection {
-        EngineInspection(
+    /// The Engine API's inspect as the monitor and the responder read it. An empty health
+    /// status (Podman's, for a container without a health check) is `none`; an empty restart
+    /// policy is `no`.
+    static func inspection(_ c: ContainerInspect) -> ContainerInspection {
+        let policy = c.hostConfig?.restartPolicy?.name ?? ""
+        return ContainerInspection(
             id: c.id, name: c.name, image: c.config?.image ?? c.image ?? "", status: c.state.status,
             healthStatus: c.state.health.map { $0.status.isEmpty ? "none" : $0.status } ?? "none",
             exitCode: c.state.exitCode, oomKilled: c.state.oomKilled, restartCount: c.restartCount,
-            startedAt: c.state.startedDate, finishedAt: c.state.finishedDate, labels: c.labels)
+            startedAt: c.state.startedDate, finishedAt: c.state.finishedDate,
+            restartPolicy: policy.isEmpty ? "no" : policy, labels: c.labels)
     }
 
     static func reading(_ s: ContainerStats) -> StatsReading {

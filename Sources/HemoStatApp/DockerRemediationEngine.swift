@@ -1,5 +1,5 @@
 public import Foundation
-import HemoStatCore
+public import HemoStatCore
 public import HemoStatDocker
 public import HemoStatResponder
 
@@ -12,7 +12,7 @@ public struct DockerRemediationEngine: RemediationEngine {
         self.client = client
     }
 
-    public func inspect(_ container: String) async throws -> ContainerSnapshot? {
+    public func inspect(_ container: String) async throws -> ContainerInspection? {
         let inspect: ContainerInspect
         do {
             inspect = try await client.inspect(container)
@@ -21,14 +21,7 @@ public struct DockerRemediationEngine: RemediationEngine {
         } catch {
             throw Self.engineError(error)
         }
-        let health = inspect.state.health?.status
-        return ContainerSnapshot(
-            id: inspect.id, name: inspect.name, labels: inspect.labels, status: inspect.state.status,
-            health: (health == nil || health == "" || health == "none") ? nil : health,
-            exitCode: inspect.state.exitCode, oomKilled: inspect.state.oomKilled, restartCount: inspect.restartCount,
-            startedAt: inspect.state.startedDate, finishedAt: inspect.state.finishedDate,
-            restartPolicy: inspect.hostConfig?.restartPolicy?.name.isEmpty == false ? inspect.hostConfig!.restartPolicy!.name : "no",
-            image: inspect.config?.image ?? inspect.image ?? "")
+        return DockerContainerEngine.inspection(inspect)
     }
 
     public func perform(_ command: EngineCommand, on container: String) async throws {

@@ -1,5 +1,5 @@
 public import Foundation
-import HemoStatCore
+public import HemoStatCore
 
 /// What the monitor needs from a Docker engine: list, inspect, one stats reading, events.
 ///
@@ -11,7 +11,7 @@ public protocol ContainerEngine: Sendable {
     func listContainers() async throws -> [EngineContainer]
     /// The container's current state. Throws ``ContainerEngineError`` with `.notFound` when it
     /// is gone.
-    func inspect(_ id: String) async throws -> EngineInspection
+    func inspect(_ id: String) async throws -> ContainerInspection
     /// One stats reading of a running container. With `waitForPrevious` the engine waits for a
     /// second reading so `previous` is filled (about a second); without, it answers at once and
     /// `previous` may be empty.
@@ -38,41 +38,6 @@ public struct EngineContainer: Sendable, Hashable {
         self.state = state
         self.labels = labels
     }
-}
-
-/// What `inspect` says about a container.
-public struct EngineInspection: Sendable, Hashable {
-    public var id: String
-    public var name: String
-    public var image: String
-    public var status: String
-    /// `healthy`, `unhealthy`, `starting`, or `none` when the container has no health check.
-    public var healthStatus: String
-    public var exitCode: Int
-    public var oomKilled: Bool
-    public var restartCount: Int
-    public var startedAt: Date?
-    public var finishedAt: Date?
-    public var labels: [String: String]
-
-    public init(
-        id: String, name: String, image: String, status: String, healthStatus: String = "none", exitCode: Int = 0,
-        oomKilled: Bool = false, restartCount: Int = 0, startedAt: Date? = nil, finishedAt: Date? = nil, labels: [String: String] = [:]
-    ) {
-        self.id = id
-        self.name = name
-        self.image = image
-        self.status = status
-        self.healthStatus = healthStatus
-        self.exitCode = exitCode
-        self.oomKilled = oomKilled
-        self.restartCount = restartCount
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.labels = labels
-    }
-
-    public var isRunning: Bool { status == "running" }
 }
 
 /// The raw counters of one stats reading, as the Engine API reports them.

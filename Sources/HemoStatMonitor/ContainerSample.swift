@@ -1,10 +1,11 @@
+public import HemoStatCore
 public import Foundation
 public import HemoStatModel
 
 /// Everything the monitor knows about one container at one instant: its inspection and, when it
 /// runs, its metrics.
 public struct ContainerSample: Sendable, Hashable {
-    public var container: EngineInspection
+    public var container: ContainerInspection
     /// Absent for containers that are not running, or whose stats could not be read.
     public var metrics: ContainerMetrics?
     /// False when `metrics.cpuPercent` is a placeholder (first reading of a container whose
@@ -18,7 +19,7 @@ public struct ContainerSample: Sendable, Hashable {
     public var exclusion: String?
 
     public init(
-        container: EngineInspection, metrics: ContainerMetrics? = nil, cpuKnown: Bool = true, sampledAt: Date,
+        container: ContainerInspection, metrics: ContainerMetrics? = nil, cpuKnown: Bool = true, sampledAt: Date,
         inspectedAt: Date? = nil, exclusion: String? = nil
     ) {
         self.container = container

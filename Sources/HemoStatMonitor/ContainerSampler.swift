@@ -81,7 +81,7 @@ public struct ContainerSampler: Sendable {
         _ container: EngineContainer, engine: any ContainerEngine, scope: ContainerScope, earlier: StatsReading?, waitForPrevious: Bool, now: () -> Date
     ) async -> Outcome {
         var outcome = Outcome(id: container.id)
-        var inspection: EngineInspection
+        var inspection: ContainerInspection
         let inspectedAt = now()
         do {
             inspection = try await engine.inspect(container.id)
@@ -89,7 +89,7 @@ public struct ContainerSampler: Sendable {
             return outcome
         } catch {
             outcome.failures.append(("inspect", "\(error)"))
-            inspection = EngineInspection(id: container.id, name: container.name, image: container.image, status: container.state, labels: container.labels)
+            inspection = ContainerInspection(id: container.id, name: container.name, image: container.image, status: container.state, labels: container.labels)
         }
         let exclusion = scope.exclusion(id: inspection.id, name: inspection.name, labels: inspection.labels)
         var metrics: ContainerMetrics?

@@ -1,3 +1,4 @@
+public import HemoStatCore
 public import Foundation
 public import HemoStatModel
 
@@ -185,7 +186,7 @@ public struct ContainerWatch: Sendable {
     ///
     /// `byHemoStat` is true when HemoStat's responder held the container's gate lock as the
     /// event arrived (it is acting on the container): a stop then belongs to its remediation.
-    public mutating func observe(event: EngineEvent, inspection: EngineInspection?, now: Date, byHemoStat: Bool = false) -> [WatchAction] {
+    public mutating func observe(event: EngineEvent, inspection: ContainerInspection?, now: Date, byHemoStat: Bool = false) -> [WatchAction] {
         if let inspection { latest.container = inspection }
         lastEventAppliedAt = now
         firstObservation = false
@@ -230,7 +231,7 @@ public struct ContainerWatch: Sendable {
     }
 
     /// A `die`: how the container went down decides what to wait for and what to announce.
-    private mutating func died(_ event: EngineEvent, inspection: EngineInspection?, now: Date) -> [WatchAction] {
+    private mutating func died(_ event: EngineEvent, inspection: ContainerInspection?, now: Date) -> [WatchAction] {
         if case .dieAfterOOM? = pending { pending = nil }
         deathSeen = true
         if inspection == nil {

@@ -205,7 +205,7 @@ actor MonitorRuntime {
             return
         }
         guard EngineEvent.followedActions.contains(event.action) else { return }
-        var inspection: EngineInspection?
+        var inspection: ContainerInspection?
         if ["die", "oom", "health_status", "start"].contains(event.action) || watches[id] == nil {
             do {
                 inspection = try await engine.inspect(id)
@@ -218,7 +218,7 @@ actor MonitorRuntime {
         }
         let now = context.clock.now
         if watches[id] == nil {
-            let container = inspection ?? EngineInspection(
+            let container = inspection ?? ContainerInspection(
                 id: id, name: event.containerName, image: event.attributes["image"] ?? "", status: "running", labels: event.attributes)
             let exclusion = sampler.scope.exclusion(id: id, name: container.name, labels: container.labels)
             watches[id] = ContainerWatch(sample: ContainerSample(container: container, sampledAt: now, exclusion: exclusion), policy: policy)

@@ -1,3 +1,4 @@
+import HemoStatCore
 import Foundation
 import HemoStatModel
 
@@ -106,7 +107,7 @@ struct InFlightAction: Sendable, Hashable {
     /// `sent` record). The engine keeps only its most recent events, so the container's own
     /// state counts too: started, or stopped, since the command was sent (by the command or
     /// otherwise: either way there is nothing to send again), or paused.
-    func assess(_ command: EngineCommand, engineActions: [String], now snapshot: ContainerSnapshot? = nil) -> Assessment {
+    func assess(_ command: EngineCommand, engineActions: [String], now snapshot: ContainerInspection? = nil) -> Assessment {
         switch phase {
         case .decided: return .notReached
         case .confirmed: return .reached

@@ -29,7 +29,7 @@ public final class InMemoryRemediationEngine: RemediationEngine {
     }
 
     private struct Entry {
-        var snapshot: ContainerSnapshot
+        var snapshot: ContainerInspection
         var behavior: Behavior
         var crashPending = false
     }
@@ -55,23 +55,23 @@ public final class InMemoryRemediationEngine: RemediationEngine {
     }
 
     /// Adds (or replaces) a container.
-    public func add(_ snapshot: ContainerSnapshot, behavior: Behavior = .recovers) {
+    public func add(_ snapshot: ContainerInspection, behavior: Behavior = .recovers) {
         state.withLock { $0.containers[snapshot.name] = Entry(snapshot: snapshot, behavior: behavior) }
     }
 
     /// Adds a container by name in a given state.
     @discardableResult
     public func add(
-        name: String, status: String = "running", labels: [String: String] = [:], health: String? = nil,
+        name: String, status: String = "running", labels: [String: String] = [:], health: String = "none",
         exitCode: Int = 0, restartPolicy: String = "no", behavior: Behavior = .recovers
-    ) -> ContainerSnapshot {
+    ) -> ContainerInspection {
         let id = state.withLock { s in
             defer { s.nextID += 1 }
             return String(format: "%012x", s.nextID)
         }
-        let snapshot = ContainerSnapshot(
-            id: id, name: name, labels: labels, status: status, health: health, exitCode: exitCode,
-            startedAt: Date(), finishedAt: status == "running" ? nil : Date(), restartPolicy: restartPolicy, image: "busybox")
+        let snapshot = ContainerInspection(
+            id: id, name: name, image: "busybox", status: status, healthStatus: health, exitCode: exitCode,
+            startedAt: Date(), finishedAt: status == "running" ? nil : Date(), restartPolicy: restartPolicy, labels: labels)
         add(snapshot, behavior: behavior)
         return snapshot
     }
@@ -82,7 +82,7 @@ public final class InMemoryRemediationEngine: RemediationEngine {
     }
 
     /// Changes a container's state (as a crash or an operator would).
-    public func update(_ name: String, _ change: @Sendable (inout ContainerSnapshot) -> Void) {
+    public func update(_ name: String, _ change: @Sendable (inout ContainerInspection) -> Void) {
         state.withLock { s in
             if var entry = s.containers[name] {
                 change(&entry.snapshot)
@@ -113,7 +113,7 @@ public final class InMemoryRemediationEngine: RemediationEngine {
         events.filter { $0.container == container && $0.succeeded && $0.time >= since }.map(\.action)
     }
 
-    public func inspect(_ container: String) async throws -> ContainerSnapshot? {
+    public func inspect(_ container: String) async throws -> ContainerInspection? {
         state.withLock { s in
             guard var entry = s.containers[container] ?? s.containers.values.first(where: { $0.snapshot.id == container }) else {
                 return nil
@@ -149,11 +149,11 @@ public final class InMemoryRemediationEngine: RemediationEngine {
                 entry.snapshot.exitCode = 0
                 switch entry.behavior {
                 case .recovers:
-                    if entry.snapshot.health != nil { entry.snapshot.health = "healthy" }
+                    if entry.snapshot.hasHealthCheck { entry.snapshot.healthStatus = "healthy" }
                 case .crashesAgain:
                     entry.crashPending = true
                 case .staysUnhealthy:
-                    entry.snapshot.health = "unhealthy"
+                    entry.snapshot.healthStatus = "unhealthy"
                 }
             }
             func halt(_ code: Int) {

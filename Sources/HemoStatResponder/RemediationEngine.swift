@@ -1,5 +1,5 @@
 public import Foundation
-import HemoStatCore
+public import HemoStatCore
 
 /// What the responder needs from the container engine: one read (inspect) and the mutating
 /// commands it may issue. Nothing here removes a container, an image or a volume.
@@ -9,7 +9,7 @@ import HemoStatCore
 /// container is gone).
 public protocol RemediationEngine: Sendable {
     /// The container's current state, or nil when no container has that name or id.
-    func inspect(_ container: String) async throws -> ContainerSnapshot?
+    func inspect(_ container: String) async throws -> ContainerInspection?
     /// Issues one mutating command and returns once the engine has carried it out.
     /// - Throws: ``ContainerEngineError`` (`notFound` when the container is gone).
     func perform(_ command: EngineCommand, on container: String) async throws
@@ -17,52 +17,6 @@ public protocol RemediationEngine: Sendable {
     /// actions such as `restart`, `start`, `stop`, `kill`, `die`, oldest first. It tells whether
     /// a command whose caller stopped before hearing the answer reached the engine.
     func actions(on container: String, since: Date) async throws -> [String]
-}
-
-/// One inspect of a container, as the responder reads it.
-public struct ContainerSnapshot: Sendable, Hashable {
-    public var id: String
-    /// The name without Docker's leading slash.
-    public var name: String
-    public var labels: [String: String]
-    /// Docker's state: `created`, `running`, `paused`, `restarting`, `exited`, `dead`.
-    public var status: String
-    /// `healthy`, `unhealthy`, `starting`, or nil when the container has no health check.
-    public var health: String?
-    public var exitCode: Int
-    public var oomKilled: Bool
-    /// How often the engine restarted it by its restart policy.
-    public var restartCount: Int
-    public var startedAt: Date?
-    public var finishedAt: Date?
-    /// `no`, `always`, `unless-stopped`, `on-failure` (empty counts as `no`).
-    public var restartPolicy: String
-    /// The image reference the container was created from.
-    public var image: String
-
-    public init(
-        id: String, name: String, labels: [String: String] = [:], status: String, health: String? = nil,
-        exitCode: Int = 0, oomKilled: Bool = false, restartCount: Int = 0, startedAt: Date? = nil,
-        finishedAt: Date? = nil, restartPolicy: String = "no", image: String = ""
-    ) {
-        self.id = id
-        self.name = name
-        self.labels = labels
-        self.status = status
-        self.health = health
-        self.exitCode = exitCode
-        self.oomKilled = oomKilled
-        self.restartCount = restartCount
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.restartPolicy = restartPolicy
-        self.image = image
-    }
-
-    public var isRunning: Bool { status == "running" }
-    public var isPaused: Bool { status == "paused" }
-    /// Exited or dead: the process is gone and the engine is not bringing it back.
-    public var isStopped: Bool { status == "exited" || status == "dead" || status == "created" }
 }
 
 /// A mutating command. Every case changes the container; dry-run issues none of them.

@@ -52,7 +52,7 @@ public struct OwnContainers: Sendable, Hashable {
     }
 
     /// Whether the container (by name alone, or with its inspect) is HemoStat's.
-    public func contains(name: String, snapshot: ContainerSnapshot?) -> Bool {
+    public func contains(name: String, snapshot: ContainerInspection?) -> Bool {
         if names.contains(name) || patterns.contains(where: { Glob.matches($0, name) }) { return true }
         guard let snapshot else { return false }
         if names.contains(snapshot.name) || patterns.contains(where: { Glob.matches($0, snapshot.name) }) { return true }
@@ -162,7 +162,7 @@ public struct ResponderPolicy: Sendable, Hashable {
     /// stop or kill through the API), so an exit code that looks like an operator's stop is not
     /// taken for one: a SIGKILL that no API call sent, or an OOM kill on an engine that does not
     /// report them (Podman 4). A later exit is judged by its code again.
-    public func check(_ snapshot: ContainerSnapshot?, command: EngineCommand, name: String, ownExit: Date? = nil) -> Refusal? {
+    public func check(_ snapshot: ContainerInspection?, command: EngineCommand, name: String, ownExit: Date? = nil) -> Refusal? {
         guard let snapshot else {
             return Refusal(.skipped, "container_gone", "the container no longer exists")
         }
@@ -201,14 +201,14 @@ public struct ResponderPolicy: Sendable, Hashable {
     /// SIGINT: 130) without the kernel's OOM killer: `docker stop`, `docker kill`, or an
     /// orchestrator. A crash exits with its own code, and a container the engine is bringing
     /// back by its restart policy is `restarting`, not exited.
-    public static func looksStoppedByOperator(_ snapshot: ContainerSnapshot) -> Bool {
+    public static func looksStoppedByOperator(_ snapshot: ContainerInspection) -> Bool {
         guard snapshot.status == "exited", !snapshot.oomKilled else { return false }
         return [130, 137, 143].contains(snapshot.exitCode)
     }
 
     /// Whether the snapshot's exit is the one the monitor saw by `seenBy` (allowing a second
     /// between the engine's clock and the monitor's).
-    static func exitSeen(_ snapshot: ContainerSnapshot, before seenBy: Date?) -> Bool {
+    static func exitSeen(_ snapshot: ContainerInspection, before seenBy: Date?) -> Bool {
         guard let seenBy, let finished = snapshot.finishedAt else { return false }
         return finished <= seenBy.addingTimeInterval(1)
     }

@@ -207,7 +207,7 @@ public struct ResponderService: Service {
         }
 
         // 2. A fresh look at the container (read-only, also in dry-run).
-        let snapshot: ContainerSnapshot?
+        let snapshot: ContainerInspection?
         do {
             snapshot = try await engine.inspect(request.container)
         } catch {
@@ -258,7 +258,7 @@ public struct ResponderService: Service {
     /// run concludes at once, and a live action (4.) and its verification (5.) run in the
     /// background, holding a slot and the lock's lease until the result is published.
     private func passGateAndAct(
-        _ draft: inout Draft, message: String, command: EngineCommand, snapshot: ContainerSnapshot?,
+        _ draft: inout Draft, message: String, command: EngineCommand, snapshot: ContainerInspection?,
         spawn: AsyncStream<Job>.Continuation
     ) async throws {
         let request = draft.request
@@ -313,7 +313,7 @@ public struct ResponderService: Service {
     /// Sends `command` to the engine, moving its in-flight record to `sent` before and to
     /// `confirmed` after, then verifies it, completes the gate and publishes the result. The
     /// caller holds the lock (and keeps its lease).
-    private func carryOut(_ draft: Draft, command: EngineCommand, before: ContainerSnapshot?, record: InFlightAction, gate: SafetyGate) async {
+    private func carryOut(_ draft: Draft, command: EngineCommand, before: ContainerInspection?, record: InFlightAction, gate: SafetyGate) async {
         var draft = draft
         let request = draft.request
         var log = logger
@@ -363,7 +363,7 @@ public struct ResponderService: Service {
 
     /// Verifies an action the engine carried out, completes the gate and publishes the result.
     private func verifyAndConclude(
-        _ draft: Draft, command: EngineCommand, before: ContainerSnapshot?, gate: SafetyGate,
+        _ draft: Draft, command: EngineCommand, before: ContainerInspection?, gate: SafetyGate,
         since start: Date, issuedAt: Date?, note: String? = nil
     ) async {
         var draft = draft
@@ -478,7 +478,7 @@ public struct ResponderService: Service {
                 do { try await clock.sleep(for: wait) } catch { return .pending }
             }
             if Task.isCancelled || Task.isShuttingDownGracefully { return .pending }
-            let snapshot: ContainerSnapshot?
+            let snapshot: ContainerInspection?
             do {
                 snapshot = try await engine.inspect(container)
             } catch {
@@ -583,7 +583,7 @@ public struct ResponderService: Service {
             return
         }
         let engineActions: [String]
-        let snapshot: ContainerSnapshot?
+        let snapshot: ContainerInspection?
         do {
             engineActions = record.phase == .sent ? try await engine.actions(on: request.container, since: record.engineRecordSince) : []
             snapshot = try await engine.inspect(request.container)

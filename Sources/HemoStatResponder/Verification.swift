@@ -1,5 +1,5 @@
 import Foundation
-import HemoStatCore
+public import HemoStatCore
 
 /// Watches a container after an action and decides whether the action worked. No I/O: the
 /// service feeds it inspects and the time elapsed since the action.
@@ -27,9 +27,9 @@ public struct Verification: Sendable, Hashable {
     public let window: Duration
     /// The first inspect after the action: a later start or restart count differing from it
     /// means the container was restarted again.
-    private(set) var baseline: ContainerSnapshot?
+    private(set) var baseline: ContainerInspection?
 
-    public init(command: EngineCommand, before: ContainerSnapshot?, window: Duration) {
+    public init(command: EngineCommand, before: ContainerInspection?, window: Duration) {
         switch command {
         case .restart, .start, .unpause: expectation = .running
         case .stop, .kill: expectation = .stopped
@@ -43,7 +43,7 @@ public struct Verification: Sendable, Hashable {
     public var isImmediate: Bool { expectation == .nothing }
 
     /// Feeds one inspect (nil: the container is gone) taken `elapsed` after the action.
-    public mutating func observe(_ snapshot: ContainerSnapshot?, elapsed: Duration) -> Verdict {
+    public mutating func observe(_ snapshot: ContainerInspection?, elapsed: Duration) -> Verdict {
         let done = elapsed >= window
         switch expectation {
         case .nothing:
@@ -62,7 +62,7 @@ public struct Verification: Sendable, Hashable {
                 return .ineffective("the container exited again (code \(snapshot.exitCode))\(snapshot.oomKilled ? ", OOM-killed" : "")")
             }
             if snapshot.status == "restarting" { return .ineffective("the container is restarting again") }
-            if snapshot.health == "unhealthy" { return .ineffective("the health check reports unhealthy") }
+            if snapshot.healthStatus == "unhealthy" { return .ineffective("the health check reports unhealthy") }
             if let baseline {
                 if snapshot.restartCount > baseline.restartCount || (snapshot.startedAt != nil && snapshot.startedAt != baseline.startedAt) {
                     return .ineffective("the container was restarted again")
@@ -71,10 +71,10 @@ public struct Verification: Sendable, Hashable {
                 baseline = snapshot
             }
             guard done else { return .pending }
-            switch snapshot.health {
-            case nil: return snapshot.isRunning ? .success("running for \(Self.seconds(window)) (no health check)") : .ineffective("the container is \(snapshot.status)")
+            switch snapshot.healthStatus {
+            case "none": return snapshot.isRunning ? .success("running for \(Self.seconds(window)) (no health check)") : .ineffective("the container is \(snapshot.status)")
             case "healthy": return snapshot.isRunning ? .success("running and healthy for \(Self.seconds(window))") : .ineffective("the container is \(snapshot.status)")
-            default: return .ineffective("not healthy by the end of the window (\(snapshot.health ?? ""))")
+            default: return .ineffective("not healthy by the end of the window (\(snapshot.healthStatus))")
             }
         }
     }

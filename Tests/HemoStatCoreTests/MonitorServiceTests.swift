@@ -12,7 +12,7 @@ import Testing
 /// A container engine held in memory: tests set containers and push events.
 final class InMemoryContainerEngine: ContainerEngine {
     struct State {
-        var containers: [String: EngineInspection] = [:]
+        var containers: [String: ContainerInspection] = [:]
         var readings: [String: StatsReading] = [:]
         var continuations: [AsyncThrowingStream<EngineEvent, any Error>.Continuation] = []
         var unreachable = false
@@ -23,7 +23,7 @@ final class InMemoryContainerEngine: ContainerEngine {
 
     let state = Mutex(State())
 
-    func set(_ container: EngineInspection, cpuTotal: UInt64 = 0, system: UInt64 = 0) {
+    func set(_ container: ContainerInspection, cpuTotal: UInt64 = 0, system: UInt64 = 0) {
         state.withLock {
             $0.containers[container.id] = container
             $0.readings[container.id] = StatsReading(
@@ -54,7 +54,7 @@ final class InMemoryContainerEngine: ContainerEngine {
         return listed
     }
 
-    func inspect(_ id: String) async throws -> EngineInspection {
+    func inspect(_ id: String) async throws -> ContainerInspection {
         try state.withLock { s in
             guard let c = s.containers[id] else { throw ContainerEngineError(code: .notFound, message: "no such container") }
             return c
@@ -93,8 +93,8 @@ struct MonitorServiceTests {
         try await context.redis.xrange(context.keys.channel(.healthAlert)).compactMap { $0[field: "message"] }.map { try Envelope<HealthAlert>.decode($0) }
     }
 
-    func running(_ id: String, _ name: String, labels: [String: String] = [:]) -> EngineInspection {
-        EngineInspection(id: id, name: name, image: "busybox", status: "running", healthStatus: "none", labels: labels)
+    func running(_ id: String, _ name: String, labels: [String: String] = [:]) -> ContainerInspection {
+        ContainerInspection(id: id, name: name, image: "busybox", status: "running", healthStatus: "none", labels: labels)
     }
 
     @Test func crashOnTheEventPathIsAlertedBeforeTheNextPoll() async throws {

@@ -9,11 +9,11 @@ import Testing
     static let t0 = Date(timeIntervalSince1970: 1_800_000_000)
     let policy = MonitorPolicy(sustainedSamples: 3, restartLoopCount: 3, restartLoopWindow: 300, memoryGrowthHorizon: 900, reminderInterval: 900, historyLength: 20)
 
-    func container(status: String = "running", health: String = "none", exit: Int = 0, oom: Bool = false, restarts: Int = 0) -> EngineInspection {
-        EngineInspection(id: "c1", name: "web", image: "nginx", status: status, healthStatus: health, exitCode: exit, oomKilled: oom, restartCount: restarts)
+    func container(status: String = "running", health: String = "none", exit: Int = 0, oom: Bool = false, restarts: Int = 0) -> ContainerInspection {
+        ContainerInspection(id: "c1", name: "web", image: "nginx", status: status, healthStatus: health, exitCode: exit, oomKilled: oom, restartCount: restarts)
     }
 
-    func sample(_ c: EngineInspection, cpu: Double? = 5, memory: Int = 10_000_000, limit: Int = 100_000_000, at seconds: Double) -> ContainerSample {
+    func sample(_ c: ContainerInspection, cpu: Double? = 5, memory: Int = 10_000_000, limit: Int = 100_000_000, at seconds: Double) -> ContainerSample {
         let metrics = c.isRunning ? ContainerMetrics(cpuPercent: cpu ?? 0, memoryPercent: Double(memory) / Double(limit) * 100, memoryUsage: memory, memoryLimit: limit) : nil
         return ContainerSample(container: c, metrics: metrics, cpuKnown: cpu != nil, sampledAt: Self.t0.addingTimeInterval(seconds))
     }

@@ -245,7 +245,7 @@ final class HeldEngine: RemediationEngine {
     var entered: Bool { state.withLock { $0.entered } }
     func release() { state.withLock { $0.released = true } }
 
-    func inspect(_ container: String) async throws -> ContainerSnapshot? {
+    func inspect(_ container: String) async throws -> ContainerInspection? {
         try await inner.inspect(container)
     }
 

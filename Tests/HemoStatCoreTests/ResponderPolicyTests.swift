@@ -65,8 +65,8 @@ import Testing
         #expect(refusal(policy.screen(request(.restart, stoppedByOperator: true)))?.code == "stopped_by_operator")
     }
 
-    func snapshot(_ status: String, labels: [String: String] = [:], exitCode: Int = 0, oom: Bool = false, id: String = "ffffffffffff0000") -> ContainerSnapshot {
-        ContainerSnapshot(id: id, name: "web", labels: labels, status: status, exitCode: exitCode, oomKilled: oom)
+    func snapshot(_ status: String, labels: [String: String] = [:], exitCode: Int = 0, oom: Bool = false, id: String = "ffffffffffff0000") -> ContainerInspection {
+        ContainerInspection(id: id, name: "web", status: status, exitCode: exitCode, oomKilled: oom, labels: labels)
     }
 
     @Test func labelsOptOutAndProtect() {
@@ -92,7 +92,7 @@ import Testing
     /// sent through the API, an OOM kill Podman does not report): its code is not an operator's.
     @Test func anExitTheMonitorSawHappenOnItsOwnIsHealedWhateverItsCode() {
         let finished = Date(timeIntervalSince1970: 1_000)
-        let killed = ContainerSnapshot(id: "ffffffffffff0000", name: "web", status: "exited", exitCode: 137, finishedAt: finished)
+        let killed = ContainerInspection(id: "ffffffffffff0000", name: "web", status: "exited", exitCode: 137, finishedAt: finished)
         #expect(policy.check(killed, command: .start, name: "web", ownExit: finished.addingTimeInterval(2)) == nil)
         #expect(policy.check(killed, command: .start, name: "web", ownExit: finished.addingTimeInterval(-0.5)) == nil)
         // A later exit than the one the monitor saw is judged by its code again.
@@ -147,8 +147,8 @@ import Testing
 @Suite struct VerificationTests {
     let started = Date(timeIntervalSince1970: 1_800_000_000)
 
-    func running(health: String? = nil, restarts: Int = 0, startedAt: Date? = nil) -> ContainerSnapshot {
-        ContainerSnapshot(id: "c", name: "web", status: "running", health: health, restartCount: restarts, startedAt: startedAt ?? started)
+    func running(health: String = "none", restarts: Int = 0, startedAt: Date? = nil) -> ContainerInspection {
+        ContainerInspection(id: "c", name: "web", status: "running", healthStatus: health, restartCount: restarts, startedAt: startedAt ?? started)
     }
 
     @Test func runningForTheWholeWindowIsSuccess() {

@@ -548,7 +548,7 @@ struct ResponderServiceTests {
         #expect(sent.assess(.updateResources(memoryBytes: 1, cpus: nil), engineActions: ["update"]) == .reached)
         #expect(sent.moved(to: .confirmed, at: Date(), by: "h").assess(restart, engineActions: []) == .reached)
         // The engine's record is gone (it keeps its last events only); the container shows it.
-        let before = ContainerSnapshot(id: "1", name: "c", status: "exited", exitCode: 3, startedAt: Date().addingTimeInterval(-60))
+        let before = ContainerInspection(id: "1", name: "c", status: "exited", exitCode: 3, startedAt: Date().addingTimeInterval(-60))
         var after = before
         after.status = "running"
         after.startedAt = Date()

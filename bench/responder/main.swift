@@ -100,7 +100,7 @@ final class StampingEngine: RemediationEngine {
     let inner = InMemoryRemediationEngine()
     let issued = Mutex<[String: Date]>([:])
 
-    func inspect(_ container: String) async throws -> ContainerSnapshot? {
+    func inspect(_ container: String) async throws -> ContainerInspection? {
         try await inner.inspect(container)
     }
 
