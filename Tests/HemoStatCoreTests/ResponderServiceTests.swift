@@ -472,24 +472,31 @@ struct ResponderServiceTests {
         #expect(escalations.count == 1 && escalations.first?.reason.contains("circuit breaker opened") == true, "\(escalations.map(\.reason))")
     }
 
-    @Test func aFaultBackWithinTheCooldownAfterASuccessIsEscalatedOnce() async throws {
-        let h = try ResponderHarness { $0.cooldown = .seconds(600) }
-        defer { Task { await h.cleanUp() } }
-        h.engine.add(name: "relapse", status: "exited", exitCode: 1)
+    /// `name` is down; one restart (incident 1) succeeds, it goes down again, and two requests
+    /// of a second incident follow, which the gate refuses: the container was acted on once.
+    /// Returns the escalations published.
+    private func downAgainAfterASuccess(_ h: ResponderHarness, _ name: String) async throws -> [Escalation] {
+        h.engine.add(name: name, status: "exited", exitCode: 1)
         try await h.running([h.service()]) {
-            try await h.publish(h.request("relapse", alertID: "alert-1", incidentID: "inc-1"))
-            try await eventually("restarted") { try await h.completions("relapse").map(\.result.status) == [.success] }
-            h.engine.update("relapse") { $0.status = "exited" }
-            try await h.publish(h.request("relapse", alertID: "alert-2", incidentID: "inc-2"))
-            try await eventually("refused") { try await h.completions("relapse").count == 2 }
-            try await h.publish(h.request("relapse", alertID: "alert-3", incidentID: "inc-2"))
+            try await h.publish(h.request(name, alertID: "alert-1", incidentID: "inc-1"))
+            try await eventually("restarted") { try await h.completions(name).map(\.result.status) == [.success] }
+            h.engine.update(name) { $0.status = "exited" }
+            try await h.publish(h.request(name, alertID: "alert-2", incidentID: "inc-2"))
+            try await eventually("refused") { try await h.completions(name).count == 2 }
+            try await h.publish(h.request(name, alertID: "alert-3", incidentID: "inc-2"))
             try await eventually("the third request audited") {
                 try await h.auditRecords().filter { $0["message_id"]?.stringValue != nil && $0["kind"]?.stringValue == "remediation" }.count >= 3
             }
         }
-        #expect(h.engine.events(for: "relapse").count == 1)
-        #expect(try await h.completions("relapse").last?.result.status == .rejected)
-        let escalations = try await h.escalations()
+        #expect(h.engine.events(for: name).count == 1)
+        #expect(try await h.completions(name).last?.result.status == .rejected)
+        return try await h.escalations()
+    }
+
+    @Test func aFaultBackWithinTheCooldownAfterASuccessIsEscalatedOnce() async throws {
+        let h = try ResponderHarness { $0.cooldown = .seconds(600) }
+        defer { Task { await h.cleanUp() } }
+        let escalations = try await downAgainAfterASuccess(h, "relapse")
         #expect(escalations.count == 1, "\(escalations.map(\.reason))")
         let reason = escalations.first?.reason ?? ""
         #expect(reason.contains("came back within the cooldown") && reason.contains("succeeded") && reason.contains("may act again at"), "\(reason)")
@@ -501,21 +508,7 @@ struct ResponderServiceTests {
             $0.maxActionsPerHour = 1
         }
         defer { Task { await h.cleanUp() } }
-        h.engine.add(name: "spent", status: "exited", exitCode: 1)
-        try await h.running([h.service()]) {
-            try await h.publish(h.request("spent", alertID: "alert-1", incidentID: "inc-1"))
-            try await eventually("restarted") { try await h.completions("spent").map(\.result.status) == [.success] }
-            h.engine.update("spent") { $0.status = "exited" }
-            try await h.publish(h.request("spent", alertID: "alert-2", incidentID: "inc-2"))
-            try await eventually("refused") { try await h.completions("spent").count == 2 }
-            try await h.publish(h.request("spent", alertID: "alert-3", incidentID: "inc-2"))
-            try await eventually("the third request audited") {
-                try await h.auditRecords().filter { $0["message_id"]?.stringValue != nil && $0["kind"]?.stringValue == "remediation" }.count >= 3
-            }
-        }
-        #expect(h.engine.events(for: "spent").count == 1)
-        #expect(try await h.completions("spent").last?.result.status == .rejected)
-        let escalations = try await h.escalations()
+        let escalations = try await downAgainAfterASuccess(h, "spent")
         #expect(escalations.count == 1, "\(escalations.map(\.reason))")
         let reason = escalations.first?.reason ?? ""
         #expect(reason.contains("is down") && reason.contains("budget is spent") && reason.contains("may act again at"), "\(reason)")
