@@ -38,7 +38,7 @@ hs_start_dockerd() {
     for driver in ${HEMOSTAT_DOCKER_STORAGE:-overlay2 vfs}; do
         hs_launch_dockerd "$dir" "$driver" && return
         hs_log "dockerd did not start with $driver storage; see $dir/dockerd.$driver.log"
-        grep -o "$dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+        hs_unmount_under "$dir"
         rm -rf "$dir/data" "$dir/exec"
     done
     hs_die "dockerd did not start under $dir"
@@ -72,15 +72,24 @@ hs_docker_storage() {
 # containers, unmounts what it left and removes DIR.
 hs_stop_dockerd() {
     local dir=$1
-    if [[ -S "$dir/docker.sock" ]]; then
-        DOCKER_HOST="unix://$dir/docker.sock" DOCKER_API_VERSION=1.41 docker ps -aq 2>/dev/null \
-            | xargs -r env DOCKER_HOST="unix://$dir/docker.sock" DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
-    fi
+    hs_remove_containers "$dir/docker.sock"
     hs_stop_pidfile "$dir/docker.pid"
-    if [[ -d "$dir/exec" ]]; then
-        grep -o "$dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
-    fi
+    if [[ -d "$dir/exec" ]]; then hs_unmount_under "$dir"; fi
     rm -rf "$dir"
+}
+
+# hs_remove_containers SOCKET: force-removes every container of the engine (Docker or Podman)
+# answering on SOCKET, if it is there.
+hs_remove_containers() {
+    local socket=$1
+    [[ -S "$socket" ]] || return 0
+    DOCKER_HOST="unix://$socket" DOCKER_API_VERSION=1.41 docker ps -aq 2>/dev/null \
+        | xargs -r env DOCKER_HOST="unix://$socket" DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
+}
+
+# hs_unmount_under DIR: lazily unmounts whatever an engine left mounted below DIR, deepest first.
+hs_unmount_under() {
+    grep -o "$1/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 }
 
 # Stops the process whose id is in PIDFILE: SIGTERM, then SIGKILL after 10 s.

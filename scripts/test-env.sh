@@ -69,10 +69,9 @@ start_podman() {
 stop_podman() {
     local dir="$state/podman"
     [[ -S "$dir/podman.sock" ]] || return 0
-    DOCKER_HOST="unix://$dir/podman.sock" DOCKER_API_VERSION=1.41 docker ps -aq 2>/dev/null \
-        | xargs -r env DOCKER_HOST="unix://$dir/podman.sock" DOCKER_API_VERSION=1.41 docker rm -f >/dev/null 2>&1 || true
+    hs_remove_containers "$dir/podman.sock"
     hs_stop_pidfile "$dir/podman.pid"
-    grep -o "$dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+    hs_unmount_under "$dir"
 }
 
 build_image() {

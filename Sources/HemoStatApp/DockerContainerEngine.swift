@@ -57,6 +57,7 @@ public struct DockerContainerEngine: ContainerEngine {
 
     /// Podman's names for ``EngineEvent/followedActions`` in its own event stream.
     static let podmanActions: [String] = EngineEvent.followedActions.map { podmanNames[$0] ?? $0 }
+    /// Where Podman's own stream names an action otherwise than Docker.
     private static let podmanNames = ["die": "died", "destroy": "remove"]
 
     public func events(since: Date?) -> AsyncThrowingStream<EngineEvent, any Error> {
@@ -126,28 +127,22 @@ public struct DockerContainerEngine: ContainerEngine {
             networkRxBytes: rx, networkTxBytes: tx, blkioReadBytes: read, blkioWriteBytes: write, pids: s.pidsStats?.current ?? 0)
     }
 
-    /// Podman says `remove` where Docker says `destroy`, and its own stream says `died` where
-    /// Docker says `die`, with the exit code in `containerExitCode`.
     static func event(_ e: DockerEvent) -> EngineEvent {
-        var action = e.action
-        var attributes = e.actor.attributes
-        switch action {
-        case "remove": action = "destroy"
-        case "died":
-            action = "die"
-            if attributes["exitCode"] == nil { attributes["exitCode"] = attributes["containerExitCode"] }
-        default: break
-        }
-        return EngineEvent(
-            action: action, containerID: e.actor.id, containerName: e.name ?? String(e.actor.id.prefix(12)),
-            attributes: attributes, time: Date(timeIntervalSince1970: Double(e.timeNano) / 1e9))
+        EngineEvent(
+            action: e.action, containerID: e.actor.id, containerName: e.name ?? String(e.actor.id.prefix(12)),
+            attributes: e.actor.attributes, time: Date(timeIntervalSince1970: Double(e.timeNano) / 1e9))
     }
 
-    /// An event of Podman's own stream. Podman sends `restart` before it stops the container
+    /// An event of Podman's own stream, in Docker's names (``podmanNames``; a `died` carries its
+    /// exit code in `containerExitCode`). Podman sends `restart` before it stops the container
     /// (Docker sends it after the new start), and now and then leaves out the `stop` that
     /// follows: the `restart` is read as that `stop`.
     static func podmanEvent(_ e: DockerEvent) -> EngineEvent {
         var event = Self.event(e)
+        if let docker = podmanNames.first(where: { $0.value == e.action })?.key { event.action = docker }
+        if event.action == "die", event.attributes["exitCode"] == nil {
+            event.attributes["exitCode"] = event.attributes["containerExitCode"]
+        }
         if event.action == "restart" { event.action = "stop" }
         event.stopsMayBeMissing = true
         return event

@@ -22,12 +22,7 @@ public struct MetricsEndpoint: Service {
     public func run() async throws {
         let router = Router()
         let registry = self.registry
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-        }
+        router.get("/metrics") { _, _ in Self.metrics(registry) }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
@@ -36,5 +31,13 @@ public struct MetricsEndpoint: Service {
             onServerRunning: { [logger, host, port] _ in logger.info("metrics serving", metadata: ["metrics.host": "\(host)", "metrics.port": "\(port)"]) },
             logger: logger)
         try await app.run()
+    }
+
+    /// The `/metrics` answer: `registry` in Prometheus' text format.
+    static func metrics(_ registry: PrometheusCollectorRegistry) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
 }

@@ -45,6 +45,10 @@ func parseDuration(_ text: String) -> Duration? {
     return nil
 }
 
+/// The help of every command's `--config` option: the search order of ``FileLocations``.
+let configFileHelp: ArgumentHelp =
+    "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present)."
+
 /// `/metrics` and `/healthz` for an agent run as a process of its own, when
 /// `dashboard.metrics_port` is set: bootstraps the metrics system with a Prometheus registry
 /// (call it before any agent is made, as agents make their metrics when they start) and returns

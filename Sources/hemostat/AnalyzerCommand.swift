@@ -21,7 +21,7 @@ struct AnalyzerCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     func run() async throws {

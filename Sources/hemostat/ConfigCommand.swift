@@ -23,7 +23,7 @@ struct ConfigCheckCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Flag(name: .long, help: "Print JSON instead of a table.")

@@ -18,7 +18,7 @@ struct DashboardCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Option(name: .long, help: "Address to bind (overrides dashboard.bind_address).")

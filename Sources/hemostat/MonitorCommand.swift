@@ -19,7 +19,7 @@ struct MonitorCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Flag(name: .long, help: "Take one sample of every container, print it and exit.")

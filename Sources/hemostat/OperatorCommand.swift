@@ -11,7 +11,7 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show per container: cooldown, actions this hour, breaker, hold, last action and result, and what a sick container waits for."
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Flag(name: .long, help: "Print JSON (an array, one object per container).")
@@ -142,7 +142,7 @@ struct ReleaseCommand: AsyncParsableCommand {
 
 /// The configuration file and the container an operator command acts on.
 struct OperatorTarget: ParsableArguments {
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Argument(help: "The container: HOST/NAME, or a NAME that only one host has.")

@@ -16,7 +16,7 @@ struct ResponderCommand: AsyncParsableCommand {
         """
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Flag(name: .long, help: "Evaluate the gate in its dry-run namespace and never change a container.")

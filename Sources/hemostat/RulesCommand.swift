@@ -147,6 +147,7 @@ struct RulesEval: ParsableCommand {
             }
             data = contents
         }
+        let location = rulesLocation(rules)
         let ruleSet: RuleSet
         var value: JSONValue
         do {
@@ -156,7 +157,7 @@ struct RulesEval: ParsableCommand {
                 throw RuleError(code: .invalidInput, message: "not valid JSON: \(error.reason)")
             }
             let quiet = Logger(label: "hemostat.rules", factory: { _ in SwiftLogNoOpLogHandler() })
-            switch rulesLocation(rules) {
+            switch location {
             case .directory(let path, _):
                 ruleSet = try RuleSet(configuration: options.configuration(directory: path), logger: quiet)
             case .builtIn:
@@ -174,7 +175,7 @@ struct RulesEval: ParsableCommand {
             print(evaluation.jsonValue.prettyText)
             return
         }
-        print("\(status.rules.count) rules from \(rulesLocation(rules))\(status.loadErrors.isEmpty ? "" : ", \(status.loadErrors.count) load errors")")
+        print("\(status.rules.count) rules from \(location)\(status.loadErrors.isEmpty ? "" : ", \(status.loadErrors.count) load errors")")
         if evaluation.matches.isEmpty {
             print("no rule matched")
         } else {

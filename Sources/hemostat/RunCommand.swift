@@ -31,7 +31,7 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The YAML file (default: $HEMOSTAT_CONFIG, else config/hemostat.yaml, else /etc/hemostat/hemostat.yaml, if present).")
+    @Option(name: .long, help: configFileHelp)
     var config: String?
 
     @Flag(name: .long, help: "Run the whole pipeline but never change a container (the responder's dry-run).")

@@ -85,7 +85,7 @@ import Testing
 
     @Test func podmansRemoveIsReadAsDestroy() throws {
         let json = #"{"Type":"container","Action":"remove","Actor":{"ID":"b1bc5d0c83b2","Attributes":{"name":"pmtest"}},"time":1796508535,"timeNano":1796508535606222341}"#
-        let event = DockerContainerEngine.event(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
+        let event = DockerContainerEngine.podmanEvent(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
         #expect(event.action == "destroy")
         #expect(event.containerName == "pmtest")
     }
@@ -93,7 +93,7 @@ import Testing
     /// A `died` from Podman's own stream (`GET /libpod/events`, Podman 4.3), as it was sent.
     @Test func podmansDiedIsReadAsDieWithItsExitCode() throws {
         let json = #"{"status":"died","id":"ae8ceb351fd0","from":"docker.io/library/bb:1","Type":"container","Action":"died","Actor":{"ID":"ae8ceb351fd0","Attributes":{"containerExitCode":"137","image":"docker.io/library/bb:1","name":"s1","podId":""}},"scope":"local","time":1796514504,"timeNano":1796514504644736362}"#
-        let event = DockerContainerEngine.event(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
+        let event = DockerContainerEngine.podmanEvent(try JSONDecoder().decode(DockerEvent.self, from: Data(json.utf8)))
         #expect(event.action == "die")
         #expect(event.exitCode == 137)
         #expect(event.containerName == "s1")

@@ -39,12 +39,7 @@ struct DashboardRoutes: Sendable {
         }
         router.get("/metrics") { _, _ in
             await service.store.updateGauges()
-            let text = service.registry.emitToBuffer()
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
-                body: .init(byteBuffer: ByteBuffer(bytes: text))
-            )
+            return MetricsEndpoint.metrics(service.registry)
         }
 
         let store = service.store
