@@ -117,12 +117,14 @@ public struct ContainerWatch: Sendable {
     private var lastEventAppliedAt: Date?
 
     /// Whether the last exit was caused by a stop or kill through the API; nil when the
-    /// container is down and no `die` event told how it went down (it was down when first seen,
-    /// or the event stream was away).
+    /// container is down and neither a `die` event nor an OOM kill (the `oom` event, or the
+    /// engine's OOMKilled) told how it went down (it was down when first seen, or the event
+    /// stream was away).
     public var stoppedByOperator: Bool? {
         if case .stopped = exit { return true }
         let down = latest.container.status == "exited" || latest.container.status == "dead"
-        return down && !deathSeen ? nil : false
+        let howKnown = deathSeen || oomSeen != nil || latest.container.oomKilled
+        return down && !howKnown ? nil : false
     }
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {

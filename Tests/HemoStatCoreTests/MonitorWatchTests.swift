@@ -351,6 +351,21 @@ import Testing
         #expect(b[0].0.stoppedByOperator == false)
     }
 
+    /// A loaded engine may deliver the `die` of an OOM kill after a poll has seen the container
+    /// down: the `oom` and the engine's own OOMKilled tell how it went down, and no operator did.
+    @Test func anOOMKillWhoseDieIsLateWasNotAnOperatorStop() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(event: event("oom", 10), inspection: container(), now: at(10))
+        let down = sample(container(status: "exited", exit: 137, oom: true), at: 10.1)
+        let polled = alerts(watch.observe(sample: down, now: at(10.1)))
+        let ticked = alerts(watch.tick(now: at(10.3)))
+        let a = polled + ticked
+        try #require(a.count == 1)
+        #expect(a[0].0.anomalies.contains { $0.type == .oomKilled })
+        #expect(a[0].0.stoppedByOperator == false)
+        #expect(watch.stoppedByOperator == false)
+    }
+
     @Test func oomWithoutDieIsAlertedAfterTheGrace() throws {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         _ = watch.observe(event: event("oom", 10), inspection: container(), now: at(10))
