@@ -56,44 +56,94 @@ public struct HistoryPoint: Sendable, Hashable {
         healthStatus = sample.container.healthStatus
     }
 
-    var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("timestamp", timestamp.timeIntervalSince1970)
-        o.set("cpu_percent", cpuPercent)
-        o.set("memory_percent", memoryPercent)
-        o.set("memory_usage", memoryUsage)
-        o.set("restart_count", restartCount)
-        o.set("status", status)
-        o.set("health_status", healthStatus)
-        return o.value
+    var json: JSONValue { JSONValueEncoder().encode(self) }
+}
+
+extension HistoryPoint: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case timestamp, cpuPercent = "cpu_percent", memoryPercent = "memory_percent", memoryUsage = "memory_usage"
+        case restartCount = "restart_count", status, healthStatus = "health_status"
+    }
+
+    /// `timestamp` in seconds since 1970, as the rules' history helpers read it; no
+    /// `memory_limit` (the document's `metrics` has it).
+    public func encode(to encoder: any Encoder) throws {
+        var o = encoder.container(keyedBy: CodingKeys.self)
+        try o.encode(timestamp.timeIntervalSince1970, forKey: .timestamp)
+        try o.encodeIfPresent(cpuPercent, forKey: .cpuPercent)
+        try o.encodeIfPresent(memoryPercent, forKey: .memoryPercent)
+        try o.encodeIfPresent(memoryUsage, forKey: .memoryUsage)
+        try o.encode(restartCount, forKey: .restartCount)
+        try o.encode(status, forKey: .status)
+        try o.encode(healthStatus, forKey: .healthStatus)
     }
 }
 
 /// The document stored at `hemostat:stats:<container>` (see docs/redis-keys.md), also what
 /// `hemostat monitor --once --json` prints per container.
-public enum StatsDocument {
+public struct StatsDocument: Encodable {
+    var containerID: String
+    var containerName: String
+    var image: String
+    var host: String
+    var status: String
+    var healthStatus: String
+    var exitCode: Int
+    var oomKilled: Bool
+    var restartCount: Int
+    var labels: [String: String]
+    /// Written as null when unknown.
+    var startedAt: Date?
+    var finishedAt: Date?
+    var updatedAt: Date
+    var excluded: Bool
+    var exclusionReason: String?
+    /// Written as null for a container that is not running.
+    var metrics: ContainerMetrics?
+    /// Absent without metrics.
+    var cpuKnown: Bool?
+    var anomalies: [Anomaly]
+    var history: [HistoryPoint]
+
+    enum CodingKeys: String, CodingKey {
+        case containerID = "container_id", containerName = "container_name", image, host, status, healthStatus = "health_status"
+        case exitCode = "exit_code", oomKilled = "oom_killed", restartCount = "restart_count", labels
+        case startedAt = "started_at", finishedAt = "finished_at", updatedAt = "updated_at", excluded
+        case exclusionReason = "exclusion_reason", metrics, cpuKnown = "cpu_known", anomalies, history
+    }
+
     public static func json(sample: ContainerSample, host: String, anomalies: [Anomaly], history: [HistoryPoint]) -> JSONValue {
         let c = sample.container
-        var o = ObjectBuilder()
-        o.set("container_id", c.id)
-        o.set("container_name", c.name)
-        o.set("image", c.image)
-        o.set("host", host)
-        o.set("status", c.status)
-        o.set("health_status", c.healthStatus)
-        o.set("exit_code", c.exitCode)
-        o.set("oom_killed", c.oomKilled)
-        o.set("restart_count", c.restartCount)
-        o["labels"] = .object(c.labels.mapValues(JSONValue.string))
-        o["started_at"] = c.startedAt.map { .string(Timestamp.format($0)) } ?? .null
-        o["finished_at"] = c.finishedAt.map { .string(Timestamp.format($0)) } ?? .null
-        o.set("updated_at", sample.sampledAt)
-        o.set("excluded", sample.isExcluded)
-        o.set("exclusion_reason", sample.exclusion)
-        o["metrics"] = sample.metrics?.json ?? .null
-        o.set("cpu_known", sample.metrics == nil ? nil : sample.cpuKnown)
-        o["anomalies"] = .array(anomalies.map(\.json))
-        o["history"] = .array(history.map(\.json))
-        return o.value
+        let document = StatsDocument(
+            containerID: c.id, containerName: c.name, image: c.image, host: host, status: c.status, healthStatus: c.healthStatus,
+            exitCode: c.exitCode, oomKilled: c.oomKilled, restartCount: c.restartCount, labels: c.labels,
+            startedAt: c.startedAt, finishedAt: c.finishedAt, updatedAt: sample.sampledAt, excluded: sample.isExcluded,
+            exclusionReason: sample.exclusion, metrics: sample.metrics, cpuKnown: sample.metrics == nil ? nil : sample.cpuKnown,
+            anomalies: anomalies, history: history
+        )
+        return JSONValueEncoder().encode(document)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var o = encoder.container(keyedBy: CodingKeys.self)
+        try o.encode(containerID, forKey: .containerID)
+        try o.encode(containerName, forKey: .containerName)
+        try o.encode(image, forKey: .image)
+        try o.encode(host, forKey: .host)
+        try o.encode(status, forKey: .status)
+        try o.encode(healthStatus, forKey: .healthStatus)
+        try o.encode(exitCode, forKey: .exitCode)
+        try o.encode(oomKilled, forKey: .oomKilled)
+        try o.encode(restartCount, forKey: .restartCount)
+        try o.encode(labels, forKey: .labels)
+        try o.encode(startedAt, forKey: .startedAt)
+        try o.encode(finishedAt, forKey: .finishedAt)
+        try o.encode(updatedAt, forKey: .updatedAt)
+        try o.encode(excluded, forKey: .excluded)
+        try o.encodeIfPresent(exclusionReason, forKey: .exclusionReason)
+        try o.encode(metrics, forKey: .metrics)
+        try o.encodeIfPresent(cpuKnown, forKey: .cpuKnown)
+        try o.encode(anomalies, forKey: .anomalies)
+        try o.encode(history, forKey: .history)
     }
 }

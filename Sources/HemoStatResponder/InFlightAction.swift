@@ -15,8 +15,8 @@ import HemoStatModel
 /// Should the responder stop before publishing the result, another responder of the same
 /// host takes the record over once the gate lock's lease runs out and asks
 /// ``assess(engineActions:)`` what became of it.
-struct InFlightAction: Sendable, Hashable {
-    enum Phase: String, Sendable, Hashable {
+struct InFlightAction: Sendable, Hashable, Codable {
+    enum Phase: String, Sendable, Hashable, Codable {
         case decided, sent, confirmed
     }
 
@@ -46,42 +46,15 @@ struct InFlightAction: Sendable, Hashable {
         self.holder = holder
     }
 
-    /// Reads a stored record. A record written before phases existed (it has `issued_at`
-    /// only) was written just before the command was sent, so it reads as `sent`.
+    /// Reads a stored record; nil when it is not one.
     init?(json text: String) {
-        guard let document = try? JSONValue.parse(text),
-              let message = document["message"]?.stringValue,
-              let container = document["container"]?.stringValue
-        else { return nil }
-        self.message = message
-        self.container = container
-        let date = { (key: String) in document[key]?.stringValue.flatMap(Timestamp.parse) }
-        if let raw = document["phase"]?.stringValue {
-            guard let phase = Phase(rawValue: raw), let decidedAt = date("decided_at") else { return nil }
-            self.phase = phase
-            self.decidedAt = decidedAt
-            sentAt = date("sent_at")
-            confirmedAt = date("confirmed_at")
-        } else {
-            guard let issuedAt = date("issued_at") else { return nil }
-            phase = .sent
-            decidedAt = issuedAt
-            sentAt = issuedAt
-        }
-        holder = document["holder"]?.stringValue ?? ""
+        guard let document = try? JSONValue.parse(text) else { return nil }
+        guard let record = try? JSONValueDecoder().decode(InFlightAction.self, from: document) else { return nil }
+        self = record
     }
 
-    var json: String {
-        var o = ObjectBuilder()
-        o.set("message", message)
-        o.set("container", container)
-        o.set("phase", phase.rawValue)
-        o.set("decided_at", decidedAt)
-        o.set("sent_at", sentAt)
-        o.set("confirmed_at", confirmedAt)
-        o.set("holder", holder)
-        return o.value.jsonText
-    }
+    /// The record as stored.
+    var json: String { JSONValueEncoder().encode(self).jsonText }
 
     /// The same record moved to `phase` at `time` by `holder`.
     func moved(to phase: Phase, at time: Date, by holder: String) -> InFlightAction {
@@ -127,5 +100,36 @@ struct InFlightAction: Sendable, Hashable {
             }
             return .notReached
         }
+    }
+}
+
+extension InFlightAction {
+    enum CodingKeys: String, CodingKey {
+        case message, container, phase, decidedAt = "decided_at", sentAt = "sent_at", confirmedAt = "confirmed_at", holder
+    }
+
+    /// Records written before phases existed have `issued_at` only.
+    enum LegacyKeys: String, CodingKey {
+        case issuedAt = "issued_at"
+    }
+
+    /// A record written before phases existed was written just before the command was sent,
+    /// so it reads as `sent`.
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        message = try c.decode(String.self, forKey: .message)
+        container = try c.decode(String.self, forKey: .container)
+        if c.contains(.phase) {
+            phase = try c.decode(Phase.self, forKey: .phase)
+            decidedAt = try c.decode(Date.self, forKey: .decidedAt)
+            sentAt = try c.decodeIfPresent(Date.self, forKey: .sentAt)
+            confirmedAt = try c.decodeIfPresent(Date.self, forKey: .confirmedAt)
+        } else {
+            let issuedAt = try decoder.container(keyedBy: LegacyKeys.self).decode(Date.self, forKey: .issuedAt)
+            phase = .sent
+            decidedAt = issuedAt
+            sentAt = issuedAt
+        }
+        holder = try c.decodeIfPresent(String.self, forKey: .holder) ?? ""
     }
 }

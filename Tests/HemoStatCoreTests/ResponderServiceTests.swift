@@ -551,6 +551,35 @@ struct ResponderServiceTests {
         #expect(read?.phase == .sent && read?.message == "{}" && read?.holder == "h" && read?.sentAt != nil)
     }
 
+    @Test func anAuditRecordLeavesOutWhatItDoesNotKnow() throws {
+        let time = try #require(Timestamp.parse("2026-12-06T10:00:00.000Z"))
+        var record = AuditRecord(kind: "operator", time: time, host: "h1", container: "web", action: "hold", status: "done", reason: "held")
+        record.who = "ops"
+        #expect(record.json == [
+            "kind": "operator", "time": "2026-12-06T10:00:00.000000Z", "host": "h1", "container": "web", "action": "hold",
+            "dry_run": false, "result": ["status": "done", "reason": "held"], "reported": true, "who": "ops",
+        ])
+        record.gateDecision = "allowed"
+        record.actionsInWindow = 2
+        record.requestToActionMs = 12.5
+        #expect(record.json["gate"] == ["decision": "allowed", "actions_in_window": 2])
+        #expect(record.json["timings"] == ["request_to_action_ms": 12.5])
+    }
+
+    /// Records kept by a responder from before phases existed, and what is not a record.
+    @Test func storedInFlightRecordsAreRead() throws {
+        let legacy = try #require(InFlightAction(json: #"{"message":"{}","container":"web","issued_at":"2026-12-01T10:00:00.000Z"}"#))
+        #expect(legacy.phase == .sent && legacy.holder == "")
+        #expect(legacy.decidedAt == Timestamp.parse("2026-12-01T10:00:00.000Z") && legacy.sentAt == legacy.decidedAt)
+        for text in [
+            "not json", "[]", #"{"container":"web","phase":"sent","decided_at":"2026-12-01T10:00:00.000Z"}"#,
+            #"{"message":"{}","container":"web","phase":"lost","decided_at":"2026-12-01T10:00:00.000Z"}"#,
+            #"{"message":"{}","container":"web","phase":"sent"}"#, #"{"message":"{}","container":"web"}"#,
+        ] {
+            #expect(InFlightAction(json: text) == nil, "\(text)")
+        }
+    }
+
     @Test func concludedActionsLeaveNoInFlightRecord() async throws {
         let h = try ResponderHarness()
         defer { Task { await h.cleanUp() } }

@@ -55,41 +55,65 @@ public struct AuditRecord: Sendable, Hashable {
         self.reported = true
     }
 
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("kind", kind)
-        o.set("time", time)
-        o.set("host", host)
-        o.set("container", container)
-        o.set("action", action)
-        o.set("incident_id", incidentID)
-        o.set("request_id", requestID)
-        o.set("message_id", messageID)
-        o.set("rule", rule)
-        o.set("confidence", confidence)
-        o.set("analysis_method", analysisMethod)
-        o.set("dry_run", dryRun)
-        var gate = ObjectBuilder()
-        gate.set("decision", gateDecision)
-        gate.set("reason", gateReason)
-        gate.set("breaker_state", breakerState)
-        gate.set("actions_in_window", actionsInWindow)
-        if !gate.fields.isEmpty { o["gate"] = gate.value }
-        var result = ObjectBuilder()
-        result.set("status", status)
-        result.set("reason", reason)
-        result.set("retry_after_seconds", retryAfterSeconds)
-        o["result"] = result.value
-        o.set("reported", reported)
-        var timings = ObjectBuilder()
-        timings.set("received_at", receivedAt)
-        timings.set("action_issued_at", actionIssuedAt)
-        timings.set("finished_at", finishedAt)
-        timings.set("request_to_action_ms", requestToActionMs)
-        if !timings.fields.isEmpty { o["timings"] = timings.value }
-        o.set("who", who)
-        o.set("actor", actor)
-        return o.value
+    /// The record as one JSON object, as the stream and the file keep it.
+    public var json: JSONValue { JSONValueEncoder().encode(self) }
+}
+
+extension AuditRecord: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case kind, time, host, container, action, incidentID = "incident_id", requestID = "request_id", messageID = "message_id"
+        case rule, confidence, analysisMethod = "analysis_method", dryRun = "dry_run", gate, result, reported, timings, who, actor
+    }
+
+    enum GateKeys: String, CodingKey {
+        case decision, reason, breakerState = "breaker_state", actionsInWindow = "actions_in_window"
+    }
+
+    enum ResultKeys: String, CodingKey {
+        case status, reason, retryAfterSeconds = "retry_after_seconds"
+    }
+
+    enum TimingKeys: String, CodingKey {
+        case receivedAt = "received_at", actionIssuedAt = "action_issued_at", finishedAt = "finished_at", requestToActionMs = "request_to_action_ms"
+    }
+
+    /// The gate's answer under `gate` and the timings under `timings`, each left out when it
+    /// has nothing to say; the outcome under `result`.
+    public func encode(to encoder: any Encoder) throws {
+        var o = encoder.container(keyedBy: CodingKeys.self)
+        try o.encode(kind, forKey: .kind)
+        try o.encode(time, forKey: .time)
+        try o.encode(host, forKey: .host)
+        try o.encode(container, forKey: .container)
+        try o.encode(action, forKey: .action)
+        try o.encodeIfPresent(incidentID, forKey: .incidentID)
+        try o.encodeIfPresent(requestID, forKey: .requestID)
+        try o.encodeIfPresent(messageID, forKey: .messageID)
+        try o.encodeIfPresent(rule, forKey: .rule)
+        try o.encodeIfPresent(confidence, forKey: .confidence)
+        try o.encodeIfPresent(analysisMethod, forKey: .analysisMethod)
+        try o.encode(dryRun, forKey: .dryRun)
+        if gateDecision != nil || gateReason != nil || breakerState != nil || actionsInWindow != nil {
+            var gate = o.nestedContainer(keyedBy: GateKeys.self, forKey: .gate)
+            try gate.encodeIfPresent(gateDecision, forKey: .decision)
+            try gate.encodeIfPresent(gateReason, forKey: .reason)
+            try gate.encodeIfPresent(breakerState, forKey: .breakerState)
+            try gate.encodeIfPresent(actionsInWindow, forKey: .actionsInWindow)
+        }
+        var result = o.nestedContainer(keyedBy: ResultKeys.self, forKey: .result)
+        try result.encode(status, forKey: .status)
+        try result.encode(reason, forKey: .reason)
+        try result.encodeIfPresent(retryAfterSeconds, forKey: .retryAfterSeconds)
+        try o.encode(reported, forKey: .reported)
+        if receivedAt != nil || actionIssuedAt != nil || finishedAt != nil || requestToActionMs != nil {
+            var timings = o.nestedContainer(keyedBy: TimingKeys.self, forKey: .timings)
+            try timings.encodeIfPresent(receivedAt, forKey: .receivedAt)
+            try timings.encodeIfPresent(actionIssuedAt, forKey: .actionIssuedAt)
+            try timings.encodeIfPresent(finishedAt, forKey: .finishedAt)
+            try timings.encodeIfPresent(requestToActionMs, forKey: .requestToActionMs)
+        }
+        try o.encodeIfPresent(who, forKey: .who)
+        try o.encodeIfPresent(actor, forKey: .actor)
     }
 }
 

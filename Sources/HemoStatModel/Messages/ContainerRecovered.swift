@@ -44,35 +44,41 @@ public struct ContainerRecovered: ContainerPayload {
     /// Seconds from detection to recovery.
     public var durationSeconds: Double { recoveredAt.timeIntervalSince(detectedAt) }
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        host = try reader.optionalString("host")
-        containerID = try reader.string("container_id", nonEmpty: true)
-        containerName = try reader.string("container_name", nonEmpty: true)
-        image = try reader.string("image")
-        status = try reader.string("status", nonEmpty: true)
-        healthStatus = try reader.string("health_status")
-        restartCount = try reader.int("restart_count", minimum: 0)
-        resolvedAnomalies = try reader.stringArray("resolved_anomalies").map(AnomalyType.init(rawValue:))
-        incidentID = try reader.string("incident_id", nonEmpty: true)
-        detectedAt = try reader.date("detected_at")
-        recoveredAt = try reader.date("recovered_at")
+    enum CodingKeys: String, CodingKey {
+        case host, containerID = "container_id", containerName = "container_name", image, status, healthStatus = "health_status"
+        case restartCount = "restart_count", resolvedAnomalies = "resolved_anomalies", incidentID = "incident_id"
+        case detectedAt = "detected_at", recoveredAt = "recovered_at", durationSeconds = "duration_seconds"
     }
 
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("host", host)
-        o.set("container_id", containerID)
-        o.set("container_name", containerName)
-        o.set("image", image)
-        o.set("status", status)
-        o.set("health_status", healthStatus)
-        o.set("restart_count", restartCount)
-        o.set("resolved_anomalies", resolvedAnomalies.map(\.rawValue))
-        o.set("incident_id", incidentID)
-        o.set("detected_at", detectedAt)
-        o.set("recovered_at", recoveredAt)
-        o.set("duration_seconds", durationSeconds)
-        return o.value
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        containerID = try c.decode(String.self, forKey: .containerID, nonEmpty: true)
+        containerName = try c.decode(String.self, forKey: .containerName, nonEmpty: true)
+        image = try c.decode(String.self, forKey: .image)
+        status = try c.decode(String.self, forKey: .status, nonEmpty: true)
+        healthStatus = try c.decode(String.self, forKey: .healthStatus)
+        restartCount = try c.decode(Int.self, forKey: .restartCount, minimum: 0)
+        resolvedAnomalies = try c.decode([AnomalyType].self, forKey: .resolvedAnomalies)
+        incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
+        detectedAt = try c.decode(Date.self, forKey: .detectedAt)
+        recoveredAt = try c.decode(Date.self, forKey: .recoveredAt)
+    }
+
+    /// The contract's fields and `duration_seconds`, which readers may use without computing it.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(host, forKey: .host)
+        try c.encode(containerID, forKey: .containerID)
+        try c.encode(containerName, forKey: .containerName)
+        try c.encode(image, forKey: .image)
+        try c.encode(status, forKey: .status)
+        try c.encode(healthStatus, forKey: .healthStatus)
+        try c.encode(restartCount, forKey: .restartCount)
+        try c.encode(resolvedAnomalies, forKey: .resolvedAnomalies)
+        try c.encode(incidentID, forKey: .incidentID)
+        try c.encode(detectedAt, forKey: .detectedAt)
+        try c.encode(recoveredAt, forKey: .recoveredAt)
+        try c.encode(durationSeconds, forKey: .durationSeconds)
     }
 }

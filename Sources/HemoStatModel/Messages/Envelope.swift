@@ -2,10 +2,12 @@ public import Foundation
 
 /// The `data` of one kind of message: knows its channel and how to read and write itself.
 ///
-/// Conforming types read with full validation: `init(json:path:)` throws a
-/// `MessageDecodingError` naming the first bad field's path (prefixed with `path`), and ignores
-/// fields it does not know.
-public protocol MessagePayload: Sendable, Hashable {
+/// Payloads are `Codable` and read through ``JSONValueDecoder``: `init(from:)` validates every
+/// field and throws a `MessageDecodingError` naming the first bad field's path
+/// (`data.metrics.cpu_percent`); fields it does not know are ignored. Read inside an envelope,
+/// a payload finds the envelope's fields in `decoder.envelope`, for what a producer may leave
+/// out (an alert without `incident_id` starts an incident named after its message id).
+public protocol MessagePayload: Sendable, Hashable, Codable {
     /// The channel messages of this kind travel on.
     static var channel: Channel { get }
     /// `event_type` values accepted when reading besides `channel.eventType`, for messages from
@@ -13,23 +15,14 @@ public protocol MessagePayload: Sendable, Hashable {
     static var alternativeEventTypes: Set<String> { get }
     /// The incident this message belongs to; one incident keeps one id from alert to completion.
     var incidentID: String { get }
-    /// Reads and validates the payload from the envelope's `data`.
-    init(json: JSONValue, path: String) throws(MessageDecodingError)
-    /// Reads the payload from the `data` of the envelope `envelope`, which gives what a
-    /// producer may leave out (an alert without `incident_id` starts an incident named after
-    /// its message id). By default the same as ``init(json:path:)``.
-    init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError)
-    /// The payload as the contract's JSON object (snake_case field names, optional fields left
-    /// out when nil).
-    var json: JSONValue { get }
 }
 
 extension MessagePayload {
     public static var alternativeEventTypes: Set<String> { [] }
 
-    public init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError) {
-        try self.init(json: json, path: path)
-    }
+    /// The payload as the contract's JSON object (snake_case field names, optional fields left
+    /// out when nil).
+    public var json: JSONValue { JSONValueEncoder().encode(self) }
 }
 
 /// The fields of the envelope a payload is read from.
@@ -38,6 +31,13 @@ public struct EnvelopeFields: Sendable, Hashable {
     public var id: String
     public var timestamp: Date
     public var host: String
+
+    static let userInfoKey = CodingUserInfoKey(rawValue: "hemostat.envelope")!
+}
+
+extension Decoder {
+    /// The envelope of the payload being read; nil when a payload is read on its own.
+    public var envelope: EnvelopeFields? { userInfo[EnvelopeFields.userInfoKey] as? EnvelopeFields }
 }
 
 /// One message: `{"event_type", "timestamp", "agent", "host", "id", "data"}`.
@@ -111,7 +111,9 @@ public struct Envelope<Payload: MessagePayload>: Sendable, Hashable {
                 reason: "event_type: expected \"\(Payload.channel.eventType)\", found \(MessageDecodingError.quote(header.eventType))"
             )
         }
-        let data = try Payload(json: header.data, path: "data", envelope: EnvelopeFields(id: header.id, timestamp: header.timestamp, host: header.host))
+        var decoder = JSONValueDecoder()
+        decoder.userInfo[EnvelopeFields.userInfoKey] = EnvelopeFields(id: header.id, timestamp: header.timestamp, host: header.host)
+        let data = try decoder.decode(Payload.self, from: header.data, path: "data")
         return Envelope(agent: header.agent, host: header.host, data: data, id: header.id, timestamp: header.timestamp, eventType: header.eventType)
     }
 
@@ -153,7 +155,7 @@ public struct Envelope<Payload: MessagePayload>: Sendable, Hashable {
 }
 
 /// The envelope's fields, read and validated, with `data` still raw.
-struct EnvelopeHeader {
+struct EnvelopeHeader: Decodable {
     var eventType: String
     var timestamp: Date
     var agent: String
@@ -161,15 +163,25 @@ struct EnvelopeHeader {
     var id: String
     var data: JSONValue
 
+    enum CodingKeys: String, CodingKey {
+        case eventType = "event_type", timestamp, agent, host, id, data
+    }
+
     init(json: JSONValue) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: "")
-        eventType = try reader.string("event_type", nonEmpty: true)
-        timestamp = try reader.date("timestamp")
-        agent = try reader.string("agent", nonEmpty: true)
-        host = try reader.string("host", nonEmpty: true)
-        id = try reader.string("id", nonEmpty: true)
-        data = try reader.value("data")
-        _ = try ObjectReader(data, path: "data")
+        self = try JSONValueDecoder().decode(EnvelopeHeader.self, from: json)
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        eventType = try c.decode(String.self, forKey: .eventType, nonEmpty: true)
+        timestamp = try c.decode(Date.self, forKey: .timestamp)
+        agent = try c.decode(String.self, forKey: .agent, nonEmpty: true)
+        host = try c.decode(String.self, forKey: .host, nonEmpty: true)
+        id = try c.decode(String.self, forKey: .id, nonEmpty: true)
+        data = try c.decode(JSONValue.self, forKey: .data)
+        guard case .object = data else {
+            throw MessageDecodingError.wrongType("data", expected: "an object", found: data)
+        }
     }
 }
 

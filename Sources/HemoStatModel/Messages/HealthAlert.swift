@@ -1,7 +1,7 @@
 public import Foundation
 
 /// How bad an anomaly is. Ordered: `info < warning < critical`.
-public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
+public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable, Codable {
     case info
     case warning
     case critical
@@ -21,17 +21,17 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {
 
     /// Reads a severity by its name or a synonym (``synonyms``); anything else is an error
     /// naming the field.
-    init(reading reader: ObjectReader, _ key: String) throws(MessageDecodingError) {
-        let raw = try reader.string(key)
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
         guard let severity = Self.synonyms[raw.lowercased()] else {
-            throw .invalid(reader.fieldPath(key), "expected one of info, warning, critical (or low, medium, high), found \(MessageDecodingError.quote(raw))")
+            throw MessageDecodingError.invalid(decoder.codingPath, "expected one of info, warning, critical (or low, medium, high), found \(MessageDecodingError.quote(raw))")
         }
         self = severity
     }
 }
 
 /// What made the monitor look at a container.
-public enum AlertSource: String, Sendable, Hashable, CaseIterable {
+public enum AlertSource: String, Sendable, Hashable, ContractEnum {
     /// The periodic stats and inspect poll.
     case poll
     /// A Docker event (die, oom, health_status) seen on the event stream.
@@ -39,7 +39,7 @@ public enum AlertSource: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The kind of an anomaly. Open-ended: rules may match kinds HemoStat itself does not produce.
-public struct AnomalyType: RawRepresentable, Sendable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+public struct AnomalyType: RawRepresentable, Sendable, Hashable, Codable, ExpressibleByStringLiteral, CustomStringConvertible {
     public var rawValue: String
     public init(rawValue: String) { self.rawValue = rawValue }
     public init(stringLiteral value: String) { self.rawValue = value }
@@ -67,7 +67,7 @@ public struct AnomalyType: RawRepresentable, Sendable, Hashable, ExpressibleBySt
 }
 
 /// One observation that crossed a threshold.
-public struct Anomaly: Sendable, Hashable {
+public struct Anomaly: Sendable, Hashable, Codable {
     public var type: AnomalyType
     public var severity: Severity
     /// The observed value (percent, count, exit code, ... depending on `type`).
@@ -87,10 +87,27 @@ public struct Anomaly: Sendable, Hashable {
         self.message = message
         self.projectedSecondsToLimit = projectedSecondsToLimit
     }
+
+    enum CodingKeys: String, CodingKey {
+        case type, severity, value, threshold, message
+        case projectedSecondsToLimit = "projected_seconds_to_limit"
+    }
+
+    /// `value` and `threshold` may be absent (0), as the original HemoStat's monitor writes
+    /// anomalies.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = AnomalyType(rawValue: try c.decode(String.self, forKey: .type, nonEmpty: true))
+        severity = try c.decode(Severity.self, forKey: .severity)
+        value = try c.decodeIfPresent(Double.self, forKey: .value) ?? 0
+        threshold = try c.decodeIfPresent(Double.self, forKey: .threshold) ?? 0
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        projectedSecondsToLimit = try c.decodeIfPresent(Double.self, forKey: .projectedSecondsToLimit)
+    }
 }
 
 /// A running container's resource use, from one Docker stats sample.
-public struct ContainerMetrics: Sendable, Hashable {
+public struct ContainerMetrics: Sendable, Hashable, Codable {
     /// CPU use in percent of the CPUs available to the container.
     public var cpuPercent: Double
     /// Memory use (without page cache) in percent of the limit.
@@ -119,6 +136,26 @@ public struct ContainerMetrics: Sendable, Hashable {
         self.blkioReadBytes = blkioReadBytes
         self.blkioWriteBytes = blkioWriteBytes
         self.pids = pids
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cpuPercent = "cpu_percent", memoryPercent = "memory_percent", memoryUsage = "memory_usage", memoryLimit = "memory_limit"
+        case networkRxBytes = "network_rx_bytes", networkTxBytes = "network_tx_bytes"
+        case blkioReadBytes = "blkio_read_bytes", blkioWriteBytes = "blkio_write_bytes", pids
+    }
+
+    /// `pids` may be absent (0), as the original HemoStat's monitor writes metrics.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpuPercent = try c.decode(Double.self, forKey: .cpuPercent, in: .nonNegative)
+        memoryPercent = try c.decode(Double.self, forKey: .memoryPercent, in: .nonNegative)
+        memoryUsage = try c.decode(Int.self, forKey: .memoryUsage, minimum: 0)
+        memoryLimit = try c.decode(Int.self, forKey: .memoryLimit, minimum: 0)
+        networkRxBytes = try c.decode(Int.self, forKey: .networkRxBytes, minimum: 0)
+        networkTxBytes = try c.decode(Int.self, forKey: .networkTxBytes, minimum: 0)
+        blkioReadBytes = try c.decode(Int.self, forKey: .blkioReadBytes, minimum: 0)
+        blkioWriteBytes = try c.decode(Int.self, forKey: .blkioWriteBytes, minimum: 0)
+        pids = try c.decodeIfPresent(Int.self, forKey: .pids, minimum: 0) ?? 0
     }
 }
 
@@ -185,122 +222,52 @@ public struct HealthAlert: ContainerPayload {
     /// The highest severity among the anomalies, nil when there are none.
     public var highestSeverity: Severity? { anomalies.map(\.severity).max() }
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        try self.init(json: json, path: path, defaults: nil)
+    enum CodingKeys: String, CodingKey {
+        case host, containerID = "container_id", containerName = "container_name", image, status, healthStatus = "health_status"
+        case exitCode = "exit_code", oomKilled = "oom_killed", restartCount = "restart_count", labels
+        case stoppedByOperator = "stopped_by_operator", startedAt = "started_at", finishedAt = "finished_at"
+        case metrics, anomalies, source, incidentID = "incident_id", detectedAt = "detected_at"
     }
 
-    /// Reads an alert as the original HemoStat's monitor writes it too: `labels`,
-    /// `stopped_by_operator`, `metrics.pids`, an anomaly's `value` and `threshold`,
-    /// `incident_id` and `detected_at` may be absent (no labels, false, 0, 0, the message id,
-    /// the message's time), and a severity may be `low`, `medium` or `high` (``Severity/init(reading:)``).
-    public init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError) {
-        try self.init(json: json, path: path, defaults: envelope)
-    }
-
-    private init(json: JSONValue, path: String, defaults envelope: EnvelopeFields?) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        host = try reader.optionalString("host")
-        containerID = try reader.string("container_id", nonEmpty: true)
-        containerName = try reader.string("container_name", nonEmpty: true)
-        image = try reader.string("image")
-        status = try reader.string("status", nonEmpty: true)
-        healthStatus = try reader.string("health_status")
-        exitCode = try reader.int("exit_code")
-        oomKilled = try reader.bool("oom_killed")
-        restartCount = try reader.int("restart_count", minimum: 0)
-        labels = reader.optionalValue("labels") == nil ? [:] : try reader.stringMap("labels")
-        stoppedByOperator = try reader.optionalBool("stopped_by_operator")
-        startedAt = try reader.optionalDate("started_at")
-        finishedAt = try reader.optionalDate("finished_at")
-        if let m = try reader.optionalObject("metrics") {
-            metrics = ContainerMetrics(
-                cpuPercent: try m.double("cpu_percent", range: 0...Double.greatestFiniteMagnitude),
-                memoryPercent: try m.double("memory_percent", range: 0...Double.greatestFiniteMagnitude),
-                memoryUsage: try m.int("memory_usage", minimum: 0),
-                memoryLimit: try m.int("memory_limit", minimum: 0),
-                networkRxBytes: try m.int("network_rx_bytes", minimum: 0),
-                networkTxBytes: try m.int("network_tx_bytes", minimum: 0),
-                blkioReadBytes: try m.int("blkio_read_bytes", minimum: 0),
-                blkioWriteBytes: try m.int("blkio_write_bytes", minimum: 0),
-                pids: try m.optionalInt("pids", minimum: 0) ?? 0
-            )
+    /// Read inside an envelope (``Envelope/decode(_:)-(String)``), an alert may also come as the original
+    /// HemoStat's monitor writes it: `labels`, `stopped_by_operator`, `metrics.pids`, an
+    /// anomaly's `value` and `threshold`, `incident_id` and `detected_at` may be absent (no
+    /// labels, unknown, 0, 0, the message id, the message's time), and a severity may be
+    /// `low`, `medium` or `high` (``Severity/synonyms``).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        containerID = try c.decode(String.self, forKey: .containerID, nonEmpty: true)
+        containerName = try c.decode(String.self, forKey: .containerName, nonEmpty: true)
+        image = try c.decode(String.self, forKey: .image)
+        status = try c.decode(String.self, forKey: .status, nonEmpty: true)
+        healthStatus = try c.decode(String.self, forKey: .healthStatus)
+        exitCode = try c.decode(Int.self, forKey: .exitCode)
+        oomKilled = try c.decode(Bool.self, forKey: .oomKilled)
+        restartCount = try c.decode(Int.self, forKey: .restartCount, minimum: 0)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        stoppedByOperator = try c.decodeIfPresent(Bool.self, forKey: .stoppedByOperator)
+        startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
+        metrics = try c.decodeIfPresent(ContainerMetrics.self, forKey: .metrics)
+        anomalies = try c.decode([Anomaly].self, forKey: .anomalies)
+        source = try c.decode(AlertSource.self, forKey: .source)
+        if let envelope = decoder.envelope {
+            incidentID = try c.decodeNonEmptyIfPresent(String.self, forKey: .incidentID) ?? envelope.id
+            detectedAt = try c.decodeIfPresent(Date.self, forKey: .detectedAt) ?? envelope.timestamp
         } else {
-            metrics = nil
+            incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
+            detectedAt = try c.decode(Date.self, forKey: .detectedAt)
         }
-        var anomalies: [Anomaly] = []
-        for element in try reader.array("anomalies") {
-            let a = try ObjectReader(element.value, path: element.path)
-            anomalies.append(Anomaly(
-                type: AnomalyType(rawValue: try a.string("type", nonEmpty: true)),
-                severity: try Severity(reading: a, "severity"),
-                value: try a.optionalDouble("value") ?? 0,
-                threshold: try a.optionalDouble("threshold") ?? 0,
-                message: try a.optionalString("message"),
-                projectedSecondsToLimit: try a.optionalDouble("projected_seconds_to_limit")
-            ))
-        }
-        self.anomalies = anomalies
-        source = try reader.enumeration("source", AlertSource.self)
-        if let envelope {
-            incidentID = try reader.optionalString("incident_id").flatMap { $0.isEmpty ? nil : $0 } ?? envelope.id
-            detectedAt = try reader.optionalDate("detected_at") ?? envelope.timestamp
-        } else {
-            incidentID = try reader.string("incident_id", nonEmpty: true)
-            detectedAt = try reader.date("detected_at")
-        }
-    }
-
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("host", host)
-        o.set("container_id", containerID)
-        o.set("container_name", containerName)
-        o.set("image", image)
-        o.set("status", status)
-        o.set("health_status", healthStatus)
-        o.set("exit_code", exitCode)
-        o.set("oom_killed", oomKilled)
-        o.set("restart_count", restartCount)
-        o["labels"] = .object(labels.mapValues(JSONValue.string))
-        o.set("stopped_by_operator", stoppedByOperator)
-        o.set("started_at", startedAt)
-        o.set("finished_at", finishedAt)
-        o.set("metrics", metrics?.json)
-        o["anomalies"] = .array(anomalies.map(\.json))
-        o.set("source", source.rawValue)
-        o.set("incident_id", incidentID)
-        o.set("detected_at", detectedAt)
-        return o.value
     }
 }
 
 extension ContainerMetrics {
     /// The `metrics` object of a health alert and of the stats document.
-    package var json: JSONValue {
-        var m = ObjectBuilder()
-        m.set("cpu_percent", cpuPercent)
-        m.set("memory_percent", memoryPercent)
-        m.set("memory_usage", memoryUsage)
-        m.set("memory_limit", memoryLimit)
-        m.set("network_rx_bytes", networkRxBytes)
-        m.set("network_tx_bytes", networkTxBytes)
-        m.set("blkio_read_bytes", blkioReadBytes)
-        m.set("blkio_write_bytes", blkioWriteBytes)
-        m.set("pids", pids)
-        return m.value
-    }
+    package var json: JSONValue { JSONValueEncoder().encode(self) }
 }
 
 extension Anomaly {
     /// One element of the `anomalies` array of a health alert and of the stats document.
-    package var json: JSONValue {
-        var a = ObjectBuilder()
-        a.set("type", type.rawValue)
-        a.set("severity", severity.rawValue)
-        a.set("value", value)
-        a.set("threshold", threshold)
-        a.set("message", message)
-        a.set("projected_seconds_to_limit", projectedSecondsToLimit)
-        return a.value
-    }
+    package var json: JSONValue { JSONValueEncoder().encode(self) }
 }

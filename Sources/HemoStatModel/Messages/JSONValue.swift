@@ -225,7 +225,24 @@ enum JSONWriter {
         }
     }
 
+    /// Whether `string` holds a character that ``writeString(_:into:htmlSafe:)`` escapes: a
+    /// control character, `"` or `\\`; with `htmlSafe` also `<`, `>`, `&` and the lead byte of
+    /// U+2028 and U+2029 (0xE2, which other characters share: they then take the slow path).
+    private static func needsEscaping(_ string: String, htmlSafe: Bool) -> Bool {
+        string.utf8.contains { byte in
+            byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+                || (htmlSafe && (byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "&") || byte == 0xE2))
+        }
+    }
+
     static func writeString(_ string: String, into out: inout String, htmlSafe: Bool = false) {
+        if !needsEscaping(string, htmlSafe: htmlSafe) {
+            // Most strings (names, ids, timestamps) have nothing to escape: one copy.
+            out += "\""
+            out += string
+            out += "\""
+            return
+        }
         out += "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -464,5 +481,60 @@ struct JSONParser {
         if isInteger, let int = Int(text) { return .integer(int) }
         guard let double = Double(text), double.isFinite else { throw failure("number out of range") }
         return .number(double)
+    }
+}
+
+extension JSONValue: Codable {
+    /// Any JSON value. ``JSONValueDecoder`` hands the value over as it is; other decoders are
+    /// asked for each JSON type in turn.
+    public init(from decoder: any Decoder) throws {
+        if let keyed = try? decoder.container(keyedBy: JSONKey.self) {
+            var fields: [String: JSONValue] = [:]
+            for key in keyed.allKeys { fields[key.stringValue] = try keyed.decode(JSONValue.self, forKey: key) }
+            self = .object(fields)
+        } else if var unkeyed = try? decoder.unkeyedContainer() {
+            var elements: [JSONValue] = []
+            while !unkeyed.isAtEnd { elements.append(try unkeyed.decode(JSONValue.self)) }
+            self = .array(elements)
+        } else {
+            let single = try decoder.singleValueContainer()
+            if single.decodeNil() {
+                self = .null
+            } else if let flag = try? single.decode(Bool.self) {
+                self = .bool(flag)
+            } else if let int = try? single.decode(Int.self) {
+                self = .integer(int)
+            } else if let double = try? single.decode(Double.self) {
+                self = .number(double)
+            } else {
+                self = .string(try single.decode(String.self))
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .null:
+            var single = encoder.singleValueContainer()
+            try single.encodeNil()
+        case .bool(let flag):
+            var single = encoder.singleValueContainer()
+            try single.encode(flag)
+        case .integer(let int):
+            var single = encoder.singleValueContainer()
+            try single.encode(int)
+        case .number(let double):
+            var single = encoder.singleValueContainer()
+            try single.encode(double)
+        case .string(let string):
+            var single = encoder.singleValueContainer()
+            try single.encode(string)
+        case .array(let elements):
+            var unkeyed = encoder.unkeyedContainer()
+            for element in elements { try unkeyed.encode(element) }
+        case .object(let fields):
+            var keyed = encoder.container(keyedBy: JSONKey.self)
+            for (key, value) in fields { try keyed.encode(value, forKey: JSONKey(key)) }
+        }
     }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 
 /// How the analyzer reached its decision.
-public enum AnalysisMethod: String, Sendable, Hashable, CaseIterable {
+public enum AnalysisMethod: String, Sendable, Hashable, ContractEnum {
     /// A Lua rule decided.
     case rules
     /// The rules found the case ambiguous and an LLM decided.
@@ -10,7 +10,7 @@ public enum AnalysisMethod: String, Sendable, Hashable, CaseIterable {
 
 /// Details for actions that need them; every field is optional and only the ones the action
 /// uses are read.
-public struct ActionParameters: Sendable, Hashable {
+public struct ActionParameters: Sendable, Hashable, Codable {
     /// For `kill`: the signal name or number, e.g. `SIGTERM` or `9`.
     public var signal: String?
     /// For `update_resources`: the new memory limit in bytes.
@@ -30,22 +30,17 @@ public struct ActionParameters: Sendable, Hashable {
         self.timeoutSeconds = timeoutSeconds
     }
 
-    init(reader: ObjectReader) throws(MessageDecodingError) {
-        signal = try reader.optionalString("signal")
-        memoryLimit = try reader.optionalInt("memory_limit", minimum: 1)
-        cpus = try reader.optionalDouble("cpus", range: 0.01...1024)
-        command = try reader.optionalStringArray("command")
-        timeoutSeconds = try reader.optionalInt("timeout_seconds", minimum: 0)
+    enum CodingKeys: String, CodingKey {
+        case signal, memoryLimit = "memory_limit", cpus, command, timeoutSeconds = "timeout_seconds"
     }
 
-    package var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("signal", signal)
-        o.set("memory_limit", memoryLimit)
-        o.set("cpus", cpus)
-        o.set("command", command)
-        o.set("timeout_seconds", timeoutSeconds)
-        return o.value
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        signal = try c.decodeIfPresent(String.self, forKey: .signal)
+        memoryLimit = try c.decodeIfPresent(Int.self, forKey: .memoryLimit, minimum: 1)
+        cpus = try c.decodeIfPresent(Double.self, forKey: .cpus, in: 0.01...1024)
+        command = try c.decodeIfPresent([String].self, forKey: .command)
+        timeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .timeoutSeconds, minimum: 0)
     }
 }
 
@@ -106,58 +101,38 @@ public struct RemediationNeeded: ContainerPayload {
         stoppedByOperator == false ? detectedAt : nil
     }
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        try self.init(json: json, path: path, defaults: nil)
+    enum CodingKeys: String, CodingKey {
+        case host, container, containerID = "container_id", action, parameters, reason, confidence, rule
+        case analysisMethod = "analysis_method", dryRun = "dry_run", incidentID = "incident_id", alertID = "alert_id"
+        case detectedAt = "detected_at", stoppedByOperator = "stopped_by_operator"
     }
 
-    /// Reads a request as a script writes it too, with the contract's fields only:
-    /// `container_id`, `incident_id` and `alert_id` may be absent (empty: the responder takes
-    /// the id from its inspect; the message id; the request is then identified by its message
-    /// id).
-    public init(json: JSONValue, path: String, envelope: EnvelopeFields) throws(MessageDecodingError) {
-        try self.init(json: json, path: path, defaults: envelope)
-    }
-
-    private init(json: JSONValue, path: String, defaults envelope: EnvelopeFields?) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        host = try reader.optionalString("host")
-        container = try reader.string("container", nonEmpty: true)
-        containerID = envelope == nil ? try reader.string("container_id", nonEmpty: true) : try reader.optionalString("container_id") ?? ""
-        action = try reader.enumeration("action", RuleAction.self)
-        parameters = try reader.optionalObject("parameters").map { (r) throws(MessageDecodingError) in try ActionParameters(reader: r) }
-        reason = try reader.string("reason")
-        confidence = try reader.double("confidence", range: 0...1)
-        rule = try reader.string("rule", nonEmpty: true)
-        analysisMethod = try reader.enumeration("analysis_method", AnalysisMethod.self)
-        dryRun = try reader.bool("dry_run")
+    /// Read inside an envelope, a request may also come as a script writes it, with the
+    /// contract's fields only: `container_id`, `incident_id` and `alert_id` may be absent
+    /// (empty: the responder takes the id from its inspect; the message id; the request is then
+    /// identified by its message id).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let envelope = decoder.envelope
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        container = try c.decode(String.self, forKey: .container, nonEmpty: true)
+        containerID = envelope == nil ? try c.decode(String.self, forKey: .containerID, nonEmpty: true) : try c.decodeIfPresent(String.self, forKey: .containerID) ?? ""
+        action = try c.decode(RuleAction.self, forKey: .action)
+        parameters = try c.decodeIfPresent(ActionParameters.self, forKey: .parameters)
+        reason = try c.decode(String.self, forKey: .reason)
+        confidence = try c.decode(Double.self, forKey: .confidence, in: 0...1)
+        rule = try c.decode(String.self, forKey: .rule, nonEmpty: true)
+        analysisMethod = try c.decode(AnalysisMethod.self, forKey: .analysisMethod)
+        dryRun = try c.decode(Bool.self, forKey: .dryRun)
         if let envelope {
-            incidentID = try reader.optionalString("incident_id").flatMap { $0.isEmpty ? nil : $0 } ?? envelope.id
-            alertID = try reader.optionalString("alert_id") ?? ""
+            incidentID = try c.decodeNonEmptyIfPresent(String.self, forKey: .incidentID) ?? envelope.id
+            alertID = try c.decodeIfPresent(String.self, forKey: .alertID) ?? ""
         } else {
-            incidentID = try reader.string("incident_id", nonEmpty: true)
-            alertID = try reader.string("alert_id", nonEmpty: true)
+            incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
+            alertID = try c.decode(String.self, forKey: .alertID, nonEmpty: true)
         }
-        detectedAt = try reader.optionalDate("detected_at")
-        stoppedByOperator = try reader.optionalBool("stopped_by_operator")
-    }
-
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("host", host)
-        o.set("container", container)
-        o.set("container_id", containerID)
-        o.set("action", action.rawValue)
-        o.set("parameters", parameters?.json)
-        o.set("reason", reason)
-        o.set("confidence", confidence)
-        o.set("rule", rule)
-        o.set("analysis_method", analysisMethod.rawValue)
-        o.set("dry_run", dryRun)
-        o.set("incident_id", incidentID)
-        o.set("alert_id", alertID)
-        o.set("detected_at", detectedAt)
-        o.set("stopped_by_operator", stoppedByOperator)
-        return o.value
+        detectedAt = try c.decodeIfPresent(Date.self, forKey: .detectedAt)
+        stoppedByOperator = try c.decodeIfPresent(Bool.self, forKey: .stoppedByOperator)
     }
 }
 
@@ -193,36 +168,27 @@ public struct FalseAlarm: ContainerPayload {
         self.alertID = alertID
     }
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        host = try reader.optionalString("host")
-        container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.optionalString("container_id") ?? ""
-        reason = try reader.string("reason")
-        confidence = try reader.double("confidence", range: 0...1)
-        rule = try reader.string("rule", nonEmpty: true)
-        analysisMethod = try reader.enumeration("analysis_method", AnalysisMethod.self)
-        incidentID = try reader.string("incident_id", nonEmpty: true)
-        alertID = try reader.optionalString("alert_id")
+    enum CodingKeys: String, CodingKey {
+        case host, container, containerID = "container_id", reason, confidence, rule
+        case analysisMethod = "analysis_method", incidentID = "incident_id", alertID = "alert_id"
     }
 
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("host", host)
-        o.set("container", container)
-        o.set("container_id", containerID)
-        o.set("reason", reason)
-        o.set("confidence", confidence)
-        o.set("rule", rule)
-        o.set("analysis_method", analysisMethod.rawValue)
-        o.set("incident_id", incidentID)
-        o.set("alert_id", alertID)
-        return o.value
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        container = try c.decode(String.self, forKey: .container, nonEmpty: true)
+        containerID = try c.decodeIfPresent(String.self, forKey: .containerID) ?? ""
+        reason = try c.decode(String.self, forKey: .reason)
+        confidence = try c.decode(Double.self, forKey: .confidence, in: 0...1)
+        rule = try c.decode(String.self, forKey: .rule, nonEmpty: true)
+        analysisMethod = try c.decode(AnalysisMethod.self, forKey: .analysisMethod)
+        incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
+        alertID = try c.decodeIfPresent(String.self, forKey: .alertID)
     }
 }
 
 /// The outcome of a remediation request.
-public enum RemediationStatus: String, Sendable, Hashable, CaseIterable {
+public enum RemediationStatus: String, Sendable, Hashable, ContractEnum {
     /// The action ran and the fault did not come back within the verification window.
     case success
     /// The action itself failed (Docker error, timeout).
@@ -236,7 +202,7 @@ public enum RemediationStatus: String, Sendable, Hashable, CaseIterable {
 }
 
 /// What happened to one remediation request.
-public struct RemediationResult: Sendable, Hashable {
+public struct RemediationResult: Sendable, Hashable, Codable {
     public var status: RemediationStatus
     /// Why, in a sentence (or a short code such as `cooldown_active`).
     public var reason: String
@@ -248,10 +214,21 @@ public struct RemediationResult: Sendable, Hashable {
         self.reason = reason
         self.retryAfterSeconds = retryAfterSeconds
     }
+
+    enum CodingKeys: String, CodingKey {
+        case status, reason, retryAfterSeconds = "retry_after_seconds"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decode(RemediationStatus.self, forKey: .status)
+        reason = try c.decode(String.self, forKey: .reason)
+        retryAfterSeconds = try c.decodeIfPresent(Double.self, forKey: .retryAfterSeconds, in: .nonNegative)
+    }
 }
 
 /// When each stage of an incident happened; every field is optional.
-public struct RemediationTimings: Sendable, Hashable {
+public struct RemediationTimings: Sendable, Hashable, Codable {
     /// The monitor saw the problem.
     public var detectedAt: Date?
     /// The analyzer decided.
@@ -266,6 +243,10 @@ public struct RemediationTimings: Sendable, Hashable {
         self.decidedAt = decidedAt.map(Timestamp.normalized)
         self.startedAt = startedAt.map(Timestamp.normalized)
         self.finishedAt = finishedAt.map(Timestamp.normalized)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case detectedAt = "detected_at", decidedAt = "decided_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 
     /// Seconds from detection to the end of the action, when both are known.
@@ -311,60 +292,24 @@ public struct RemediationComplete: ContainerPayload {
         self.timings = timings
     }
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        host = try reader.optionalString("host")
-        container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.optionalString("container_id") ?? ""
-        action = try reader.enumeration("action", RuleAction.self)
-        let r = try reader.object("result")
-        result = RemediationResult(
-            status: try r.enumeration("status", RemediationStatus.self),
-            reason: try r.string("reason"),
-            retryAfterSeconds: try r.optionalDouble("retry_after_seconds", range: 0...Double.greatestFiniteMagnitude)
-        )
-        dryRun = try reader.bool("dry_run")
-        analysisMethod = try reader.enumeration("analysis_method", AnalysisMethod.self)
-        rule = try reader.string("rule", nonEmpty: true)
-        incidentID = try reader.string("incident_id", nonEmpty: true)
-        requestID = try reader.optionalString("request_id")
-        if let t = try reader.optionalObject("timings") {
-            timings = RemediationTimings(
-                detectedAt: try t.optionalDate("detected_at"),
-                decidedAt: try t.optionalDate("decided_at"),
-                startedAt: try t.optionalDate("started_at"),
-                finishedAt: try t.optionalDate("finished_at")
-            )
-        } else {
-            timings = nil
-        }
+    enum CodingKeys: String, CodingKey {
+        case host, container, containerID = "container_id", action, result, dryRun = "dry_run"
+        case analysisMethod = "analysis_method", rule, incidentID = "incident_id", requestID = "request_id", timings
     }
 
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("host", host)
-        o.set("container", container)
-        o.set("container_id", containerID)
-        o.set("action", action.rawValue)
-        var r = ObjectBuilder()
-        r.set("status", result.status.rawValue)
-        r.set("reason", result.reason)
-        r.set("retry_after_seconds", result.retryAfterSeconds)
-        o["result"] = r.value
-        o.set("dry_run", dryRun)
-        o.set("analysis_method", analysisMethod.rawValue)
-        o.set("rule", rule)
-        o.set("incident_id", incidentID)
-        o.set("request_id", requestID)
-        if let timings {
-            var t = ObjectBuilder()
-            t.set("detected_at", timings.detectedAt)
-            t.set("decided_at", timings.decidedAt)
-            t.set("started_at", timings.startedAt)
-            t.set("finished_at", timings.finishedAt)
-            o["timings"] = t.value
-        }
-        return o.value
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        container = try c.decode(String.self, forKey: .container, nonEmpty: true)
+        containerID = try c.decodeIfPresent(String.self, forKey: .containerID) ?? ""
+        action = try c.decode(RuleAction.self, forKey: .action)
+        result = try c.decode(RemediationResult.self, forKey: .result)
+        dryRun = try c.decode(Bool.self, forKey: .dryRun)
+        analysisMethod = try c.decode(AnalysisMethod.self, forKey: .analysisMethod)
+        rule = try c.decode(String.self, forKey: .rule, nonEmpty: true)
+        incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
+        requestID = try c.decodeIfPresent(String.self, forKey: .requestID)
+        timings = try c.decodeIfPresent(RemediationTimings.self, forKey: .timings)
     }
 }
 
@@ -406,33 +351,23 @@ public struct Escalation: ContainerPayload {
         self.alertID = alertID
     }
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        host = try reader.optionalString("host")
-        container = try reader.string("container", nonEmpty: true)
-        containerID = try reader.optionalString("container_id") ?? ""
-        severity = try reader.enumeration("severity", Severity.self)
-        reason = try reader.string("reason")
-        action = reader.optionalValue("action") == nil ? nil : try reader.enumeration("action", RuleAction.self)
-        rule = try reader.optionalString("rule")
-        incidentID = try reader.string("incident_id", nonEmpty: true)
-        analysisMethod = reader.optionalValue("analysis_method") == nil ? nil : try reader.enumeration("analysis_method", AnalysisMethod.self)
-        alertID = try reader.optionalString("alert_id")
+    enum CodingKeys: String, CodingKey {
+        case host, container, containerID = "container_id", severity, reason, action, rule
+        case incidentID = "incident_id", analysisMethod = "analysis_method", alertID = "alert_id"
     }
 
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("host", host)
-        o.set("container", container)
-        o.set("container_id", containerID)
-        o.set("severity", severity.rawValue)
-        o.set("reason", reason)
-        o.set("action", action?.rawValue)
-        o.set("rule", rule)
-        o.set("incident_id", incidentID)
-        o.set("analysis_method", analysisMethod?.rawValue)
-        o.set("alert_id", alertID)
-        return o.value
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        container = try c.decode(String.self, forKey: .container, nonEmpty: true)
+        containerID = try c.decodeIfPresent(String.self, forKey: .containerID) ?? ""
+        severity = try c.decode(Severity.self, forKey: .severity)
+        reason = try c.decode(String.self, forKey: .reason)
+        action = try c.decodeIfPresent(RuleAction.self, forKey: .action)
+        rule = try c.decodeIfPresent(String.self, forKey: .rule)
+        incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
+        analysisMethod = try c.decodeIfPresent(AnalysisMethod.self, forKey: .analysisMethod)
+        alertID = try c.decodeIfPresent(String.self, forKey: .alertID)
     }
 }
 
@@ -465,24 +400,18 @@ public struct DeadLetter: MessagePayload {
 
     static let maximumRawBytes = 65_536
 
-    public init(json: JSONValue, path: String) throws(MessageDecodingError) {
-        let reader = try ObjectReader(json, path: path)
-        sourceChannel = try reader.string("source_channel", nonEmpty: true)
-        sourceID = try reader.optionalString("source_id")
-        rawMessage = try reader.string("raw_message")
-        reason = try reader.string("reason")
-        consumer = try reader.optionalString("consumer")
-        incidentID = try reader.string("incident_id", nonEmpty: true)
+    enum CodingKeys: String, CodingKey {
+        case sourceChannel = "source_channel", sourceID = "source_id", rawMessage = "raw_message", reason, consumer
+        case incidentID = "incident_id"
     }
 
-    public var json: JSONValue {
-        var o = ObjectBuilder()
-        o.set("source_channel", sourceChannel)
-        o.set("source_id", sourceID)
-        o.set("raw_message", rawMessage)
-        o.set("reason", reason)
-        o.set("consumer", consumer)
-        o.set("incident_id", incidentID)
-        return o.value
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sourceChannel = try c.decode(String.self, forKey: .sourceChannel, nonEmpty: true)
+        sourceID = try c.decodeIfPresent(String.self, forKey: .sourceID)
+        rawMessage = try c.decode(String.self, forKey: .rawMessage)
+        reason = try c.decode(String.self, forKey: .reason)
+        consumer = try c.decodeIfPresent(String.self, forKey: .consumer)
+        incidentID = try c.decode(String.self, forKey: .incidentID, nonEmpty: true)
     }
 }

@@ -1,5 +1,5 @@
 /// A remediation a rule (or the LLM) can ask for.
-public enum RuleAction: String, Sendable, Hashable, CaseIterable, Codable {
+public enum RuleAction: String, Sendable, Hashable, ContractEnum {
     case restart
     case start
     case stop
