@@ -201,6 +201,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Messages read and written per second: `swift build -c release --product HemoStatMessagesBenchmark`.
+        .executableTarget(
+            name: "HemoStatMessagesBenchmark",
+            dependencies: ["HemoStatModel"],
+            path: "bench/messages",
+            swiftSettings: swiftSettings
+        ),
+
         // Benchmarks: separate from the tests, each prints its figures and how to reproduce them.
         .executableTarget(
             name: "ResponderBench",
