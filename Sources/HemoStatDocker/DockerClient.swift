@@ -359,8 +359,9 @@ public final class DockerClient: Sendable {
     }
 
     private func filtersJSON(_ filters: [String: [String]]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: filters, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(filters), as: UTF8.self)
     }
 
     private func escape(_ segment: String) -> String {
