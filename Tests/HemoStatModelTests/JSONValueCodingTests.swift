@@ -45,6 +45,7 @@ import Testing
         #expect(reason(#"{"count":1,"items":[{"name":"a"},{"name":2}]}"#) == "data.items[1].name: expected a string, found a number")
         #expect(reason(#"{"count":1,"items":[{}]}"#) == "data.items[0].name: missing")
         #expect(reason(#"{"count":1,"tags":{"team":false}}"#) == "data.tags.team: expected a string, found a boolean")
+        #expect(reason(#"{"count":1,"tags":{"7":false}}"#) == "data.tags.7: expected a string, found a boolean")
         #expect(reason(#"{"count":1,"items":{}}"#) == "data.items: expected an array, found an object")
         #expect(reason(#"[1]"#) == "data: expected an object, found an array")
     }

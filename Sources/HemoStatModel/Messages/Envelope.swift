@@ -37,7 +37,7 @@ public struct EnvelopeFields: Sendable, Hashable {
 
 extension Decoder {
     /// The envelope of the payload being read; nil when a payload is read on its own.
-    public var envelope: EnvelopeFields? { userInfo[EnvelopeFields.userInfoKey] as? EnvelopeFields }
+    package var envelope: EnvelopeFields? { userInfo[EnvelopeFields.userInfoKey] as? EnvelopeFields }
 }
 
 /// One message: `{"event_type", "timestamp", "agent", "host", "id", "data"}`.

@@ -58,7 +58,8 @@ extension MessageDecodingError {
     static func path(_ codingPath: [any CodingKey]) -> String {
         var path = ""
         for key in codingPath {
-            if let index = key.intValue {
+            // Only an array's keys are indices: a map's key may read as a number too.
+            if let key = key as? JSONKey, let index = key.intValue {
                 path += "[\(index)]"
             } else {
                 path += path.isEmpty ? key.stringValue : ".\(key.stringValue)"
