@@ -171,6 +171,7 @@ struct ResponderDockerTests {
             try await eventually("all reported", timeout: .seconds(30)) { try await h.completions().count == 4 }
         }
         // Give any stray event time to arrive before looking.
+        // The engine reports an action within milliseconds: one taken after the answers would show.
         try await Task.sleep(for: .milliseconds(500))
         recorder.stop()
         #expect(recorder.mutating(crashed.name).isEmpty)
@@ -192,6 +193,7 @@ struct ResponderDockerTests {
             for name in [protected.name, optedOut.name, stopped.name] { try await h.publish(h.request(name)) }
             try await eventually("all reported", timeout: .seconds(30)) { try await h.completions().count == 3 }
         }
+        // The engine reports an action within milliseconds: one taken after the answers would show.
         try await Task.sleep(for: .milliseconds(500))
         recorder.stop()
         for name in [protected.name, optedOut.name, stopped.name] {

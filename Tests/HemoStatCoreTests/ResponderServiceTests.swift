@@ -324,6 +324,7 @@ struct ResponderServiceTests {
             // The request is delivered again as well: the gate says it was decided.
             try await h.publish(envelope)
             try await eventually("a result") { try await !h.completions("api").isEmpty }
+            // Time for the second responder to act too, were it to (the engine acts at once).
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(h.engine.events(for: "api").map(\.action) == ["restart"])
@@ -387,9 +388,11 @@ struct ResponderServiceTests {
         engine.add(name: "slow", status: "exited", exitCode: 1)
         try await h.running([h.service(), recoveringService(h)]) {
             try await h.publish(h.request("slow"))
+            // Three leases of 1 s: without renewal the other responder would take the action over.
             try await Task.sleep(for: .seconds(3))
             release.withLock { $0 = true }
             try await eventually("a result") { try await !h.completions("slow").isEmpty }
+            // Time for a second action to reach the engine, were there one.
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(engine.events(for: "slow").map(\.action) == ["restart"])

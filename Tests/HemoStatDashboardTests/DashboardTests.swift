@@ -245,6 +245,7 @@ struct DashboardAPITests {
                 "rule": "cpu_runaway", "analysis_method": "rules", "dry_run": false, "incident_id": "inc-a",
             ], agent: "analyzer")
             try await h.publish("health_alert", DashboardHarness.envelope("health_alert", data: ["container_name": "cache", "status": "running", "incident_id": "inc-older"]))
+            // A later timestamp for the newer alert of the same container.
             try await Task.sleep(for: .milliseconds(5))
             try await h.publish("health_alert", alert)
             try await h.publish("remediation_needed", decision)

@@ -109,6 +109,7 @@ struct ShutdownTests {
                 !((try? await stack.messages("remediation_complete", container: container.name)) ?? []).isEmpty
             }
             #expect(done, "a result was published\n\(stack.diagnostics())")
+            // A second restart would come within a verification window (4 s) and a poll (1 s).
             try await Task.sleep(for: .seconds(6))
             let events = try await stack.engineEvents(container.name, since: stack.startedAt)
             #expect(events.filter { $0.action == "restart" }.count == 1, "\(container.name): \(events)")
@@ -155,6 +156,7 @@ struct ShutdownTests {
                 !((try? await Self.decisions(stack, alertID)) ?? []).isEmpty
             }
             #expect(decided, "the alert was decided\n\(stack.diagnostics())")
+            // A decision takes milliseconds: a second one for the same alert would be here by now.
             try await Task.sleep(for: .seconds(2))
             let decisions = try await Self.decisions(stack, alertID)
             #expect(decisions.map(\.eventType) == ["false_alarm"], "\(decisions.map(\.json))")
@@ -245,6 +247,7 @@ struct ShutdownTests {
             #expect(holding, "the responder sent the restart\n\(stack.diagnostics())")
 
             responder.send(SIGTERM)
+            // The engine holds its answer: the responder must still wait for it 2 s on.
             try await Task.sleep(for: .seconds(2))
             #expect(responder.isRunning, "still waiting for the engine's answer")
             let took = await responder.signalAndTime(SIGTERM)
@@ -257,6 +260,7 @@ struct ShutdownTests {
                 !((try? await stack.messages("remediation_complete", container: container.name)) ?? []).isEmpty
             }
             #expect(done, "a result was published\n\(stack.diagnostics())")
+            // A second restart would come within a verification window (4 s) and a poll (1 s).
             try await Task.sleep(for: .seconds(6))
             let events = try await stack.engineEvents(container.name, since: stack.startedAt)
             #expect(events.filter { $0.action == "restart" }.count == 1, "\(container.name): \(events)")

@@ -170,6 +170,7 @@ private func expectError(
         let task = Task {
             try await client.execute(HTTPRequest(url: server.baseURL() + "/sleep?s=30"))
         }
+        // Cancelled once the request is under way, not before it starts.
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         await expectError(.cancelled) { _ = try await task.value }
@@ -206,6 +207,7 @@ private func expectError(
             for try await _ in response.body { count += 1 }
             return count
         }
+        // Cancelled while chunks are arriving.
         try await Task.sleep(for: .milliseconds(300))
         endless.cancel()
         // Cancelled, the body either ends or throws CancellationError: both stop it.
