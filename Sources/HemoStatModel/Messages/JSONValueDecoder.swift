@@ -102,20 +102,20 @@ extension KeyedDecodingContainer {
 
     /// An integer no smaller than `minimum`.
     package func decode(_ type: Int.Type, forKey key: Key, minimum: Int) throws -> Int {
-        try Self.check(decode(Int.self, forKey: key), minimum: minimum, codingPath + [key])
+        try check(decode(Int.self, forKey: key), minimum: minimum, key)
     }
 
     package func decodeIfPresent(_ type: Int.Type, forKey key: Key, minimum: Int) throws -> Int? {
-        try decodeIfPresent(Int.self, forKey: key).map { try Self.check($0, minimum: minimum, codingPath + [key]) }
+        try decodeIfPresent(Int.self, forKey: key).map { try check($0, minimum: minimum, key) }
     }
 
     /// A number within `range`.
     package func decode(_ type: Double.Type, forKey key: Key, in range: ClosedRange<Double>) throws -> Double {
-        try Self.check(decode(Double.self, forKey: key), in: range, codingPath + [key])
+        try check(decode(Double.self, forKey: key), in: range, key)
     }
 
     package func decodeIfPresent(_ type: Double.Type, forKey key: Key, in range: ClosedRange<Double>) throws -> Double? {
-        try decodeIfPresent(Double.self, forKey: key).map { try Self.check($0, in: range, codingPath + [key]) }
+        try decodeIfPresent(Double.self, forKey: key).map { try check($0, in: range, key) }
     }
 
     /// A string, nil when absent, null or empty.
@@ -123,14 +123,15 @@ extension KeyedDecodingContainer {
         try decodeIfPresent(String.self, forKey: key).flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    private static func check(_ value: Int, minimum: Int, _ path: [any CodingKey]) throws -> Int {
-        if value < minimum { throw MessageDecodingError.invalid(path, "must be at least \(minimum), found \(value)") }
+    private func check(_ value: Int, minimum: Int, _ key: Key) throws -> Int {
+        if value < minimum { throw MessageDecodingError.invalid(codingPath + [key], "must be at least \(minimum), found \(value)") }
         return value
     }
 
-    private static func check(_ value: Double, in range: ClosedRange<Double>, _ path: [any CodingKey]) throws -> Double {
+    private func check(_ value: Double, in range: ClosedRange<Double>, _ key: Key) throws -> Double {
         if !range.contains(value) {
-            throw MessageDecodingError.invalid(path, "must be between \(range.lowerBound.formatted) and \(range.upperBound.formatted), found \(value.formatted)")
+            throw MessageDecodingError.invalid(
+                codingPath + [key], "must be between \(range.lowerBound.formatted) and \(range.upperBound.formatted), found \(value.formatted)")
         }
         return value
     }
@@ -208,8 +209,7 @@ private struct ValueDecoder: Decoder {
     func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
 
     func wrongType(expected: String) -> MessageDecodingError {
-        let path = MessageDecodingError.path(codingPath)
-        return .wrongType(path.isEmpty ? "message" : path, expected: expected, found: value)
+        value.wrongType(codingPath, expected: expected)
     }
 
     func decodeValue<T: Decodable>(_ type: T.Type) throws -> T {
@@ -227,44 +227,55 @@ private struct ValueDecoder: Decoder {
     }
 }
 
-extension ValueDecoder: SingleValueDecodingContainer {
-    func decodeNil() -> Bool { value == .null }
-
-    func decode(_ type: Bool.Type) throws -> Bool {
-        guard case .bool(let flag) = value else { throw wrongType(expected: "a boolean") }
+/// How a JSON scalar reads as a Swift one. `path` is spelled out only for an error, so a field
+/// is read without building its coding path.
+extension JSONValue {
+    fileprivate func read(_ type: Bool.Type, at path: () -> [any CodingKey]) throws -> Bool {
+        guard case .bool(let flag) = self else { throw wrongType(path(), expected: "a boolean") }
         return flag
     }
 
-    func decode(_ type: String.Type) throws -> String {
-        guard case .string(let string) = value else { throw wrongType(expected: "a string") }
+    fileprivate func read(_ type: String.Type, at path: () -> [any CodingKey]) throws -> String {
+        guard case .string(let string) = self else { throw wrongType(path(), expected: "a string") }
         return string
     }
 
-    func decode(_ type: Double.Type) throws -> Double {
-        switch value {
+    fileprivate func read(_ type: Double.Type, at path: () -> [any CodingKey]) throws -> Double {
+        switch self {
         case .integer(let int): return Double(int)
         case .number(let double): return double
-        default: throw wrongType(expected: "a number")
+        default: throw wrongType(path(), expected: "a number")
         }
     }
 
-    func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
-
-    func decode(_ type: Int.Type) throws -> Int {
-        switch value {
+    fileprivate func read(_ type: Int.Type, at path: () -> [any CodingKey]) throws -> Int {
+        switch self {
         case .integer(let int):
             return int
         case .number(let double):
             // Producers in other languages may write 3.0 for an integer.
             guard double == double.rounded(), let int = Int(exactly: double) else {
-                throw MessageDecodingError.invalid(codingPath, "expected an integer, found \(double)")
+                throw MessageDecodingError.invalid(path(), "expected an integer, found \(double)")
             }
             return int
         default:
-            throw wrongType(expected: "an integer")
+            throw wrongType(path(), expected: "an integer")
         }
     }
 
+    fileprivate func wrongType(_ codingPath: [any CodingKey], expected: String) -> MessageDecodingError {
+        let path = MessageDecodingError.path(codingPath)
+        return .wrongType(path.isEmpty ? "message" : path, expected: expected, found: self)
+    }
+}
+
+extension ValueDecoder: SingleValueDecodingContainer {
+    func decodeNil() -> Bool { value == .null }
+    func decode(_ type: Bool.Type) throws -> Bool { try value.read(type) { codingPath } }
+    func decode(_ type: String.Type) throws -> String { try value.read(type) { codingPath } }
+    func decode(_ type: Double.Type) throws -> Double { try value.read(type) { codingPath } }
+    func decode(_ type: Float.Type) throws -> Float { Float(try decode(Double.self)) }
+    func decode(_ type: Int.Type) throws -> Int { try value.read(type) { codingPath } }
     func decode(_ type: Int8.Type) throws -> Int8 { try exactly(type) }
     func decode(_ type: Int16.Type) throws -> Int16 { try exactly(type) }
     func decode(_ type: Int32.Type) throws -> Int32 { try exactly(type) }
@@ -294,34 +305,43 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func contains(_ key: Key) -> Bool { fields[key.stringValue] != nil }
 
-    private func child(_ key: Key) throws -> ValueDecoder {
+    private func field(_ key: Key) throws -> JSONValue {
         guard let value = fields[key.stringValue] else {
             throw MessageDecodingError.missing(MessageDecodingError.path(codingPath + [key]))
         }
-        return ValueDecoder(value: value, parent: node, key: key, context: context)
+        return value
     }
 
-    /// The field's decoder; nil when the field is absent or null.
-    private func present(_ key: Key) -> ValueDecoder? {
+    private func child(_ key: Key) throws -> ValueDecoder {
+        ValueDecoder(value: try field(key), parent: node, key: key, context: context)
+    }
+
+    /// The field's value; nil when the field is absent or null.
+    private func present(_ key: Key) -> JSONValue? {
         switch fields[key.stringValue] {
         case nil, .null?: nil
-        case let value?: ValueDecoder(value: value, parent: node, key: key, context: context)
+        case let value?: value
         }
     }
 
     func decodeNil(forKey key: Key) throws -> Bool { fields[key.stringValue] ?? .null == .null }
 
-    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key)?.decode(type) }
-    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try present(key)?.decode(type) }
-    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try present(key)?.decode(type) }
-    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try present(key)?.decode(type) }
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? { try present(key)?.decodeValue(type) }
+    // The scalars read their field's value directly, without a decoder for it.
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try field(key).read(type) { codingPath + [key] } }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String { try field(key).read(type) { codingPath + [key] } }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try field(key).read(type) { codingPath + [key] } }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try field(key).read(type) { codingPath + [key] } }
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try present(key)?.read(type) { codingPath + [key] } }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? { try present(key)?.read(type) { codingPath + [key] } }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try present(key)?.read(type) { codingPath + [key] } }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try present(key)?.read(type) { codingPath + [key] } }
 
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try child(key).decode(type) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try child(key).decode(type) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try child(key).decode(type) }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let value = present(key) else { return nil }
+        return try ValueDecoder(value: value, parent: node, key: key, context: context).decodeValue(type)
+    }
+
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try child(key).decode(type) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try child(key).decode(type) }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try child(key).decode(type) }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try child(key).decode(type) }
     func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try child(key).decode(type) }
