@@ -95,7 +95,10 @@ do {
     var latencies: [Double] = []
     let clock = ContinuousClock()
     for i in 0..<(warmUp + count) {
-        let envelope = Envelope(agent: "monitor", host: "bench", data: alerts[i % alerts.count])
+        // A new incident each time: the analyzer decides an incident once, as it should.
+        var data = alerts[i % alerts.count]
+        data.incidentID = UUID().uuidString.lowercased()
+        let envelope = Envelope(agent: "monitor", host: "bench", data: data)
         let text = envelope.encode()
         let start = clock.now
         try await bus.publish(channel: keys.channel(.healthAlert), message: text)
