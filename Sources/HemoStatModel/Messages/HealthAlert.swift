@@ -229,11 +229,11 @@ public struct HealthAlert: ContainerPayload {
         case metrics, anomalies, source, incidentID = "incident_id", detectedAt = "detected_at"
     }
 
-    /// Read inside an envelope (``Envelope/decode(_:)-(String)``), an alert may also come as the original
-    /// HemoStat's monitor writes it: `labels`, `stopped_by_operator`, `metrics.pids`, an
-    /// anomaly's `value` and `threshold`, `incident_id` and `detected_at` may be absent (no
-    /// labels, unknown, 0, 0, the message id, the message's time), and a severity may be
-    /// `low`, `medium` or `high` (``Severity/synonyms``).
+    /// Also reads an alert as the original HemoStat's monitor writes it: `labels`,
+    /// `stopped_by_operator`, `metrics.pids` and an anomaly's `value` and `threshold` may be
+    /// absent (no labels, unknown, 0, 0), and a severity may be `low`, `medium` or `high`
+    /// (``Severity/synonyms``). Read inside an envelope, `incident_id` and `detected_at` may be
+    /// absent too: they are then the message's id and time.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         host = try c.decodeIfPresent(String.self, forKey: .host)
