@@ -23,7 +23,7 @@ public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable, Coda
     /// naming the field.
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
-        guard let severity = Self.synonyms[raw.lowercased()] else {
+        guard let severity = Self(rawValue: raw) ?? Self.synonyms[raw.lowercased()] else {
             throw MessageDecodingError.invalid(decoder.codingPath, "expected one of info, warning, critical (or low, medium, high), found \(MessageDecodingError.quote(raw))")
         }
         self = severity
