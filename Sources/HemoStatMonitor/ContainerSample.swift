@@ -92,14 +92,13 @@ public struct StatsDocument: Encodable {
     var oomKilled: Bool
     var restartCount: Int
     var labels: [String: String]
-    /// Written as null when unknown.
-    var startedAt: Date?
-    var finishedAt: Date?
+    var startedAt: WrittenAsNull<Date>
+    var finishedAt: WrittenAsNull<Date>
     var updatedAt: Date
     var excluded: Bool
     var exclusionReason: String?
-    /// Written as null for a container that is not running.
-    var metrics: ContainerMetrics?
+    /// Null for a container that is not running.
+    var metrics: WrittenAsNull<ContainerMetrics>
     /// Absent without metrics.
     var cpuKnown: Bool?
     var anomalies: [Anomaly]
@@ -117,33 +116,26 @@ public struct StatsDocument: Encodable {
         let document = StatsDocument(
             containerID: c.id, containerName: c.name, image: c.image, host: host, status: c.status, healthStatus: c.healthStatus,
             exitCode: c.exitCode, oomKilled: c.oomKilled, restartCount: c.restartCount, labels: c.labels,
-            startedAt: c.startedAt, finishedAt: c.finishedAt, updatedAt: sample.sampledAt, excluded: sample.isExcluded,
-            exclusionReason: sample.exclusion, metrics: sample.metrics, cpuKnown: sample.metrics == nil ? nil : sample.cpuKnown,
+            startedAt: WrittenAsNull(c.startedAt), finishedAt: WrittenAsNull(c.finishedAt), updatedAt: sample.sampledAt, excluded: sample.isExcluded,
+            exclusionReason: sample.exclusion, metrics: WrittenAsNull(sample.metrics), cpuKnown: sample.metrics == nil ? nil : sample.cpuKnown,
             anomalies: anomalies, history: history
         )
         return JSONValueEncoder().encode(document)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var o = encoder.container(keyedBy: CodingKeys.self)
-        try o.encode(containerID, forKey: .containerID)
-        try o.encode(containerName, forKey: .containerName)
-        try o.encode(image, forKey: .image)
-        try o.encode(host, forKey: .host)
-        try o.encode(status, forKey: .status)
-        try o.encode(healthStatus, forKey: .healthStatus)
-        try o.encode(exitCode, forKey: .exitCode)
-        try o.encode(oomKilled, forKey: .oomKilled)
-        try o.encode(restartCount, forKey: .restartCount)
-        try o.encode(labels, forKey: .labels)
-        try o.encode(startedAt, forKey: .startedAt)
-        try o.encode(finishedAt, forKey: .finishedAt)
-        try o.encode(updatedAt, forKey: .updatedAt)
-        try o.encode(excluded, forKey: .excluded)
-        try o.encodeIfPresent(exclusionReason, forKey: .exclusionReason)
-        try o.encode(metrics, forKey: .metrics)
-        try o.encodeIfPresent(cpuKnown, forKey: .cpuKnown)
-        try o.encode(anomalies, forKey: .anomalies)
-        try o.encode(history, forKey: .history)
+}
+
+/// An optional field the stats document writes as `null` when it is nil, where an optional is
+/// otherwise left out (its readers have always found these three present).
+struct WrittenAsNull<Wrapped: Encodable>: Encodable {
+    var value: Wrapped?
+
+    init(_ value: Wrapped?) {
+        self.value = value
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
     }
 }

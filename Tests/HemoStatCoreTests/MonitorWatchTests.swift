@@ -482,6 +482,18 @@ import Testing
         #expect(watch.history.count == 5)
         #expect(watch.history.first?.timestamp == at(7))
     }
+
+    /// What is unknown about a container is written as null in its stats document, not left out.
+    @Test func theStatsDocumentWritesWhatIsUnknownAsNull() {
+        let down = sample(container(status: "exited", exit: 1), at: 5)
+        let document = StatsDocument.json(sample: down, host: "h1", anomalies: [], history: [HistoryPoint(sample: down)])
+        #expect(document["metrics"] == .null && document["started_at"] == .null && document["finished_at"] == .null)
+        #expect(document["cpu_known"] == nil && document["exclusion_reason"] == nil)
+        let up = sample(container(), at: 6)
+        let running = StatsDocument.json(sample: up, host: "h1", anomalies: [], history: [])
+        #expect(running["metrics"]?["memory_limit"] == 100_000_000 && running["cpu_known"] == true)
+        #expect(running["updated_at"] == .string(Timestamp.format(at(6))) && running["history"] == [])
+    }
 }
 
 @Suite struct MonitorMathTests {
