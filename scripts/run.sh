@@ -35,8 +35,10 @@ if [[ -z "$private_engine" ]]; then
 fi
 
 # With an engine of our own: run HemoStat as a child, pass Ctrl-C / SIGTERM on, then stop the
-# engine (its data root stays for next time).
-"$binary" run "$@" &
+# engine (its data root stays for next time). The child runs in a session of its own, so a
+# Ctrl-C or a signal to this script's process group reaches it once, through the trap: a
+# second signal would make it exit at once instead of finishing its work.
+setsid "$binary" run "$@" &
 child=$!
 trap 'kill -INT "$child" 2>/dev/null || true' INT TERM
 status=0
