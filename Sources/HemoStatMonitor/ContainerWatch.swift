@@ -9,8 +9,8 @@ public enum WatchAction: Sendable, Hashable {
     case alert(HealthAlert, reminder: Bool, faultAt: Date)
     /// Publish that the incident is over.
     case recovered(ContainerRecovered)
-    /// Call ``ContainerWatch/tick(now:)`` of this container at this time (a pending OOM waits
-    /// for its `die`).
+    /// Call ``ContainerWatch/tick(now:)`` of this container at this time: the watch waits for an
+    /// event (``ContainerWatch/Pending``) and announces what it knows if none comes by then.
     case checkAgain(containerID: String, at: Date)
 }
 
@@ -25,8 +25,9 @@ public enum WatchAction: Sendable, Hashable {
 ///
 /// Between events that do not tell the whole story yet, the watch is in one ``Pending`` state
 /// (an `oom` without its `die`, a SIGKILL exit without its `oom`, HemoStat's own stop without
-/// its restart's `start`); how the container last went down is its ``Exit``. A new run of the
-/// container (its `start`) clears both.
+/// its restart's `start`, a poll that found the container down before the event stream said
+/// how); how the container last went down is its ``Exit``. A new run of the container (its
+/// `start`) clears both.
 public struct ContainerWatch: Sendable {
     public struct Incident: Sendable, Hashable {
         public var id: String
@@ -51,10 +52,10 @@ public struct ContainerWatch: Sendable {
         var how: String { action == "kill" ? "kill, signal \(signal ?? "unknown")" : "stop" }
     }
 
-    /// What the watch waits for, after an event that does not tell the whole story yet. Each
-    /// is held for a grace period (``MonitorPolicy/oomGrace``, ``MonitorPolicy/killGrace``,
-    /// ``MonitorPolicy/ownStopGrace``) from `heldAt`, when the watch applied the event (a loaded
-    /// engine delivers events late, the awaited one as late as the first);
+    /// What the watch waits for, after an event or a sample that does not tell the whole story
+    /// yet. Each is held for a grace period (``MonitorPolicy/oomGrace``, ``MonitorPolicy/killGrace``,
+    /// ``MonitorPolicy/ownStopGrace``, ``MonitorPolicy/dieGrace``) from `heldAt`, when the watch
+    /// applied it (a loaded engine delivers events late, the awaited one as late as the first);
     /// ``tick(now:)`` announces what was seen when the awaited event has not come by then.
     enum Pending: Sendable, Hashable {
         /// The kernel's `oom` came; its `die` (the engine sends the two in either order) has not.
@@ -64,27 +65,35 @@ public struct ContainerWatch: Sendable {
         case oomAfterKill(diedAt: Date, heldAt: Date)
         /// HemoStat's own stop ended the container: the `start` of its restart has not come yet.
         case startAfterOwnStop(stoppedAt: Date, heldAt: Date)
+        /// A poll found the container down while the event stream is followed: the `die` that
+        /// tells whether it crashed or was stopped has not come yet.
+        case dieAfterPoll(seenAt: Date, heldAt: Date)
 
         /// When the engine recorded the event that is waiting.
         var since: Date {
             switch self {
-            case .dieAfterOOM(let at, _), .oomAfterKill(let at, _), .startAfterOwnStop(let at, _): at
+            case .dieAfterOOM(let at, _), .oomAfterKill(let at, _), .startAfterOwnStop(let at, _), .dieAfterPoll(let at, _): at
             }
         }
 
         var heldAt: Date {
             switch self {
-            case .dieAfterOOM(_, let held), .oomAfterKill(_, let held), .startAfterOwnStop(_, let held): held
+            case .dieAfterOOM(_, let held), .oomAfterKill(_, let held), .startAfterOwnStop(_, let held), .dieAfterPoll(_, let held): held
             }
         }
     }
 
     /// Why the container is down, as far as the engine's events tell.
     enum Exit: Sendable, Hashable {
-        /// Down on its own (or not down): a crash when its exit code is not 0.
+        /// Not down, or down and no `die` has told how.
+        case untold
+        /// Down on its own: a crash when its exit code is not 0.
         case own
         /// Stopped or killed through the API: an operator's, or HemoStat's own remediation.
         case stopped(detail: String)
+        /// A `die` came, with the exit code of a signal (SIGINT, SIGKILL, SIGTERM) and no stop
+        /// or kill before it, from an engine that may leave stops out of its events.
+        case unexplained
     }
 
     public let policy: MonitorPolicy
@@ -98,7 +107,7 @@ public struct ContainerWatch: Sendable {
     /// The last stop or kill through the API in this run of the container.
     private var stopRequest: StopRequest?
     /// How the container last went down.
-    private var exit: Exit = .own
+    private var exit: Exit = .untold
     private var pending: Pending?
     /// When the kernel's `oom` came in this run of the container (a process inside may have
     /// been killed while the container kept running).
@@ -111,8 +120,6 @@ public struct ContainerWatch: Sendable {
     /// stream: a crash loop is seen on the death that completes it, whatever the poll interval.
     private var deaths: [Date] = []
     private var firstObservation = true
-    /// A `die` event explained the container's last exit.
-    private var deathSeen = false
     /// When the last engine event was applied (the monitor's clock).
     private var lastEventAppliedAt: Date?
 
@@ -121,11 +128,16 @@ public struct ContainerWatch: Sendable {
     /// engine's OOMKilled) told how it went down (it was down when first seen, or the event
     /// stream was away).
     public var stoppedByOperator: Bool? {
-        if case .stopped = exit { return true }
-        let down = latest.container.status == "exited" || latest.container.status == "dead"
-        let howKnown = deathSeen || oomSeen != nil || latest.container.oomKilled
-        return down && !howKnown ? nil : false
+        switch exit {
+        case .stopped: return true
+        case .own: return false
+        case .untold, .unexplained:
+            let oomKilled = oomSeen != nil || latest.container.oomKilled
+            return isDown && !oomKilled ? nil : false
+        }
     }
+
+    private var isDown: Bool { latest.container.status == "exited" || latest.container.status == "dead" }
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {
         self.policy = policy
@@ -137,8 +149,10 @@ public struct ContainerWatch: Sendable {
 
     // MARK: Inputs
 
-    /// A poll sample of this container.
-    public mutating func observe(sample: ContainerSample, now: Date) -> [WatchAction] {
+    /// A poll sample of this container. `eventsFollowed` is true while the service follows the
+    /// engine's event stream: a container the poll finds down is then not announced until its
+    /// `die` says how it went down, or ``MonitorPolicy/dieGrace`` passes.
+    public mutating func observe(sample: ContainerSample, now: Date, eventsFollowed: Bool = false) -> [WatchAction] {
         if let applied = lastEventAppliedAt, let inspected = sample.inspectedAt, applied > inspected,
            sample.container.status != latest.container.status {
             // Inspected before an event this watch has already applied (a poll that read a
@@ -180,6 +194,13 @@ public struct ContainerWatch: Sendable {
             memoryStreak = 0
         }
         defer { firstObservation = false }
+        if isDown, case .untold = exit, !firstObservation {
+            if case .dieAfterPoll? = pending { return [] }
+            if eventsFollowed, pending == nil {
+                pending = .dieAfterPoll(seenAt: sample.sampledAt, heldAt: now)
+                return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.dieGrace))]
+            }
+        }
         return reconcile(now: now, source: .poll, faultAt: sample.sampledAt, closing: true)
     }
 
@@ -234,8 +255,10 @@ public struct ContainerWatch: Sendable {
 
     /// A `die`: how the container went down decides what to wait for and what to announce.
     private mutating func died(_ event: EngineEvent, inspection: ContainerInspection?, now: Date) -> [WatchAction] {
-        if case .dieAfterOOM? = pending { pending = nil }
-        deathSeen = true
+        switch pending {
+        case .dieAfterOOM?, .dieAfterPoll?: pending = nil
+        case .oomAfterKill?, .startAfterOwnStop?, nil: break
+        }
         if inspection == nil {
             latest.container.status = "exited"
             if let code = event.exitCode { latest.container.exitCode = code }
@@ -257,10 +280,9 @@ public struct ContainerWatch: Sendable {
             exit = .stopped(detail: "stopped through the API (\(request.how))")
             return reconcile(now: now, source: .event, faultAt: event.time, closing: false)
         }
-        exit = .own
         // Exit codes of SIGINT, SIGKILL and SIGTERM with no stop or kill before them: the
         // container's own when the engine reports every stop, unknown when it may not.
-        deathSeen = !(event.stopsMayBeMissing && [130, 137, 143].contains(latest.container.exitCode))
+        exit = event.stopsMayBeMissing && [130, 137, 143].contains(latest.container.exitCode) ? .unexplained : .own
         recordDeath(at: event.time)
         if oomSeen == nil, !latest.container.oomKilled, latest.container.exitCode == 137 {
             pending = .oomAfterKill(diedAt: event.time, heldAt: now)
@@ -282,11 +304,15 @@ public struct ContainerWatch: Sendable {
         case .startAfterOwnStop: policy.ownStopGrace
         case .oomAfterKill: policy.killGrace
         case .dieAfterOOM: policy.oomGrace
+        case .dieAfterPoll: policy.dieGrace
         }
         guard now.timeIntervalSince(waiting.heldAt) >= grace - 0.001 else {
             return [.checkAgain(containerID: containerID, at: waiting.heldAt.addingTimeInterval(grace))]
         }
         pending = nil
+        if case .dieAfterPoll = waiting {
+            return reconcile(now: now, source: .poll, faultAt: waiting.since, closing: true)
+        }
         return reconcile(now: now, source: .event, faultAt: waiting.since, closing: false)
     }
 
@@ -387,8 +413,7 @@ public struct ContainerWatch: Sendable {
 
     /// A new run of the container began: what the last one ended with no longer applies.
     private mutating func startedAgain() {
-        exit = .own
-        deathSeen = false
+        exit = .untold
         stopRequest = nil
         pending = nil
         oomSeen = nil

@@ -29,13 +29,18 @@ public struct MonitorPolicy: Sendable, Hashable {
     /// After a `die` caused by HemoStat's own action (a restart that had to stop the container),
     /// how long to wait for its `start` before the stop is announced.
     public var ownStopGrace: TimeInterval
+    /// After a poll finds a container down, how long to wait for the `die` event that tells a
+    /// crash from a stop before the exit is announced with that unknown (the poll can read the
+    /// engine's state before the engine has delivered the event; Podman's come a second or more
+    /// behind). Applies only while the event stream is followed.
+    public var dieGrace: TimeInterval
 
     public init(
         cpuThresholdPercent: Double = 85, memoryThresholdPercent: Double = 80, memoryCriticalPercent: Double = 95,
         sustainedSamples: Int = 3, restartLoopCount: Int = 3, restartLoopWindow: TimeInterval = 300,
         memoryGrowthHorizon: TimeInterval = 900, memoryGrowthMinimumSamples: Int = 4, memoryGrowthMinimumFit: Double = 0.8,
         reminderInterval: TimeInterval = 900, historyLength: Int = 20, operatorStopWindow: TimeInterval = 120, oomGrace: TimeInterval = 0.3,
-        killGrace: TimeInterval = 2, ownStopGrace: TimeInterval = 15
+        killGrace: TimeInterval = 2, ownStopGrace: TimeInterval = 15, dieGrace: TimeInterval = 3
     ) {
         self.cpuThresholdPercent = cpuThresholdPercent
         self.memoryThresholdPercent = memoryThresholdPercent
@@ -52,6 +57,7 @@ public struct MonitorPolicy: Sendable, Hashable {
         self.oomGrace = oomGrace
         self.killGrace = killGrace
         self.ownStopGrace = ownStopGrace
+        self.dieGrace = dieGrace
     }
 
     public init(configuration c: MonitorConfiguration) {

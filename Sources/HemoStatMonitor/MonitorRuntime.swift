@@ -99,14 +99,9 @@ actor MonitorRuntime {
         var seen: Set<String> = []
         for sample in round.samples {
             seen.insert(sample.container.id)
-            if var watch = watches[sample.container.id] {
-                messages += watch.observe(sample: sample, now: now)
-                watches[sample.container.id] = watch
-            } else {
-                var watch = ContainerWatch(sample: sample, policy: policy)
-                messages += watch.observe(sample: sample, now: now)
-                watches[sample.container.id] = watch
-            }
+            var watch = watches[sample.container.id] ?? ContainerWatch(sample: sample, policy: policy)
+            messages += watch.observe(sample: sample, now: now, eventsFollowed: !eventsDown)
+            watches[sample.container.id] = watch
         }
         for id in watchedBefore where !seen.contains(id) { watches[id] = nil }
         await writeStats(now: now)

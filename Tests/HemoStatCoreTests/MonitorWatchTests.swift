@@ -366,6 +366,50 @@ import Testing
         #expect(watch.stoppedByOperator == false)
     }
 
+    @Test func aCrashThePollSeesFirstWaitsForItsDie() throws {
+        // The poll reads the container down before the engine has delivered its `die`: the alert
+        // waits for the event that tells a crash from a stop.
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(sample: sample(container(), at: 1), now: at(1), eventsFollowed: true)
+        let down = sample(container(status: "exited", exit: 3), at: 10)
+        #expect(watch.observe(sample: down, now: at(10), eventsFollowed: true) == [.checkAgain(containerID: "c1", at: at(13))])
+        #expect(watch.observe(sample: sample(container(status: "exited", exit: 3), at: 11), now: at(11), eventsFollowed: true).isEmpty)
+        let a = alerts(watch.observe(event: event("die", 9.5, ["exitCode": "3"]), inspection: container(status: "exited", exit: 3), now: at(11.5)))
+        try #require(a.count == 1)
+        #expect(a[0].0.stoppedByOperator == false)
+        #expect(a[0].0.source == .event)
+        #expect(a[0].0.detectedAt == at(9.5))
+        #expect(watch.tick(now: at(13)).isEmpty, "the wait ended with the die")
+    }
+
+    @Test func aStopThePollSeesFirstIsAnnouncedAsAStop() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(sample: sample(container(), at: 1), now: at(1), eventsFollowed: true)
+        _ = watch.observe(event: event("kill", 9.5, ["signal": "15"]), inspection: nil, now: at(9.5))
+        #expect(alerts(watch.observe(sample: sample(container(status: "exited", exit: 143), at: 10), now: at(10), eventsFollowed: true)).isEmpty)
+        let a = alerts(watch.observe(event: event("die", 9.9, ["exitCode": "143"]), inspection: container(status: "exited", exit: 143), now: at(10.2)))
+        try #require(a.count == 1)
+        #expect(a[0].0.stoppedByOperator == true)
+        #expect(a[0].0.anomalies.map(\.type) == [.containerStopped])
+    }
+
+    @Test func aDownContainerWhoseDieNeverComesIsAnnouncedAfterTheGraceAsUnknown() throws {
+        var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = watch.observe(sample: sample(container(), at: 1), now: at(1), eventsFollowed: true)
+        #expect(alerts(watch.observe(sample: sample(container(status: "exited", exit: 3), at: 10), now: at(10), eventsFollowed: true)).isEmpty)
+        #expect(watch.tick(now: at(12)) == [.checkAgain(containerID: "c1", at: at(13))])
+        let a = alerts(watch.tick(now: at(13)))
+        try #require(a.count == 1)
+        #expect(a[0].0.stoppedByOperator == nil, "how it went down is not known")
+        #expect(a[0].0.source == .poll)
+        #expect(a[0].0.detectedAt == at(10))
+        // Without the event stream, the poll announces at once.
+        var unfollowed = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
+        _ = unfollowed.observe(sample: sample(container(), at: 1), now: at(1))
+        let now = alerts(unfollowed.observe(sample: sample(container(status: "exited", exit: 3), at: 10), now: at(10)))
+        #expect(now.map(\.0.stoppedByOperator) == [nil])
+    }
+
     @Test func oomWithoutDieIsAlertedAfterTheGrace() throws {
         var watch = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         _ = watch.observe(event: event("oom", 10), inspection: container(), now: at(10))
