@@ -33,9 +33,16 @@ struct IncidentLifecycleTests {
                 #expect(recovered.contains(first), "decided within the first incident, which the monitor did not end: \(alerts.map(\.data))")
             }
             // The first alert was not decided at once: told "not yet" once, not at every evaluation.
-            let notYet = try await stack.messages("false_alarm", container: hog.name).filter { $0.incidentID == first }
-            #expect(notYet.count == 1, "\(notYet.map(\.data))")
-            #expect((notYet.first?["reason"] as? String)?.contains("evaluated again") == true, "\(notYet.map(\.data))")
+            let answers = try await stack.messages("false_alarm", container: hog.name).filter { $0.incidentID == first }
+            let notYet = answers.filter { ($0["reason"] as? String)?.contains("evaluated again") == true }
+            #expect(notYet.count == 1, "\(answers.map(\.data))")
+            #expect(answers.first.map { ($0["reason"] as? String)?.contains("evaluated again") == true } == true, "\(answers.map(\.data))")
+            // When a starved sample ended the first incident, the evaluation on that sample may
+            // have found the load gone, and said so once: a spike.
+            #expect(answers.count <= (incident == first ? 1 : 2), "\(answers.map(\.data))")
+            if answers.count == 2 {
+                #expect((answers[1]["reason"] as? String)?.hasPrefix("CPU spike") == true, "\(answers.map(\.data))")
+            }
             // Every evaluation is in the audit: the deciding incident's ended in one decision.
             let audit = try await stack.redis.xrange(stack.keyPrefix + "audit").compactMap { $0[field: "record"] }
                 .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
