@@ -13,7 +13,7 @@ public final class HTTPTestServer: Sendable {
     public let port: Int
     /// The unix socket path, if serving on one.
     public let socketPath: String?
-    private let process: Process
+    private let process: ChildProcess
     private let directory: String
 
     /// Starts the server and waits until it accepts connections.
@@ -32,13 +32,7 @@ public final class HTTPTestServer: Sendable {
         if let tlsCertificate, let tlsKey {
             arguments += ["--cert", tlsCertificate, "--key", tlsKey]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try ChildProcess(command: arguments)
         self.process = process
         let started = await holds(within: .seconds(15)) {
             FileManager.default.fileExists(atPath: ready) || !process.isRunning
@@ -47,7 +41,8 @@ public final class HTTPTestServer: Sendable {
               let text = try? String(contentsOfFile: ready, encoding: .utf8),
               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else {
-            if process.isRunning { process.terminate() }
+            process.send(SIGKILL)
+            _ = process.waitUntilExit()
             throw TestEnvironmentError(message: "the Python test HTTP server did not start")
         }
         self.port = port
@@ -65,12 +60,11 @@ public final class HTTPTestServer: Sendable {
     }
 
     public func stop() {
-        if process.isRunning {
-            process.terminate()
-            let deadline = Date().addingTimeInterval(3)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        process.send(SIGTERM)
+        let deadline = Date().addingTimeInterval(3)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        process.send(SIGKILL)
+        _ = process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

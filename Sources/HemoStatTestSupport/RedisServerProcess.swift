@@ -27,7 +27,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let directory: String
 
     private let lock = NSLock()
-    private var process: Process?
+    private var process: ChildProcess?
 
     /// Starts the server and waits until it accepts connections.
     public init(password: String? = nil, aclUser: (name: String, password: String)? = nil) throws {
@@ -66,10 +66,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         process = nil
         lock.unlock()
         guard let running else { return }
-        // SIGKILL rather than SIGTERM: a test runner may block SIGTERM, and a spawned child
-        // inherits that mask, so a polite shutdown could wait forever.
-        if running.isRunning { kill(running.processIdentifier, SIGKILL) }
-        running.waitUntilExit()
+        running.send(SIGKILL)
+        _ = running.waitUntilExit()
     }
 
     /// Stops the server and starts a new, empty one on the same port and socket.
@@ -95,13 +93,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         ]
         if let password { args += ["--requirepass", password] }
         if let aclUser { args += ["--user", aclUser.name, "on", ">" + aclUser.password, "~*", "&*", "+@all"] }
-        let process = Process()
-        process.executableURL = try Self.locate("redis-server")
-        process.arguments = args
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(executable: try Self.locate("redis-server"), arguments: args)
         lock.lock()
         self.process = process
         lock.unlock()
@@ -117,11 +109,11 @@ public final class RedisServerProcess: @unchecked Sendable {
         throw TestEnvironmentError(message: "redis-server did not start on port \(port): \(log.suffix(500))")
     }
 
-    private static func locate(_ name: String) throws -> URL {
+    private static func locate(_ name: String) throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return URL(fileURLWithPath: candidate) }
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         throw TestEnvironmentError(message: "\(name) is not on PATH")
     }

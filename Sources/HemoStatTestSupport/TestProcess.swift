@@ -17,24 +17,36 @@ public struct ProcessError: Error, CustomStringConvertible {
     }
 }
 
-/// Runs programs for tests without blocking Swift's cooperative threads.
+/// Runs programs for tests to completion.
 public enum TestProcess {
-    /// Runs `arguments` (looked up on PATH) to completion, waiting on a dispatch thread.
-    /// `environment` entries are added to this process's environment.
+    /// Runs `arguments` (looked up on PATH) to completion and returns what it wrote.
+    /// `environment` entries are added to this process's environment. Its output goes to files,
+    /// read once it has exited, so a program it started that outlives it holds nothing up.
     public static func run(
         _ arguments: [String],
         environment: [String: String] = [:],
         currentDirectory: String? = nil
     ) async throws -> ProcessOutput {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                do {
-                    continuation.resume(returning: try runBlocking(arguments, environment: environment, currentDirectory: currentDirectory))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
+        try await run(
+            executable: "/usr/bin/env", arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            currentDirectory: currentDirectory)
+    }
+
+    /// Runs `executable` with exactly `environment` to completion and returns what it wrote.
+    public static func run(
+        executable: String, _ arguments: [String], environment: [String: String], currentDirectory: String? = nil
+    ) async throws -> ProcessOutput {
+        let directory = try temporaryDirectory("run")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (out, err) = (directory + "/stdout", directory + "/stderr")
+        let child = try ChildProcess(
+            executable: executable, arguments: arguments, environment: environment,
+            directory: currentDirectory, output: .file(out), standardError: .file(err))
+        while child.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        return ProcessOutput(
+            status: child.exitStatus ?? -1,
+            stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
     }
 
     /// Like ``run(_:environment:currentDirectory:)`` but throws ``ProcessError`` on a non-zero exit.
@@ -49,36 +61,6 @@ public enum TestProcess {
             throw ProcessError(command: arguments.prefix(3).joined(separator: " "), output: output)
         }
         return output
-    }
-
-    static func runBlocking(_ arguments: [String], environment: [String: String], currentDirectory: String?) throws -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var errData = Data()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return ProcessOutput(
-            status: process.terminationStatus,
-            stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self)
-        )
     }
 
     /// A fresh scratch directory under the system temporary directory.

@@ -6,9 +6,9 @@ import Foundation
 /// It can be told to answer the first N requests with `429` and a `Retry-After` header, or
 /// with `500`, to exercise retries. Stop it with ``stop()``.
 public final class WebhookReceiver: @unchecked Sendable {
-    // @unchecked: every stored property is a `let` set in init; Process is only read.
+    // @unchecked: every stored property is a `let` set in init.
     public let port: Int
-    private let process: Process
+    private let process: ChildProcess
     private let directory: String
     private let log: String
 
@@ -34,15 +34,9 @@ public final class WebhookReceiver: @unchecked Sendable {
         let script = directory + "/receiver.py"
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
         let ready = directory + "/ready"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        let process = try ChildProcess(command: [
             "python3", script, ready, log, String(failFirst), String(failStatus), String(retryAfter), String(delay),
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        ])
         self.process = process
         let deadline = ContinuousClock.now + .seconds(15)
         while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: ready), process.isRunning {
@@ -51,7 +45,8 @@ public final class WebhookReceiver: @unchecked Sendable {
         guard let text = try? String(contentsOfFile: ready, encoding: .utf8),
               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else {
-            if process.isRunning { process.terminate() }
+            process.send(SIGKILL)
+            _ = process.waitUntilExit()
             throw TestEnvironmentError(message: "the webhook receiver did not start")
         }
         self.port = port
@@ -86,11 +81,8 @@ public final class WebhookReceiver: @unchecked Sendable {
     }
 
     public func stop() {
-        // SIGKILL: the test runner ignores SIGTERM and its children inherit that.
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.send(SIGKILL)
+        _ = process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import HemoStatCore
 @testable import HemoStatModel
+import HemoStatTestSupport
 import Testing
 
 /// The package root, found from this source file.
@@ -283,35 +284,14 @@ func problems(yaml: String, environment: [String: String] = [:]) -> [String] {
 }
 
 @Suite struct ConfigCheckCommandTests {
-    /// The built `hemostat` next to the test bundle (`.build/debug/hemostat`).
-    static func binary() throws -> URL {
-        var directory = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("hemostat")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "hemostat not built next to \(Bundle.main.bundleURL.path)"])
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessOutput {
+        try await TestProcess.run(
+            executable: try HemoStatBinary.path(), arguments, environment: ["PATH": "/usr/bin:/bin"].merging(environment) { $1 },
+            currentDirectory: HemoStatBinary.packageRoot)
     }
 
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
-        process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
-        process.currentDirectoryURL = packageRoot
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
-    @Test func validConfigurationExitsZero() throws {
-        let result = try Self.run(["config", "check"], environment: ["THRESHOLD_CPU_PERCENT": "90", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/SECRETVALUE"])
+    @Test func validConfigurationExitsZero() async throws {
+        let result = try await Self.run(["config", "check"], environment: ["THRESHOLD_CPU_PERCENT": "90", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/SECRETVALUE"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("config/hemostat.yaml"))
         #expect(result.stdout.contains("monitor.cpu_threshold_percent"))
@@ -319,7 +299,7 @@ func problems(yaml: String, environment: [String: String] = [:]) -> [String] {
         #expect(result.stdout.contains("alert.slack_webhook_url"))
         #expect(!result.stdout.contains("SECRETVALUE"))
 
-        let json = try Self.run(["config", "check", "--json"])
+        let json = try await Self.run(["config", "check", "--json"])
         #expect(json.status == 0)
         guard case .object(let document) = try JSONValue.parse(json.stdout), case .array(let values)? = document["values"] else {
             Issue.record("not a JSON report: \(json.stdout)")
@@ -328,11 +308,11 @@ func problems(yaml: String, environment: [String: String] = [:]) -> [String] {
         #expect(values.count == ConfigurationSchema.fields.count)
     }
 
-    @Test func problemsExitOneWithFileAndLine() throws {
+    @Test func problemsExitOneWithFileAndLine() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("hemostat-check-\(UUID().uuidString).yaml")
         try "monitor:\n  poll_interval: 30\n  cpu_threshold_percent: 120\nresponder:\n  cooldwn: 60\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let result = try Self.run(["config", "check", "--config", file.path])
+        let result = try await Self.run(["config", "check", "--config", file.path])
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines == [
@@ -341,7 +321,7 @@ func problems(yaml: String, environment: [String: String] = [:]) -> [String] {
         ])
         #expect(result.stdout.isEmpty)
 
-        let env = try Self.run(["config", "check"], environment: ["AGENT_POLL_INTERVAL": "soon"])
+        let env = try await Self.run(["config", "check"], environment: ["AGENT_POLL_INTERVAL": "soon"])
         #expect(env.status == 1)
         #expect(env.stderr.hasPrefix("environment AGENT_POLL_INTERVAL: expected a duration"))
         #expect(!env.stderr.contains("Fatal error"))

@@ -17,7 +17,7 @@ import Testing
 final class FakeLLMServer: Sendable {
     let port: Int
     let caFile: String
-    private let process: Process
+    private let process: ChildProcess
     private let directory: String
 
     static let script: String = {
@@ -46,13 +46,9 @@ final class FakeLLMServer: Sendable {
         caFile = directory + "/ca.pem"
 
         let ready = directory + "/ready"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script, "--ready", ready, "--cert", directory + "/server.pem", "--key", directory + "/server.key"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(command: [
+            "python3", Self.script, "--ready", ready, "--cert", directory + "/server.pem", "--key", directory + "/server.key",
+        ])
         self.process = process
         let started = await holds(within: .seconds(15)) {
             FileManager.default.fileExists(atPath: ready) || !process.isRunning
@@ -60,7 +56,8 @@ final class FakeLLMServer: Sendable {
         guard started, process.isRunning, let text = try? String(contentsOfFile: ready, encoding: .utf8),
               let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
         else {
-            if process.isRunning { process.terminate() }
+            process.send(SIGKILL)
+            _ = process.waitUntilExit()
             throw TestEnvironmentError(message: "the fake LLM server did not start")
         }
         self.port = port
@@ -69,11 +66,8 @@ final class FakeLLMServer: Sendable {
     deinit { stop() }
 
     func stop() {
-        if process.isRunning {
-            // SIGKILL: a signal mask inherited from the test runner's thread cannot hold it up.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        process.send(SIGKILL)
+        _ = process.waitUntilExit()
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -10,14 +10,8 @@ enum Browser {
 
     /// Checked once, before any dashboard is serving.
     static let hasPlaywright: Bool = {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import playwright.sync_api"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        guard let process = try? ChildProcess(command: ["python3", "-c", "import playwright.sync_api"]) else { return false }
+        return process.waitUntilExit() == 0
     }()
 
     /// Outside CI the browser test is skipped when Chromium or Playwright is missing; in CI it

@@ -113,37 +113,15 @@ final class DashboardHarness: Sendable {
     }
 
     /// Runs a program to completion without blocking a thread of the cooperative pool (the
-    /// dashboard under test answers on that pool): output goes to a file, the exit is awaited
-    /// through the termination handler. Killed after `timeout`.
+    /// dashboard under test answers on that pool): output and errors go to one file, read once it
+    /// has exited. Killed after `timeout`.
     static func run(_ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60)) async throws -> (status: Int32, output: String) {
-        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("hemostat-test-\(UUID().uuidString).out")
-        guard FileManager.default.createFile(atPath: outputURL.path, contents: nil) else {
-            throw TestEnvironmentError(message: "cannot create \(outputURL.path)")
-        }
-        defer { try? FileManager.default.removeItem(at: outputURL) }
-        let handle = try FileHandle(forWritingTo: outputURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = handle
-        process.standardError = handle
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-            let pid = process.processIdentifier
-            Task {
-                try? await Task.sleep(for: timeout)
-                if process.isRunning && process.processIdentifier == pid { process.terminate() }
-            }
-        }
-        try? handle.close()
-        return (status, (try? String(contentsOf: outputURL, encoding: .utf8)) ?? "")
+        let directory = try TestProcess.temporaryDirectory("run")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let output = directory + "/output"
+        let process = try ChildProcess(command: arguments, environment: environment, output: .file(output))
+        if !(await process.waitForExit(within: timeout)) { await process.kill() }
+        return (process.exitStatus ?? -1, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 
     // MARK: - Seeding, in the shapes of docs/redis-keys.md

@@ -373,12 +373,11 @@ struct DashboardAPITests {
             let output = FileManager.default.temporaryDirectory.appendingPathComponent("sse-\(UUID().uuidString).txt")
             #expect(FileManager.default.createFile(atPath: output.path, contents: nil))
             defer { try? FileManager.default.removeItem(at: output) }
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            curl.arguments = ["curl", "-sN", "--max-time", "30", h.baseURL + "/api/events"]
-            curl.standardOutput = try FileHandle(forWritingTo: output)
-            try curl.run()
-            defer { if curl.isRunning { curl.terminate() } }
+            let curl = try ChildProcess(command: ["curl", "-sN", "--max-time", "30", h.baseURL + "/api/events"], output: .file(output.path))
+            defer {
+                curl.send(SIGKILL)
+                _ = curl.waitUntilExit()
+            }
 
             func waitFor(_ text: String) async -> Bool {
                 await holds { (try? String(contentsOf: output, encoding: .utf8))?.contains(text) == true }

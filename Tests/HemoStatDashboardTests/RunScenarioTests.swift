@@ -12,7 +12,7 @@ final class HemoStatRunProcess: Sendable {
     let port: Int
     let logURL: URL
     let stateDirectory: String
-    private let process: Process
+    private let process: ChildProcess
 
     init(watch: String) throws {
         prefix = TestEnvironment.uniquePrefix("run") + ":"
@@ -22,12 +22,7 @@ final class HemoStatRunProcess: Sendable {
         guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
             throw TestEnvironmentError(message: "cannot create \(logURL.path)")
         }
-        let log = try FileHandle(forWritingTo: logURL)
-        let process = Process()
-        process.executableURL = try Self.binary()
-        process.arguments = ["run", "--dry-run"]
-        process.currentDirectoryURL = Self.packageRoot
-        process.environment = [
+        let environment = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
             "REDIS_URL": try TestEnvironment.redisURL(),
             "DOCKER_HOST": try TestEnvironment.dockerHost(),
@@ -37,16 +32,13 @@ final class HemoStatRunProcess: Sendable {
             "AGENT_POLL_INTERVAL": "1s",
             "HEMOSTAT_ANALYZER_STATUS_INTERVAL": "1s",
             "HEMOSTAT_STATE_DIRECTORY": stateDirectory,
-            "HEMOSTAT_RULES_DIRECTORY": Self.packageRoot.appendingPathComponent("rules").path,
+            "HEMOSTAT_RULES_DIRECTORY": HemoStatBinary.packageRoot + "/rules",
             "HEMOSTAT_LLM_PROVIDER": "none",
             "HEMOSTAT_LOG_LEVEL": "info",
         ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        try? log.close()
-        self.process = process
+        process = try ChildProcess(
+            executable: try HemoStatBinary.path(), arguments: ["run", "--dry-run"], environment: environment,
+            directory: HemoStatBinary.packageRoot, output: .file(logURL.path))
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -64,13 +56,8 @@ final class HemoStatRunProcess: Sendable {
     /// SIGINT (graceful), then SIGKILL if it has not exited within `grace`; removes its keys
     /// and state directory.
     func stop(grace: Duration = .seconds(10)) async {
-        if process.isRunning {
-            process.interrupt()
-            if !(await holds(within: grace) { !process.isRunning }) {
-                kill(process.processIdentifier, SIGKILL)
-                _ = await holds(within: .seconds(5)) { !process.isRunning }
-            }
-        }
+        process.send(SIGINT)
+        if !(await process.waitForExit(within: grace)) { await process.kill() }
         if let redis = try? RedisClient(configuration: RedisConfiguration(url: TestEnvironment.redisURL())) {
             var cursor = "0"
             repeat {
@@ -85,20 +72,6 @@ final class HemoStatRunProcess: Sendable {
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
 
-    static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    /// The `hemostat` built next to the test bundle (`.build/debug/hemostat`).
-    static func binary() throws -> URL {
-        var directory = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("hemostat")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw TestEnvironmentError(message: "hemostat is not built next to \(Bundle.main.bundleURL.path): swift build --build-tests")
-    }
 
     static func get(_ url: String) async throws -> (status: Int, body: String) {
         let output = try await TestProcess.run(["curl", "-s", "--max-time", "10", "-w", "\n%{http_code}", url])

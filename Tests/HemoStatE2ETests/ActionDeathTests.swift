@@ -17,7 +17,7 @@ final class EngineProxy: Sendable {
 
     let socket: String
     let heldFile: String
-    private let process: Process
+    private let process: ChildProcess
 
     static let script: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -31,29 +31,24 @@ final class EngineProxy: Sendable {
         guard upstream.hasPrefix("unix://") else { throw TestEnvironmentError(message: "the test engine is not on a unix socket") }
         socket = directory + "/engine-proxy.sock"
         heldFile = directory + "/engine-proxy.held"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
+        let process = try ChildProcess(command: [
             "python3", Self.script, "--listen", socket, "--upstream", String(upstream.dropFirst("unix://".count)),
             "--match", #"^POST /v[0-9.]+/containers/[^/]+/restart"#, "--mode", mode.rawValue, "--held", heldFile,
-        ]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        ])
         self.process = process
         let path = socket
         let up = await holds(within: .seconds(15)) { FileManager.default.fileExists(atPath: path) || !process.isRunning }
-        guard up, process.isRunning else { throw TestEnvironmentError(message: "engine_proxy.py did not start") }
+        guard up, process.isRunning else {
+            await process.kill()
+            throw TestEnvironmentError(message: "engine_proxy.py did not start")
+        }
     }
 
     var dockerHost: String { "unix://" + socket }
     var isHolding: Bool { FileManager.default.fileExists(atPath: heldFile) }
 
     func stop() async {
-        guard process.isRunning else { return }
-        Glibc.kill(process.processIdentifier, SIGKILL)
-        _ = await holds(within: .seconds(10)) { !self.process.isRunning }
+        await process.kill()
     }
 }
 

@@ -5,13 +5,13 @@ import Testing
 /// The deployment files under `deploy/`, checked with the tools operators use on them.
 @Suite("Deployment files", .enabled(if: TestEnvironment.integration))
 struct DeployTests {
-    static let deploy = HemoStatProcess.packageRoot + "/deploy"
+    static let deploy = HemoStatBinary.packageRoot + "/deploy"
 
     /// `systemd-analyze verify` on both units (their `ExecStart` pointed at the built binary, as
     /// verify checks it exists), and the exposure rating of `systemd-analyze security`.
     @Test func systemdUnitsVerify() async throws {
         let directory = try TestProcess.temporaryDirectory("systemd")
-        let binary = try HemoStatProcess.binary()
+        let binary = try HemoStatBinary.path()
         for (unit, instance) in [("hemostat.service", "hemostat.service"), ("hemostat@.service", "hemostat@monitor.service")] {
             let text = try String(contentsOfFile: "\(Self.deploy)/systemd/\(unit)", encoding: .utf8)
             #expect(text.contains("ExecStart=/usr/local/bin/hemostat"))
@@ -149,7 +149,7 @@ struct DeployTests {
 
     /// The metric names in `MetricNames`.
     static func declaredNames() throws -> Set<String> {
-        let text = try String(contentsOfFile: HemoStatProcess.packageRoot + "/Sources/HemoStatModel/MetricNames.swift", encoding: .utf8)
+        let text = try String(contentsOfFile: HemoStatBinary.packageRoot + "/Sources/HemoStatModel/MetricNames.swift", encoding: .utf8)
         let pattern = try NSRegularExpression(pattern: "\"(hemostat_[a-z_]+)\"")
         return Set(pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range(at: 1), in: text)!]) })
     }

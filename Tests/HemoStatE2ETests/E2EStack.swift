@@ -56,7 +56,7 @@ final class E2EStack: @unchecked Sendable {
     private var processes: [HemoStatProcess] = []
     /// `docker events` followed live from the start: the engine keeps only its last 256
     /// events for `--since` queries, fewer than a parallel suite makes in a few minutes.
-    private let eventLog: Process
+    private let eventLog: ChildProcess
     private let eventLogPath: String
 
     init(label: String) async throws {
@@ -69,18 +69,11 @@ final class E2EStack: @unchecked Sendable {
         directory = try TestProcess.temporaryDirectory("e2e")
         eventLogPath = directory + "/engine-events.log"
         _ = FileManager.default.createFile(atPath: eventLogPath, contents: nil)
-        let log = Process()
-        log.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        log.arguments = [
-            "docker", "events", "--filter", "type=container", "--format", "{{.Actor.Attributes.name}} {{.Action}} {{.TimeNano}}",
-        ]
-        log.environment = ProcessInfo.processInfo.environment.merging(
-            ["DOCKER_HOST": try TestEnvironment.dockerHost(), "DOCKER_API_VERSION": "1.41"]) { $1 }
-        log.standardInput = FileHandle.nullDevice
-        log.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: eventLogPath))
-        log.standardError = FileHandle.nullDevice
-        try log.run()
-        eventLog = log
+        eventLog = try ChildProcess(
+            command: ["docker", "events", "--filter", "type=container", "--format", "{{.Actor.Attributes.name}} {{.Action}} {{.TimeNano}}"],
+            environment: ProcessInfo.processInfo.environment.merging(
+                ["DOCKER_HOST": try TestEnvironment.dockerHost(), "DOCKER_API_VERSION": "1.41"]) { $1 },
+            output: .file(eventLogPath), standardError: .null)
         // The stream is open once the engine answered the CLI's first request.
         _ = try await faults.docker(["version", "--format", "{{.Server.APIVersion}}"])
     }
@@ -101,7 +94,7 @@ final class E2EStack: @unchecked Sendable {
             "HEMOSTAT_REDIS_KEY_PREFIX": keyPrefix,
             "HEMOSTAT_HOST_ID": hostID,
             "HEMOSTAT_STATE_DIRECTORY": directory,
-            "HEMOSTAT_RULES_DIRECTORY": HemoStatProcess.packageRoot + "/rules",
+            "HEMOSTAT_RULES_DIRECTORY": HemoStatBinary.packageRoot + "/rules",
             "HEMOSTAT_LOG_LEVEL": "info",
             // Only this test's containers: other tests' containers on the shared engine are
             // neither watched nor touched.
@@ -127,7 +120,7 @@ final class E2EStack: @unchecked Sendable {
     @discardableResult
     func start(
         _ name: String, _ arguments: [String], environment extra: [String: String] = [:],
-        workingDirectory: String = HemoStatProcess.packageRoot
+        workingDirectory: String = HemoStatBinary.packageRoot
     ) throws -> HemoStatProcess {
         let process = try HemoStatProcess(
             name: name, arguments: arguments, environment: try environment(extra), logDirectory: directory, workingDirectory: workingDirectory)
@@ -169,7 +162,7 @@ final class E2EStack: @unchecked Sendable {
 
     /// Runs `hemostat <arguments>` (an operator command) with this stack's environment.
     func cli(_ arguments: [String]) async throws -> ProcessOutput {
-        try await TestProcess.run([try HemoStatProcess.binary()] + arguments, environment: try environment())
+        try await TestProcess.run([try HemoStatBinary.path()] + arguments, environment: try environment())
     }
 
     /// Every process started so far.
@@ -283,7 +276,7 @@ final class E2EStack: @unchecked Sendable {
             let keys = parts[1].array?.compactMap(\.string) ?? []
             if !keys.isEmpty { _ = try? await redis.send(["DEL"] + keys) }
         } while cursor != "0"
-        if eventLog.isRunning { kill(eventLog.processIdentifier, SIGKILL) }
+        await eventLog.kill()
         redis.close()
         webhook.stop()
         if !Self.keepLogs { try? FileManager.default.removeItem(atPath: directory) }

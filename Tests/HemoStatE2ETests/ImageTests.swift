@@ -90,7 +90,7 @@ struct ImageTests {
             "HEMOSTAT_IMAGE": Self.image ?? "", "REDIS_PASSWORD": "compose-\(UUID().uuidString.prefix(8))",
             "DOCKER_GID": group, "DOCKER_SOCKET": socket, "HEMOSTAT_HOST_ID": stack.hostID, "HEMOSTAT_ENV_FILE": settings,
         ]
-        let compose = ["docker-compose", "-p", project, "-f", HemoStatProcess.packageRoot + "/deploy/compose.yaml"]
+        let compose = ["docker-compose", "-p", project, "-f", HemoStatBinary.packageRoot + "/deploy/compose.yaml"]
         do {
             try """
             HEMOSTAT_MONITOR_INCLUDE=\(stack.prefix)-*

@@ -14,13 +14,13 @@ struct InstalledTests {
             let elsewhere = try TestProcess.temporaryDirectory("installed")
             // No rules directory named: the search order decides.
             let environment = try stack.environment(["HEMOSTAT_RULES_DIRECTORY": ""])
-            let binary = try HemoStatProcess.binary()
+            let binary = try HemoStatBinary.path()
 
             let version = try await TestProcess.run([binary, "--version"], environment: environment, currentDirectory: elsewhere)
             #expect(version.succeeded, "\(version.stderr)")
             #expect(version.stdout.contains("configuration file: none: the defaults built in"), "\(version.stdout)")
             #expect(version.stdout.contains("rules: the default rules built into the binary"), "\(version.stdout)")
-            let inCheckout = try await TestProcess.run([binary, "--version"], environment: environment, currentDirectory: HemoStatProcess.packageRoot)
+            let inCheckout = try await TestProcess.run([binary, "--version"], environment: environment, currentDirectory: HemoStatBinary.packageRoot)
             #expect(inCheckout.stdout.contains("configuration file: config/hemostat.yaml (working directory)"), "\(inCheckout.stdout)")
             #expect(inCheckout.stdout.contains("rules: rules (working directory)"), "\(inCheckout.stdout)")
 

@@ -161,7 +161,7 @@ extension PipelineTests {
             let slackEscalations = stack.slackMessages(about: container.name).filter { ($0["text"] as? String ?? "").contains("needs a human") }
             #expect(slackEscalations.count == 1, "\(stack.slackMessages(about: container.name).map { $0["text"] ?? "" })")
 
-            let status = try await TestProcess.run([try HemoStatProcess.binary(), "status", "--json"], environment: try stack.environment(), currentDirectory: HemoStatProcess.packageRoot)
+            let status = try await TestProcess.run([try HemoStatBinary.path(), "status", "--json"], environment: try stack.environment(), currentDirectory: HemoStatBinary.packageRoot)
             let rows = (try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8))) as? [[String: Any]] ?? []
             let row = rows.first { $0["container"] as? String == container.name }
             #expect(row?["breaker_state"] as? String == "open", "hemostat status: \(status.stdout) \(status.stderr)")
