@@ -63,8 +63,13 @@ struct DeployTests {
                 return text.contains("hemostat_monitor_cycle_seconds_count")
             }
             #expect(cycled, "the monitor's /metrics: \(text.prefix(2000))\n\(stack.diagnostics())")
-            let health = try await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(responderPort)/healthz"])
-            #expect(health.succeeded && health.stdout.contains("ok"), "\(health.stdout)\(health.stderr)")
+            // The metrics server starts beside the agent, not before it: its heartbeat may come first.
+            var health: ProcessOutput?
+            let healthy = await holds {
+                health = try? await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(responderPort)/healthz"])
+                return health?.succeeded == true
+            }
+            #expect(healthy && health?.stdout.contains("ok") == true, "\(String(describing: health))\n\(stack.diagnostics())")
             let responder = try await TestProcess.run(["curl", "-sf", "http://127.0.0.1:\(responderPort)/metrics"])
             #expect(responder.succeeded, "\(responder.stderr)")
         } catch {
