@@ -196,7 +196,10 @@ public struct ContainerWatch: Sendable {
         defer { firstObservation = false }
         if isDown, case .untold = exit, !firstObservation {
             if case .dieAfterPoll? = pending { return [] }
-            if eventsFollowed, pending == nil {
+            // Only the poll that first finds this run down waits: a container that stays down
+            // without a `die` (down when first seen, or the wait passed) is not held again.
+            let wasDown = previous.container.status == "exited" || previous.container.status == "dead"
+            if eventsFollowed, pending == nil, !wasDown {
                 pending = .dieAfterPoll(seenAt: sample.sampledAt, heldAt: now)
                 return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.dieGrace))]
             }

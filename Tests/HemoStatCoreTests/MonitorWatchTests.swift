@@ -403,6 +403,9 @@ import Testing
         #expect(a[0].0.stoppedByOperator == nil, "how it went down is not known")
         #expect(a[0].0.source == .poll)
         #expect(a[0].0.detectedAt == at(10))
+        // Still down at the next polls: no new wait, no new alert.
+        #expect(watch.observe(sample: sample(container(status: "exited", exit: 3), at: 14), now: at(14), eventsFollowed: true).isEmpty)
+        #expect(watch.tick(now: at(17)).isEmpty)
         // Without the event stream, the poll announces at once.
         var unfollowed = ContainerWatch(sample: sample(container(), at: 0), policy: policy)
         _ = unfollowed.observe(sample: sample(container(), at: 1), now: at(1))
