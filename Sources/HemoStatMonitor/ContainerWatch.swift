@@ -133,11 +133,9 @@ public struct ContainerWatch: Sendable {
         case .own: return false
         case .untold, .unexplained:
             let oomKilled = oomSeen != nil || latest.container.oomKilled
-            return isDown && !oomKilled ? nil : false
+            return latest.container.isDown && !oomKilled ? nil : false
         }
     }
-
-    private var isDown: Bool { latest.container.status == "exited" || latest.container.status == "dead" }
 
     public init(sample: ContainerSample, policy: MonitorPolicy) {
         self.policy = policy
@@ -194,12 +192,11 @@ public struct ContainerWatch: Sendable {
             memoryStreak = 0
         }
         defer { firstObservation = false }
-        if isDown, case .untold = exit, !firstObservation {
+        if latest.container.isDown, case .untold = exit, !firstObservation {
             if case .dieAfterPoll? = pending { return [] }
             // Only the poll that first finds this run down waits: a container that stays down
             // without a `die` (down when first seen, or the wait passed) is not held again.
-            let wasDown = previous.container.status == "exited" || previous.container.status == "dead"
-            if eventsFollowed, pending == nil, !wasDown {
+            if eventsFollowed, pending == nil, !previous.container.isDown {
                 pending = .dieAfterPoll(seenAt: sample.sampledAt, heldAt: now)
                 return [.checkAgain(containerID: containerID, at: now.addingTimeInterval(policy.dieGrace))]
             }
@@ -331,7 +328,7 @@ public struct ContainerWatch: Sendable {
     public func currentAnomalies(now: Date) -> [Anomaly] {
         let c = latest.container
         var found: [Anomaly] = []
-        let down = c.status == "exited" || c.status == "dead"
+        let down = c.isDown
         let awaitingDie: Bool
         if case .dieAfterOOM? = pending { awaitingDie = true } else { awaitingDie = false }
         if down, case .stopped(let detail) = exit {

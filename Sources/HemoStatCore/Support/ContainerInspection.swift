@@ -43,6 +43,8 @@ public struct ContainerInspection: Sendable, Hashable {
 
     public var isRunning: Bool { status == "running" }
     public var isPaused: Bool { status == "paused" }
+    /// Exited or dead: it ran, and its process is gone.
+    public var isDown: Bool { status == "exited" || status == "dead" }
     /// Exited, dead or never started: the process is gone and the engine is not bringing it back.
     public var isStopped: Bool { status == "exited" || status == "dead" || status == "created" }
     /// Whether the container has a health check.
